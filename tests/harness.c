@@ -1,0 +1,76 @@
+#include "harness.h"
+
+#include <stdlib.h>
+
+#include "tinyllava_alloc.h"
+
+int tlv_test_failures;
+int tlv_test_checks;
+
+int tlv_test_finish(const char *name)
+{
+    printf("%s: %d checks, %d failed\n", name, tlv_test_checks, tlv_test_failures);
+    return tlv_test_failures ? 1 : 0;
+}
+
+char *tlv_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        if (len) *len = (size_t)n;
+    }
+    return buf;
+}
+
+uint32_t tlv_test_rand_u32(uint64_t *s)
+{
+    uint64_t x = *s ? *s : 0x9E3779B97F4A7C15ull;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return (uint32_t)(x >> 32);
+}
+
+float tlv_test_rand_uniform(uint64_t *s, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(tlv_test_rand_u32(s) >> 8) / 16777216.0f;
+}
+
+/* Every block carries a header with its size, so realloc can account for it. */
+static void *failing_realloc(void *ud, void *p, size_t n)
+{
+    tlv_test_failing_alloc *st = ud;
+    if (n == 0) {
+        if (p) {
+            st->live--;
+            free(p);
+        }
+        return NULL;
+    }
+    if (st->fail_after >= 0 && st->n_calls >= st->fail_after) return NULL;
+    st->n_calls++;
+    void *q = realloc(p, n);
+    if (q && !p) st->live++;
+    return q;
+}
+
+void tlv_test_failing_alloc_init(struct tlv_allocator *a, tlv_test_failing_alloc *state, long fail_after)
+{
+    state->fail_after = fail_after;
+    state->n_calls = 0;
+    state->live = 0;
+    a->realloc = failing_realloc;
+    a->user_data = state;
+}

@@ -1,0 +1,34 @@
+/* ops.h: one C function per operation. Each checks shapes and dtypes, picks a pipeline, fills
+ * its push constants and records one or a few dispatches on a stream. Nothing runs until the
+ * stream is submitted. A mismatch is recorded in the stream's sticky status (tlv__stream_fail)
+ * and returned; no op aborts.
+ *
+ * Conventions: activations are F32 tensors [rows, cols] (row-major); weights are F32/F16/BF16
+ * [out, in] possibly split into row slabs (tensor.h). All arithmetic is f32.
+ *
+ * The declarations of each op family live in their own header:
+ *   ops/matmul.h     matvec and tiled matmul y = x.W^T (+bias) with fused epilogues
+ *   ops/attention.h  flash attention, rope, KV-cache write
+ *   ops/basic.h      norms, elementwise, activations, patch embedding, embedding rows, copy/cast,
+ *                    argmax / top-k
+ */
+#ifndef TLV_OPS_OPS_H
+#define TLV_OPS_OPS_H
+
+#include "tensor.h"
+#include "vk/vk.h"
+
+/* Activation / epilogue selectors shared by several ops. */
+typedef enum tlv_act {
+    TLV_ACT_NONE = 0,
+    TLV_ACT_GELU_ERF = 1,   /* 0.5 x (1 + erf(x / sqrt 2)) */
+    TLV_ACT_GELU_TANH = 2,  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = gelu_new */
+    TLV_ACT_QUICK_GELU = 3, /* x sigmoid(1.702 x) */
+    TLV_ACT_SILU = 4        /* x sigmoid(x) */
+} tlv_act;
+
+/* Checks that t is F32 with the given 2-D shape; records an error on s naming `what` otherwise. */
+int tlv__op_check_2d(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t, tlv_dtype dtype,
+                     int64_t rows, int64_t cols);
+
+#endif

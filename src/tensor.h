@@ -1,0 +1,76 @@
+/* tensor.h: a tensor is a shape, a dtype and where its elements live on the device.
+ *
+ *   shape     up to 4 dims, row-major in PyTorch order: shape[ndim-1] varies fastest.
+ *             A Linear weight is [out, in]; activations are [rows, cols].
+ *   dtype     F32, F16 or BF16 (weights may be any; activations are F32). Block formats
+ *             (q8_0, q4_0) will be added as dtypes with a block size: callers use
+ *             tlv__tensor_row_bytes() and never compute sizes from element counts themselves.
+ *   storage   one or more row slabs. A tensor whose bytes exceed the device's storage range
+ *             (maxStorageBufferRange, 128 MiB on lavapipe and many phones) is split along
+ *             shape[0] into slabs of slab_rows rows, each its own buffer range, so that every slab
+ *             can be bound on its own; kernels that read such weights loop over slabs. A tensor
+ *             that fits has n_slabs == 1 and slabs[0] covers it all.
+ *
+ * Element access in shaders: F16 and BF16 data are read as 32-bit words (two elements a word,
+ * element 2k in the low half) so no 16-bit storage feature is needed; rows of odd length may start
+ * in the middle of a word. */
+#ifndef TLV_TENSOR_H
+#define TLV_TENSOR_H
+
+#include <stdint.h>
+
+#include "vk/vk.h"
+
+typedef enum tlv_dtype {
+    TLV_F32 = 0,
+    TLV_F16 = 1,
+    TLV_BF16 = 2
+} tlv_dtype;
+
+#define TLV_MAX_DIMS 4
+#define TLV_MAX_SLABS 64
+
+typedef struct tlv_tensor {
+    tlv_dtype dtype;
+    int ndim;
+    int64_t shape[TLV_MAX_DIMS];
+    int n_slabs;
+    int64_t slab_rows;                   /* rows of shape[0] per slab (the last may have fewer) */
+    tlv_vk_buffer slabs[TLV_MAX_SLABS];
+} tlv_tensor;
+
+const char *tlv__dtype_name(tlv_dtype t);
+/* Bytes per element (F32 4, F16/BF16 2). */
+uint32_t tlv__dtype_size(tlv_dtype t);
+
+int64_t tlv__tensor_nelem(const tlv_tensor *t);
+/* Elements per row = product of shape[1..]; for a 1-D tensor, 1. */
+int64_t tlv__tensor_row_elems(const tlv_tensor *t);
+uint64_t tlv__tensor_row_bytes(const tlv_tensor *t);
+uint64_t tlv__tensor_bytes(const tlv_tensor *t);
+/* Rows held by slab i. */
+int64_t tlv__tensor_slab_nrows(const tlv_tensor *t, int i);
+
+/* Fills shape/dtype (ndim 1..4; unused dims are 1). Does not allocate. */
+void tlv__tensor_init(tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *shape);
+
+/* Allocates device storage, splitting into row slabs when the tensor exceeds
+ * caps.storage_range_limit (the slab size keeps every slab's byte size a multiple of 16). */
+tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind kind, tlv_err *err);
+void tlv__tensor_free(tlv_vk_device *d, tlv_tensor *t);
+
+/* Synchronous host <-> device copies of the whole tensor in its own dtype (data is
+ * tlv__tensor_bytes() long, rows contiguous). */
+tlv_status tlv__tensor_write(tlv_vk_device *d, const tlv_tensor *t, const void *data, tlv_err *err);
+tlv_status tlv__tensor_read(tlv_vk_device *d, const tlv_tensor *t, void *data, tlv_err *err);
+
+/* Binding of slab i for a dispatch. */
+tlv_vk_binding tlv__tensor_binding(const tlv_tensor *t, int slab, int write);
+
+/* Conversions used by uploads, references and tests. */
+float tlv__f16_to_f32(uint16_t h);
+uint16_t tlv__f32_to_f16(float f);   /* round to nearest even */
+float tlv__bf16_to_f32(uint16_t b);
+uint16_t tlv__f32_to_bf16(float f);  /* round to nearest even */
+
+#endif

@@ -73,6 +73,7 @@ typedef struct tlv_vk_caps {
     uint32_t max_wg_invocations;
     uint32_t max_wg_size[3], max_wg_count[3];
     uint32_t min_storage_align;   /* minStorageBufferOffsetAlignment */
+    uint32_t queue_family;        /* the compute queue family we use (compute-only preferred) */
     int timestamps;               /* the compute queue has timestampValidBits != 0 */
     uint32_t timestamp_bits;
     float timestamp_period_ns;

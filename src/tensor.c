@@ -1,0 +1,199 @@
+/* tensor.c: shapes, sizes, slabs and host <-> device copies (tensor.h). */
+#include "tensor.h"
+
+#include <string.h>
+
+#include "core/checked.h"
+
+const char *tlv__dtype_name(tlv_dtype t)
+{
+    switch (t) {
+    case TLV_F32: return "F32";
+    case TLV_F16: return "F16";
+    case TLV_BF16: return "BF16";
+    }
+    return "?";
+}
+
+uint32_t tlv__dtype_size(tlv_dtype t)
+{
+    return t == TLV_F32 ? 4 : 2;
+}
+
+void tlv__tensor_init(tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *shape)
+{
+    memset(t, 0, sizeof *t);
+    t->dtype = dtype;
+    t->ndim = ndim < 1 ? 1 : ndim > TLV_MAX_DIMS ? TLV_MAX_DIMS : ndim;
+    for (int i = 0; i < TLV_MAX_DIMS; i++) t->shape[i] = i < t->ndim ? shape[i] : 1;
+    t->n_slabs = 0;
+    t->slab_rows = t->shape[0];
+}
+
+int64_t tlv__tensor_nelem(const tlv_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+int64_t tlv__tensor_row_elems(const tlv_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 1; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+uint64_t tlv__tensor_row_bytes(const tlv_tensor *t)
+{
+    return (uint64_t)tlv__tensor_row_elems(t) * tlv__dtype_size(t->dtype);
+}
+
+uint64_t tlv__tensor_bytes(const tlv_tensor *t)
+{
+    return (uint64_t)tlv__tensor_nelem(t) * tlv__dtype_size(t->dtype);
+}
+
+int64_t tlv__tensor_slab_nrows(const tlv_tensor *t, int i)
+{
+    int64_t start = (int64_t)i * t->slab_rows;
+    int64_t n = t->shape[0] - start;
+    return n < t->slab_rows ? (n < 0 ? 0 : n) : t->slab_rows;
+}
+
+tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind kind, tlv_err *err)
+{
+    const tlv_vk_caps *c = tlv__vk_device_caps(d);
+    uint64_t row = tlv__tensor_row_bytes(t), total = tlv__tensor_bytes(t);
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] <= 0) return tlv__err_set(err, TLV_ERR_SHAPE, "tensor dimension %d is %lld", i, (long long)t->shape[i]);
+    if (row > c->storage_range_limit)
+        return tlv__err_set(err, TLV_ERR_LIMIT, "one row of %llu bytes exceeds the device's storage range (%u bytes)",
+                            (unsigned long long)row, c->storage_range_limit);
+    if (total <= c->storage_range_limit) {
+        t->slab_rows = t->shape[0];
+        t->n_slabs = 1;
+    } else {
+        /* Slab rows: as many as fit, a multiple of 8 rows so that F16/BF16 slabs stay word- and
+         * 16-byte aligned. */
+        int64_t rows = (int64_t)(c->storage_range_limit / row);
+        if (rows >= 8) rows &= ~(int64_t)7;
+        t->slab_rows = rows;
+        int64_t n = (t->shape[0] + rows - 1) / rows;
+        if (n > TLV_MAX_SLABS)
+            return tlv__err_set(err, TLV_ERR_LIMIT, "tensor of %llu bytes needs %lld slabs of the device's storage range, at most %d",
+                                (unsigned long long)total, (long long)n, TLV_MAX_SLABS);
+        t->n_slabs = (int)n;
+    }
+    for (int i = 0; i < t->n_slabs; i++) {
+        uint64_t bytes = (uint64_t)tlv__tensor_slab_nrows(t, i) * row;
+        /* round up to whole words so F16 tensors of odd length can be read as uint words */
+        bytes = (bytes + 15) & ~(uint64_t)15;
+        tlv_status st = tlv__vk_buffer_alloc(d, bytes, kind, &t->slabs[i], err);
+        if (st) {
+            tlv__tensor_free(d, t);
+            return st;
+        }
+    }
+    return TLV_OK;
+}
+
+void tlv__tensor_free(tlv_vk_device *d, tlv_tensor *t)
+{
+    if (!t) return;
+    for (int i = 0; i < t->n_slabs; i++) tlv__vk_buffer_free(d, &t->slabs[i]);
+    t->n_slabs = 0;
+}
+
+tlv_status tlv__tensor_write(tlv_vk_device *d, const tlv_tensor *t, const void *data, tlv_err *err)
+{
+    uint64_t row = tlv__tensor_row_bytes(t);
+    for (int i = 0; i < t->n_slabs; i++) {
+        uint64_t off = (uint64_t)i * (uint64_t)t->slab_rows * row;
+        tlv_status st = tlv__vk_buffer_write(d, &t->slabs[i], 0, (const uint8_t *)data + off,
+                                             (size_t)((uint64_t)tlv__tensor_slab_nrows(t, i) * row), err);
+        if (st) return st;
+    }
+    return TLV_OK;
+}
+
+tlv_status tlv__tensor_read(tlv_vk_device *d, const tlv_tensor *t, void *data, tlv_err *err)
+{
+    uint64_t row = tlv__tensor_row_bytes(t);
+    for (int i = 0; i < t->n_slabs; i++) {
+        uint64_t off = (uint64_t)i * (uint64_t)t->slab_rows * row;
+        tlv_status st = tlv__vk_buffer_read(d, &t->slabs[i], 0, (uint8_t *)data + off,
+                                            (size_t)((uint64_t)tlv__tensor_slab_nrows(t, i) * row), err);
+        if (st) return st;
+    }
+    return TLV_OK;
+}
+
+tlv_vk_binding tlv__tensor_binding(const tlv_tensor *t, int slab, int write)
+{
+    tlv_vk_binding b = {&t->slabs[slab], 0, 0, write};
+    return b;
+}
+
+/* IEEE half <-> float, bit-exact (round to nearest even), no hardware support needed. */
+float tlv__f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (mant == 0) bits = sign;
+        else { /* subnormal: normalise */
+            exp = 127 - 15 + 1;
+            while (!(mant & 0x400)) {
+                mant <<= 1;
+                exp--;
+            }
+            mant &= 0x3ff;
+            bits = sign | exp << 23 | mant << 13;
+        }
+    } else if (exp == 31) bits = sign | 0x7f800000u | mant << 13;
+    else bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t tlv__f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    int32_t exp = (int32_t)((x >> 23) & 0xff);
+    uint32_t mant = x & 0x7fffff;
+    if (exp == 255) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+    int32_t e = exp - 127 + 15;
+    if (e >= 31) return (uint16_t)(sign | 0x7c00);
+    if (e <= 0) {
+        if (e < -10) return (uint16_t)sign;
+        mant |= 0x800000;
+        uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = (uint32_t)e << 10 | mant >> 13, rem = mant & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++; /* may carry into the exponent: correct */
+    return (uint16_t)(sign | half);
+}
+
+float tlv__bf16_to_f32(uint16_t b)
+{
+    uint32_t bits = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t tlv__f32_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
+    uint32_t lsb = (x >> 16) & 1;
+    x += 0x7fff + lsb;
+    return (uint16_t)(x >> 16);
+}

@@ -1,0 +1,49 @@
+/* The quirk table and the environment switches, on fake capability records. */
+#include "harness.h"
+
+#include <stdlib.h>
+
+#include "vk/vk.h"
+
+static tlv_vk_caps fake(uint32_t vendor, uint32_t driver_id, uint32_t driver_version)
+{
+    tlv_vk_caps c;
+    memset(&c, 0, sizeof c);
+    c.vendor_id = vendor;
+    c.driver_id = driver_id;
+    c.driver_version = driver_version;
+    c.use_fp16 = 1;
+    c.use_subgroups = 1;
+    c.max_storage_range = c.storage_range_limit = 1u << 30;
+    return c;
+}
+
+int main(void)
+{
+    tlv_vk_caps c = fake(0x10DE, VK_DRIVER_ID_NVIDIA_PROPRIETARY, 0x80000000u);
+    tlv__vk_quirks_apply(&c);
+    CHECK(c.use_fp16 && c.use_subgroups);
+    CHECK_EQ_STR(c.quirks, "");
+
+    c = fake(0x1010, 0, 1); /* PowerVR */
+    tlv__vk_quirks_apply(&c);
+    CHECK_EQ_INT(c.use_subgroups, 0);
+    CHECK_CONTAINS(c.quirks, "PowerVR");
+
+    c = fake(0x5143, VK_DRIVER_ID_QUALCOMM_PROPRIETARY, VK_MAKE_VERSION(512, 300, 0)); /* old Adreno */
+    tlv__vk_quirks_apply(&c);
+    CHECK_EQ_INT(c.use_fp16, 0);
+    CHECK_EQ_INT(c.storage_range_limit, 128u << 20);
+    c = fake(0x5143, VK_DRIVER_ID_QUALCOMM_PROPRIETARY, VK_MAKE_VERSION(512, 700, 0)); /* newer Adreno */
+    tlv__vk_quirks_apply(&c);
+    CHECK_EQ_INT(c.use_fp16, 1);
+
+    setenv("TLV_DISABLE_SUBGROUPS", "1", 1);
+    setenv("TLV_MAX_STORAGE_RANGE", "65536", 1);
+    c = fake(0x10DE, 0, 1);
+    tlv__vk_caps_apply_env(&c);
+    CHECK_EQ_INT(c.use_subgroups, 0);
+    CHECK_EQ_INT(c.storage_range_limit, 65536);
+    CHECK_CONTAINS(c.quirks, "TLV_DISABLE_SUBGROUPS");
+    return tlv_test_finish("test_vk_quirks");
+}

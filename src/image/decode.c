@@ -1,0 +1,339 @@
+/* decode.c: file and memory bytes -> RGB8, with stb_image, converting the way Pillow 9.4's
+ * Image.open(...).convert("RGB") does (image.h has the rules, docs/IMAGES.md the evidence).
+ *
+ * Order of checks, so that a hostile file costs nothing: empty -> format sniff -> header size
+ * (stbi_info) -> zero size / pixel limit -> decode -> JPEG end-of-image check. */
+#include "image/image.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/checked.h"
+
+/* stb_image is compiled here, static, with only the formats we promise. Its allocations are
+ * plain malloc/realloc/free, so with a NULL allocator (= the C library, alloc.c) its pixel
+ * buffer can be adopted as is instead of copied. */
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_ONLY_TGA
+#define STBI_MALLOC(sz) malloc(sz)
+#define STBI_REALLOC(p, newsz) realloc(p, newsz)
+#define STBI_FREE(p) free(p)
+#if defined(__GNUC__)
+/* Static stb leaves functions we never call; GCC reports those at the end of the file, so this
+ * one stays off for the whole file. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+static const char *name_or_default(const char *name)
+{
+    return name && name[0] ? name : "<memory>";
+}
+
+/* What the first bytes say, for messages; stb decides what is actually decodable. TGA has no
+ * magic number, so anything unknown may still be a TGA. */
+static const char *sniff_format(const uint8_t *b, size_t n)
+{
+    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))) return "GIF";
+    if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
+    return NULL;
+}
+
+/* Formats people try that we do not read, named in the error instead of "unknown". */
+static const char *sniff_unsupported(const uint8_t *b, size_t n)
+{
+    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4)) return "WebP";
+    if (n >= 12 && !memcmp(b + 4, "ftyp", 4)) {
+        if (!memcmp(b + 8, "avif", 4) || !memcmp(b + 8, "avis", 4)) return "AVIF";
+        if (!memcmp(b + 8, "heic", 4) || !memcmp(b + 8, "heix", 4) || !memcmp(b + 8, "mif1", 4))
+            return "HEIF/HEIC";
+    }
+    if (n >= 4 && (!memcmp(b, "II*\0", 4) || !memcmp(b, "MM\0*", 4))) return "TIFF";
+    if (n >= 4 && !memcmp(b, "8BPS", 4)) return "PSD";
+    if (n >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7') return "PNM";
+    return NULL;
+}
+
+/* libjpeg (Pillow) rejects a JPEG whose data ends before the EOI marker ("image file is
+ * truncated"); stb_image pads the missing data with zeros and succeeds. Walk the marker
+ * segments and the entropy-coded data after each SOS and report whether EOI is reached.
+ * Skipping segments by their lengths keeps an EXIF thumbnail's own EOI from counting. */
+static int jpeg_reaches_eoi(const uint8_t *b, size_t n)
+{
+    size_t i = 2;   /* after SOI */
+    while (i + 1 < n) {
+        if (b[i] != 0xFF) { i++; continue; }   /* stray bytes: libjpeg warns and goes on */
+        uint8_t m = b[i + 1];
+        if (m == 0xFF) { i++; continue; }                       /* fill byte */
+        if (m == 0xD9) return 1;                                /* EOI */
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; } /* TEM, RSTn: no length */
+        if (i + 3 >= n) return 0;
+        size_t len = ((size_t)b[i + 2] << 8) | b[i + 3];
+        if (len < 2) return 0;
+        i += 2 + len;
+        if (m != 0xDA) continue;
+        /* SOS: entropy-coded data up to the next marker that is not a stuffed 0xFF00 or RSTn. */
+        while (i + 1 < n) {
+            if (b[i] == 0xFF && b[i + 1] != 0x00 && b[i + 1] != 0xFF &&
+                !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7))
+                break;
+            i++;
+        }
+    }
+    return 0;
+}
+
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[1] << 8 | p[0]; }
+static uint32_t be32(const uint8_t *p) { return be16(p) << 16 | be16(p + 2); }
+static uint32_t le32(const uint8_t *p) { return le16(p + 2) << 16 | le16(p); }
+
+/* Width and height as the header states them, read here rather than by stbi_info so that a
+ * header claiming a huge or empty image is reported as such (stb rejects dimensions over 2^24 or
+ * a PNG over 2^30 bytes with only "too large"). Returns 0 when the header is not readable. */
+static int header_dims(const uint8_t *b, size_t n, const char *fmt, uint64_t *w, uint64_t *h)
+{
+    if (!strcmp(fmt, "PNG")) {
+        if (n < 24 || memcmp(b + 12, "IHDR", 4)) return 0;
+        *w = be32(b + 16);
+        *h = be32(b + 20);
+        return 1;
+    }
+    if (!strcmp(fmt, "GIF")) {
+        if (n < 10) return 0;
+        *w = le16(b + 6);
+        *h = le16(b + 8);
+        return 1;
+    }
+    if (!strcmp(fmt, "BMP")) {
+        if (n < 26) return 0;
+        if (le32(b + 14) == 12) {   /* OS/2 BITMAPCOREHEADER: 16-bit sizes */
+            *w = le16(b + 18);
+            *h = le16(b + 20);
+            return 1;
+        }
+        int32_t sh = (int32_t)le32(b + 22);   /* negative: rows stored top-down */
+        *w = le32(b + 18);
+        *h = sh < 0 ? (uint64_t)(-(int64_t)sh) : (uint64_t)sh;
+        return 1;
+    }
+    if (!strcmp(fmt, "JPEG")) {   /* the first SOFn marker segment */
+        size_t i = 2;
+        while (i + 3 < n) {
+            if (b[i] != 0xFF) return 0;
+            uint8_t m = b[i + 1];
+            if (m == 0xFF) { i++; continue; }
+            if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }
+            if (m == 0xD9 || m == 0xDA) return 0;   /* EOI or scan data before any frame header */
+            if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+                if (i + 8 >= n) return 0;
+                *h = be16(b + i + 5);
+                *w = be16(b + i + 7);
+                return 1;
+            }
+            i += 2 + be16(b + i + 2);
+        }
+    }
+    return 0;
+}
+
+static tlv_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char *name,
+                             const char *fmt, tlv_err *err)
+{
+    if (w == 0 || h == 0)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: %s image is %llux%llu, expected a non-zero "
+                            "width and height", name, fmt, (unsigned long long)w, (unsigned long long)h);
+    if (w * h > max_pixels)   /* both < 2^32: no overflow */
+        return tlv__err_set(err, TLV_ERR_LIMIT,
+                            "%s: %s image is %llux%llu = %llu pixels, over the limit of %llu pixels",
+                            name, fmt, (unsigned long long)w, (unsigned long long)h,
+                            (unsigned long long)(w * h), (unsigned long long)max_pixels);
+    return TLV_OK;
+}
+
+/* 16-bit grayscale PNG: Pillow opens it as mode "I" (32-bit ints) and convert("RGB") clips each
+ * value to 0..255 (Convert.c i2rgb), it does not take the high byte. Match that. */
+static tlv_status load_png_gray16(const uint8_t *data, int len, const char *name,
+                                  const tlv_allocator *a, tlv_image *out, tlv_err *err)
+{
+    int w = 0, h = 0, comp = 0;
+    stbi_us *g = stbi_load_16_from_memory(data, len, &w, &h, &comp, 1);
+    if (!g)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt or truncated PNG image (stb_image: %s)",
+                            name, stbi_failure_reason());
+    size_t stride = (size_t)w * 3;
+    uint8_t *rgb = tlv__malloc(a, stride * (size_t)h);
+    if (!rgb) {
+        stbi_image_free(g);
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "%s: out of memory for %dx%d RGB pixels", name, w, h);
+    }
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++) {
+        uint8_t v = g[i] > 255 ? 255 : (uint8_t)g[i];
+        rgb[3 * i + 0] = rgb[3 * i + 1] = rgb[3 * i + 2] = v;
+    }
+    stbi_image_free(g);
+    *out = (tlv_image){ .w = w, .h = h, .stride = stride, .rgb = rgb };
+    return TLV_OK;
+}
+
+tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *name,
+                                  uint64_t max_pixels, const tlv_allocator *a, tlv_image *out,
+                                  tlv_err *err)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!out || (!data && n_bytes))
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image load: NULL %s", out ? "data" : "output");
+    name = name_or_default(name);
+    if (max_pixels == 0) max_pixels = TLV_IMAGE_DEFAULT_MAX_PIXELS;
+    const uint8_t *b = data;
+    if (n_bytes == 0)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: empty file (0 bytes), expected an image", name);
+    if (n_bytes > INT_MAX)
+        return tlv__err_set(err, TLV_ERR_LIMIT, "%s: file is %zu bytes, stb_image reads at most %d",
+                            name, n_bytes, INT_MAX);
+    int len = (int)n_bytes;
+
+    const char *fmt = sniff_format(b, n_bytes);
+    const char *unsupported = sniff_unsupported(b, n_bytes);
+    if (unsupported)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED,
+                            "%s: %s images are not supported (JPEG, PNG, BMP, GIF and TGA are)",
+                            name, unsupported);
+    uint64_t hw, hh;
+    if (fmt && header_dims(b, n_bytes, fmt, &hw, &hh)) {
+        tlv_status st = check_size(hw, hh, max_pixels, name, fmt, err);
+        if (st != TLV_OK) return st;
+    }
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(b, len, &w, &h, &comp)) {
+        const char *why = stbi_failure_reason();
+        if (!fmt)
+            return tlv__err_set(err, TLV_ERR_FORMAT,
+                                "%s: not a JPEG, PNG, BMP, GIF or TGA image (%zu bytes, first bytes "
+                                "%02x %02x %02x %02x)", name, n_bytes, b[0],
+                                n_bytes > 1 ? b[1] : 0, n_bytes > 2 ? b[2] : 0, n_bytes > 3 ? b[3] : 0);
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt or truncated %s header (stb_image: %s)",
+                            name, fmt, why ? why : "unknown error");
+    }
+    if (!fmt) fmt = "TGA";
+    tlv_status st = check_size(w < 0 ? 0 : (uint64_t)w, h < 0 ? 0 : (uint64_t)h, max_pixels, name, fmt, err);
+    if (st != TLV_OK) return st;
+
+    if (!strcmp(fmt, "JPEG") && !jpeg_reaches_eoi(b, n_bytes))
+        return tlv__err_set(err, TLV_ERR_FORMAT,
+                            "%s: truncated JPEG image: the data ends before the end-of-image marker", name);
+    if (!strcmp(fmt, "PNG") && comp == 1 && stbi_is_16_bit_from_memory(b, len))
+        return load_png_gray16(b, len, name, a, out, err);
+
+    int dw = 0, dh = 0, dcomp = 0;
+    uint8_t *px = stbi_load_from_memory(b, len, &dw, &dh, &dcomp, 3);
+    if (!px)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt or truncated %s image (stb_image: %s)",
+                            name, fmt, stbi_failure_reason());
+    if (dw != w || dh != h) {
+        stbi_image_free(px);
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: %s header says %dx%d, decoder produced %dx%d",
+                            name, fmt, w, h, dw, dh);
+    }
+    size_t stride = (size_t)w * 3;
+    uint8_t *rgb = px;
+    if (a && a->realloc) {   /* a custom allocator must own what it will be asked to free */
+        rgb = tlv__malloc(a, stride * (size_t)h);
+        if (rgb) memcpy(rgb, px, stride * (size_t)h);
+        stbi_image_free(px);
+        if (!rgb)
+            return tlv__err_set(err, TLV_ERR_NO_MEMORY, "%s: out of memory for %dx%d RGB pixels", name, w, h);
+    }
+    *out = (tlv_image){ .w = w, .h = h, .stride = stride, .rgb = rgb };
+    return TLV_OK;
+}
+
+tlv_status tlv__image_load_file(const char *path, uint64_t max_pixels, const tlv_allocator *a,
+                                tlv_image *out, tlv_err *err)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!path || !out)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image load: NULL %s", path ? "output" : "path");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return tlv__err_set(err, errno == ENOENT ? TLV_ERR_NOT_FOUND : TLV_ERR_IO,
+                            "%s: cannot open image: %s", path, strerror(errno));
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    tlv_status st = TLV_OK;
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 1 << 16;
+            if (ncap > (size_t)INT_MAX + 1) ncap = (size_t)INT_MAX + 1;  /* one byte over: caught below */
+            if (ncap == cap) break;
+            uint8_t *nb = tlv__realloc(a, buf, ncap);
+            if (!nb) {
+                st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "%s: out of memory reading the file", path);
+                goto done;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        st = tlv__err_set(err, TLV_ERR_IO, "%s: read error: %s", path, strerror(errno));
+        goto done;
+    }
+    st = tlv__image_load_memory(buf, n, path, max_pixels, a, out, err);
+done:
+    fclose(f);
+    tlv__free(a, buf);
+    return st;
+}
+
+tlv_status tlv__image_from_rgb8(const uint8_t *rgb, int w, int h, size_t stride,
+                                const tlv_allocator *a, tlv_image *out, tlv_err *err)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!rgb || !out)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image from RGB8: NULL %s", rgb ? "output" : "pixels");
+    if (w <= 0 || h <= 0 || stride < (size_t)w * 3)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG,
+                            "image from RGB8: %dx%d with stride %zu, expected a non-zero size and "
+                            "stride >= 3*width", w, h, stride);
+    uint64_t bytes;
+    if (!tlv__mul_u64((uint64_t)w * 3, (uint64_t)h, &bytes) || bytes > SIZE_MAX)
+        return tlv__err_set(err, TLV_ERR_LIMIT, "image from RGB8: %dx%d is too large", w, h);
+    uint8_t *p = tlv__malloc(a, (size_t)bytes);
+    if (!p)
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "image from RGB8: out of memory for %dx%d", w, h);
+    for (int y = 0; y < h; y++) memcpy(p + (size_t)y * w * 3, rgb + (size_t)y * stride, (size_t)w * 3);
+    *out = (tlv_image){ .w = w, .h = h, .stride = (size_t)w * 3, .rgb = p };
+    return TLV_OK;
+}
+
+void tlv__image_free(const tlv_allocator *a, tlv_image *img)
+{
+    if (!img) return;
+    tlv__free(a, img->rgb);
+    memset(img, 0, sizeof *img);
+}

@@ -1,0 +1,468 @@
+/* Image decoding and preprocessing against Pillow 9.4 + transformers 4.40.1 (the reference).
+ * data/cases.txt, written by gen/gen_image_tests.py, lists what Pillow gives for each input;
+ * see that script for the line formats. Then bad inputs, out-of-memory, and the 4 end-to-end
+ * fixtures' pixel_values.
+ *
+ *   test_image                 run everything
+ *   test_image --bench FILE    time load + preprocess of FILE to 384x384 (SigLIP, square) */
+#include "harness.h"
+#include "sha256.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "image/image.h"
+
+#define DATA TLV_TEST_DATA "/image/data/"
+
+static const double MEANS[3][3] = {{0.5, 0.5, 0.5}, {0.48145466, 0.4578275, 0.40821073}, {0.999, 0.0039, 0.25098}};
+static const double STDS[3][3] = {{0.5, 0.5, 0.5}, {0.26862954, 0.26130258, 0.27577711}, {0.1, 2.0, 0.3}};
+static float g_norm[3][3][256];   /* data/norm.f32: numpy's normalize of every level */
+
+static int load(const char *rel, tlv_image *img)
+{
+    char path[512];
+    snprintf(path, sizeof path, DATA "%s", rel);
+    tlv_err e;
+    tlv_status st = tlv__image_load_file(path, 0, NULL, img, &e);
+    if (st != TLV_OK) fprintf(stderr, "load %s: %s\n", rel, e.msg);
+    CHECK_EQ_INT(st, TLV_OK);
+    return st == TLV_OK;
+}
+
+static void check_digest(const uint8_t *buf, size_t n, const char *want, const char *what)
+{
+    char hex[65];
+    test_sha256_hex(buf, n, hex);
+    tlv_test_checks++;
+    if (strcmp(hex, want)) {
+        tlv_test_failures++;
+        fprintf(stderr, "%s: SHA-256 %s, Pillow %s\n", what, hex, want);
+    }
+}
+
+static tlv_image_params params(const char *aspect, const char *resize, int S, int ms)
+{
+    tlv_image_params p = { .size = S,
+                           .aspect = strcmp(aspect, "pad") ? TLV_IMAGE_ASPECT_SQUARE : TLV_IMAGE_ASPECT_PAD,
+                           .resize = strcmp(resize, "crop") ? TLV_IMAGE_RESIZE_EXACT
+                                                            : TLV_IMAGE_RESIZE_SHORTEST_EDGE_CROP };
+    memcpy(p.mean, MEANS[ms], sizeof p.mean);
+    memcpy(p.std, STDS[ms], sizeof p.std);
+    return p;
+}
+
+static void case_decode(const char *file, int w, int h, const char *digest)
+{
+    tlv_image img;
+    if (!load(file, &img)) return;
+    CHECK_EQ_INT(img.w, w);
+    CHECK_EQ_INT(img.h, h);
+    if (img.w == w && img.h == h) check_digest(img.rgb, (size_t)w * h * 3, digest, file);
+    tlv__image_free(NULL, &img);
+}
+
+/* JPEG: stb_image and libjpeg-turbo differ by a few levels; report and bound the difference. */
+static void case_jpeg(const char *file, int w, int h, const char *pillow_rgb)
+{
+    tlv_image img;
+    if (!load(file, &img)) return;
+    char path[512];
+    snprintf(path, sizeof path, DATA "%s", pillow_rgb);
+    size_t n = 0;
+    uint8_t *ref = (uint8_t *)tlv_test_read_file(path, &n);
+    CHECK(ref && n == (size_t)w * h * 3);
+    CHECK_EQ_INT(img.w, w);
+    CHECK_EQ_INT(img.h, h);
+    if (ref && n == (size_t)w * h * 3 && img.w == w && img.h == h) {
+        int maxd = 0;
+        size_t ndiff = 0;
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            int d = abs((int)img.rgb[i] - (int)ref[i]);
+            if (d > maxd) maxd = d;
+            ndiff += d != 0;
+            sum += d;
+        }
+        printf("jpeg %-22s stb vs Pillow: max %d levels, %.1f%% of values differ, mean %.3f\n",
+               file, maxd, 100.0 * ndiff / n, sum / n);
+        CHECK(maxd <= 8);
+        CHECK(sum / n < 1.0);
+    }
+    free(ref);
+    tlv__image_free(NULL, &img);
+}
+
+static void case_resize(const char *file, int w, int h, const char *digest)
+{
+    tlv_image img;
+    if (!load(file, &img)) return;
+    uint8_t *out = malloc((size_t)w * h * 3);
+    tlv_image_canvas c = { .img = &img, .canvas_w = img.w, .canvas_h = img.h };
+    tlv_err e;
+    tlv_status st = tlv__image_resample(&c, w, h, 0, 0, w, h, out, (size_t)w * 3, NULL, &e);
+    CHECK_EQ_INT(st, TLV_OK);
+    char what[600];
+    snprintf(what, sizeof what, "resize %s %dx%d -> %dx%d", file, img.w, img.h, w, h);
+    if (st == TLV_OK) check_digest(out, (size_t)w * h * 3, digest, what);
+    free(out);
+    tlv__image_free(NULL, &img);
+}
+
+/* Full preprocessing: the uint8 image must be Pillow's bit for bit, the floats numpy's. */
+static void case_prep(const char *file, const char *aspect, const char *resize, int S, int ms,
+                      const char *digest)
+{
+    tlv_image img;
+    if (!load(file, &img)) return;
+    tlv_image_params p = params(aspect, resize, S, ms);
+    size_t n = (size_t)S * S;
+    uint8_t *u8 = malloc(n * 3);
+    float *f = malloc(n * 3 * sizeof(float));
+    tlv_err e;
+    CHECK_EQ_INT(tlv__image_preprocess_u8(&img, &p, NULL, u8, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__image_preprocess(&img, &p, NULL, f, &e), TLV_OK);
+    char what[600];
+    snprintf(what, sizeof what, "prep %s %s %s S=%d meanset %d", file, aspect, resize, S, ms);
+    check_digest(u8, n * 3, digest, what);
+    double maxd = 0;
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)f[c * n + i] - (double)g_norm[ms][c][u8[3 * i + c]]);
+            if (d > maxd) maxd = d;
+        }
+    CHECK_NEAR(maxd, 0, 1e-6);
+    free(u8);
+    free(f);
+    tlv__image_free(NULL, &img);
+}
+
+static void case_fixture(const char *file, const char *aspect, const char *resize, int S, int ms,
+                         const char *pv_file, double tol)
+{
+    tlv_image img;
+    if (!load(file, &img)) return;
+    char path[512];
+    snprintf(path, sizeof path, DATA "%s", pv_file);
+    size_t nb = 0, n = (size_t)3 * S * S;
+    float *ref = (float *)tlv_test_read_file(path, &nb);
+    CHECK(ref && nb == n * sizeof(float));
+    float *f = malloc(n * sizeof(float));
+    tlv_image_params p = params(aspect, resize, S, ms);
+    tlv_err e;
+    CHECK_EQ_INT(tlv__image_preprocess(&img, &p, NULL, f, &e), TLV_OK);
+    if (ref && nb == n * sizeof(float)) {
+        double maxd = 0;
+        size_t over = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)f[i] - (double)ref[i]);
+            if (d > maxd) maxd = d;
+            over += d > 1e-5;
+        }
+        printf("fixture %-40s pixel_values max |diff| %.3g (%zu of %zu values over 1e-5)\n", file,
+               maxd, over, n);
+        CHECK_NEAR(maxd, 0, tol);
+    }
+    free(ref);
+    free(f);
+    tlv__image_free(NULL, &img);
+}
+
+static void run_cases(void)
+{
+    size_t n = 0;
+    char *text = tlv_test_read_file(DATA "cases.txt", &n);
+    CHECK(text != NULL);
+    if (!text) return;
+    int counts[6] = {0};
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char kind[16], file[256], a[64], b[64], c[256];
+        int w, h, S, ms;
+        double tol;
+        if (sscanf(line, "decode %255s %d %d %64s", file, &w, &h, c) == 4) {
+            case_decode(file, w, h, c);
+            counts[0]++;
+        } else if (sscanf(line, "jpeg %255s %d %d %255s", file, &w, &h, c) == 4) {
+            case_jpeg(file, w, h, c);
+            counts[1]++;
+        } else if (sscanf(line, "resize %255s %d %d %64s", file, &w, &h, c) == 4) {
+            case_resize(file, w, h, c);
+            counts[2]++;
+        } else if (sscanf(line, "prep %255s %63s %63s %d %d %64s", file, a, b, &S, &ms, c) == 6) {
+            case_prep(file, a, b, S, ms, c);
+            counts[3]++;
+        } else if (sscanf(line, "fixture %255s %63s %63s %d %d %255s %lf", file, a, b, &S, &ms, c, &tol) == 7) {
+            case_fixture(file, a, b, S, ms, c, tol);
+            counts[4]++;
+        } else {
+            sscanf(line, "%15s", kind);
+            fprintf(stderr, "cases.txt: cannot parse \"%s\"\n", line);
+            CHECK(0);
+        }
+    }
+    printf("cases: %d decode, %d jpeg, %d resize, %d prep, %d fixture\n", counts[0], counts[1],
+           counts[2], counts[3], counts[4]);
+    CHECK(counts[0] >= 15 && counts[2] >= 30 && counts[3] >= 200 && counts[4] == 4);
+    free(text);
+}
+
+static void test_normalize_table(void)
+{
+    size_t n = 0;
+    float *t = (float *)tlv_test_read_file(DATA "norm.f32", &n);
+    CHECK(t && n == sizeof g_norm);
+    if (!t || n != sizeof g_norm) { free(t); return; }
+    memcpy(g_norm, t, sizeof g_norm);
+    free(t);
+    /* every level through tlv__image_normalize: a 16x16 image holding 0..255 in each channel */
+    uint8_t rgb[256 * 3];
+    for (int v = 0; v < 256; v++) rgb[3 * v] = rgb[3 * v + 1] = rgb[3 * v + 2] = (uint8_t)v;
+    float out[3 * 256];
+    for (int ms = 0; ms < 3; ms++) {
+        tlv__image_normalize(rgb, 16, MEANS[ms], STDS[ms], out);
+        int exact = 1;
+        for (int c = 0; c < 3; c++)
+            for (int v = 0; v < 256; v++) {
+                CHECK_NEAR(out[c * 256 + v], g_norm[ms][c][v], 1e-6);
+                exact &= out[c * 256 + v] == g_norm[ms][c][v];
+            }
+        CHECK(exact);   /* same float32 operations as numpy: identical, not just close */
+    }
+}
+
+/* ---- bad input ---- */
+
+static void expect_fail(const void *data, size_t n, const char *name, uint64_t max_px, tlv_status want,
+                        const char *needle1, const char *needle2)
+{
+    tlv_image img;
+    tlv_err e;
+    tlv__err_clear(&e);
+    tlv_status st = tlv__image_load_memory(data, n, name, max_px, NULL, &img, &e);
+    CHECK_EQ_INT(st, want);
+    CHECK_CONTAINS(e.msg, needle1);
+    if (needle2) CHECK_CONTAINS(e.msg, needle2);
+    CHECK(img.rgb == NULL && img.w == 0 && img.h == 0);
+    if (st == TLV_OK) tlv__image_free(NULL, &img);
+    printf("  %-22s -> %s\n", name, e.msg);
+}
+
+static void test_bad_input(void)
+{
+    size_t npng = 0, njpg = 0;
+    uint8_t *png = (uint8_t *)tlv_test_read_file(DATA "in/rgb_173x91.png", &npng);
+    uint8_t *jpg = (uint8_t *)tlv_test_read_file(DATA "in/rgb420_96x64.jpg", &njpg);
+    CHECK(png && jpg);
+    if (!png || !jpg) { free(png); free(jpg); return; }
+    printf("bad input:\n");
+
+    /* truncated: half of the PNG (IDAT cut), and a PNG cut inside its header */
+    expect_fail(png, npng / 2, "half.png", 0, TLV_ERR_FORMAT, "half.png", "PNG");
+    expect_fail(png, 20, "header20.png", 0, TLV_ERR_FORMAT, "header20.png", "PNG");
+    /* truncated JPEG: stb would pad with zeros; Pillow refuses; so do we */
+    expect_fail(jpg, njpg * 2 / 3, "cut.jpg", 0, TLV_ERR_FORMAT, "cut.jpg", "truncated JPEG");
+    expect_fail(jpg, 200, "cut200.jpg", 0, TLV_ERR_FORMAT, "cut200.jpg", "JPEG");
+
+    /* zero width; zero height (stb does not check the CRC, Pillow would reject it too) */
+    uint8_t *z = malloc(npng);
+    memcpy(z, png, npng);
+    z[16] = z[17] = z[18] = z[19] = 0;
+    expect_fail(z, npng, "zero_w.png", 0, TLV_ERR_FORMAT, "zero_w.png", "0x91");
+    memcpy(z, png, npng);
+    z[20] = z[21] = z[22] = z[23] = 0;
+    expect_fail(z, npng, "zero_h.png", 0, TLV_ERR_FORMAT, "zero_h.png", "173x0");
+
+    /* over the pixel limit, from the header alone: a PNG claiming 40000x30000 (1.2 Gpx; only
+     * the header is present, so nothing could be decoded anyway), and the real image under a
+     * limit of 10000 pixels */
+    memcpy(z, png, npng);
+    z[16] = 0; z[17] = 0; z[18] = 0x9c; z[19] = 0x40;   /* 40000 */
+    z[20] = 0; z[21] = 0; z[22] = 0x75; z[23] = 0x30;   /* 30000 */
+    expect_fail(z, 33, "huge.png", 0, TLV_ERR_LIMIT, "huge.png: PNG image is 40000x30000 = 1200000000 pixels",
+                "limit of 67108864 pixels");
+    expect_fail(png, npng, "limit.png", 10000, TLV_ERR_LIMIT, "173x91 = 15743 pixels", "limit of 10000");
+    /* JPEG with a 65535x65535 frame header (the first 200 bytes hold SOF0): LIMIT before EOI */
+    memcpy(z, jpg, 200);
+    for (size_t i = 2; i + 8 < 200; i++)
+        if (z[i] == 0xFF && z[i + 1] == 0xC0) { z[i + 5] = z[i + 6] = z[i + 7] = z[i + 8] = 0xFF; break; }
+    expect_fail(z, 200, "huge.jpg", 0, TLV_ERR_LIMIT, "huge.jpg: JPEG image is 65535x65535", "limit");
+    /* GIF header claiming 65535x65535 */
+    static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0};
+    expect_fail(gif, sizeof gif, "huge.gif", 0, TLV_ERR_LIMIT, "GIF image is 65535x65535", "limit");
+    free(z);
+
+    /* random bytes, empty, unsupported formats */
+    uint8_t rnd[4096];
+    uint64_t seed = 12345;
+    for (size_t i = 0; i < sizeof rnd; i++) rnd[i] = (uint8_t)tlv_test_rand_u32(&seed);
+    expect_fail(rnd, sizeof rnd, "random.bin", 0, TLV_ERR_FORMAT, "random.bin", "not a JPEG, PNG");
+    expect_fail(rnd, 0, "empty.png", 0, TLV_ERR_FORMAT, "empty.png", "empty");
+    static const uint8_t webp[16] = {'R', 'I', 'F', 'F', 8, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', ' '};
+    expect_fail(webp, sizeof webp, "x.webp", 0, TLV_ERR_UNSUPPORTED, "x.webp", "WebP");
+    /* a PNG signature followed by garbage */
+    uint8_t bad[64];
+    memcpy(bad, png, 8);
+    memcpy(bad + 8, rnd, sizeof bad - 8);
+    expect_fail(bad, sizeof bad, "garbage.png", 0, TLV_ERR_FORMAT, "garbage.png", "PNG");
+    /* corrupt PNG data: flip bytes in the middle of IDAT */
+    uint8_t *c = malloc(npng);
+    memcpy(c, png, npng);
+    for (size_t i = npng / 3; i < npng / 3 + 64; i++) c[i] ^= 0x5A;
+    expect_fail(c, npng, "flipped.png", 0, TLV_ERR_FORMAT, "flipped.png", "PNG");
+    free(c);
+
+    /* files: missing, empty */
+    tlv_image img;
+    tlv_err e;
+    CHECK_EQ_INT(tlv__image_load_file(DATA "no/such/file.png", 0, NULL, &img, &e), TLV_ERR_NOT_FOUND);
+    CHECK_CONTAINS(e.msg, "no/such/file.png");
+    printf("  missing file -> %s\n", e.msg);
+    const char *empty = "image_test_empty.png";
+    FILE *f = fopen(empty, "wb");
+    if (f) fclose(f);
+    CHECK_EQ_INT(tlv__image_load_file(empty, 0, NULL, &img, &e), TLV_ERR_FORMAT);
+    CHECK_CONTAINS(e.msg, "image_test_empty.png: empty file");
+    remove(empty);
+
+    /* bad arguments */
+    CHECK_EQ_INT(tlv__image_load_memory(NULL, 10, "x", 0, NULL, &img, &e), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv__image_load_file(NULL, 0, NULL, &img, &e), TLV_ERR_INVALID_ARG);
+    uint8_t px[12] = {0};
+    tlv_image view = { .w = 2, .h = 2, .stride = 6, .rgb = px };
+    float out[3 * 4];
+    tlv_image_params p = params("square", "exact", 2, 0);
+    p.size = 0;
+    CHECK_EQ_INT(tlv__image_preprocess(&view, &p, NULL, out, &e), TLV_ERR_INVALID_ARG);
+    p = params("square", "exact", 2, 0);
+    p.std[1] = 0;
+    CHECK_EQ_INT(tlv__image_preprocess(&view, &p, NULL, out, &e), TLV_ERR_INVALID_ARG);
+    p = params("square", "exact", 2, 0);
+    p.aspect = (tlv_image_aspect)7;
+    CHECK_EQ_INT(tlv__image_preprocess(&view, &p, NULL, out, &e), TLV_ERR_INVALID_ARG);
+    p = params("square", "exact", 2, 0);
+    view.stride = 5;
+    CHECK_EQ_INT(tlv__image_preprocess(&view, &p, NULL, out, &e), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv__image_from_rgb8(px, 0, 2, 6, NULL, &img, &e), TLV_ERR_INVALID_ARG);
+    tlv__image_free(NULL, NULL);
+    free(png);
+    free(jpg);
+}
+
+/* Raw pixels from the app, with a stride: same result as the decoded image. */
+static void test_raw_input(void)
+{
+    tlv_image img;
+    if (!load("in/rgb_173x91.png", &img)) return;
+    size_t stride = (size_t)img.w * 3 + 13;
+    uint8_t *padded = calloc((size_t)img.h, stride);
+    for (int y = 0; y < img.h; y++) memcpy(padded + y * stride, img.rgb + (size_t)y * img.stride, (size_t)img.w * 3);
+    tlv_image view = { .w = img.w, .h = img.h, .stride = stride, .rgb = padded }, copy;
+    tlv_err e;
+    CHECK_EQ_INT(tlv__image_from_rgb8(padded, img.w, img.h, stride, NULL, &copy, &e), TLV_OK);
+    tlv_image_params p = params("pad", "crop", 76, 1);
+    uint8_t a[76 * 76 * 3], b[76 * 76 * 3], c[76 * 76 * 3];
+    CHECK_EQ_INT(tlv__image_preprocess_u8(&img, &p, NULL, a, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__image_preprocess_u8(&view, &p, NULL, b, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__image_preprocess_u8(&copy, &p, NULL, c, &e), TLV_OK);
+    CHECK(!memcmp(a, b, sizeof a) && !memcmp(a, c, sizeof a));
+    tlv__image_free(NULL, &copy);
+    free(padded);
+    tlv__image_free(NULL, &img);
+}
+
+/* Every allocation failing in turn: a clean NO_MEMORY, nothing leaked. */
+static void test_out_of_memory(void)
+{
+    size_t n = 0;
+    uint8_t *png = (uint8_t *)tlv_test_read_file(DATA "in/rgb_173x91.png", &n);
+    if (!png) { CHECK(0); return; }
+    int ok_at = -1;
+    for (long k = 0; k < 40 && ok_at < 0; k++) {
+        tlv_allocator a;
+        tlv_test_failing_alloc st;
+        tlv_test_failing_alloc_init(&a, &st, k);
+        tlv_image img;
+        tlv_err e;
+        tlv_status s = tlv__image_load_memory(png, n, "oom.png", 0, &a, &img, &e);
+        if (s == TLV_OK) {
+            tlv_image_params p = params("pad", "crop", 40, 1);
+            float out[3 * 40 * 40];
+            s = tlv__image_preprocess(&img, &p, &a, out, &e);
+            tlv__image_free(&a, &img);
+            if (s == TLV_OK) ok_at = (int)k;
+        }
+        if (s != TLV_OK) CHECK_EQ_INT(s, TLV_ERR_NO_MEMORY);
+        CHECK_EQ_INT(st.live, 0);
+    }
+    CHECK(ok_at > 0);
+    printf("out of memory: clean failures at each of the first %d allocations\n", ok_at);
+    free(png);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int bench(const char *path)
+{
+    tlv_image_params p = params("square", "exact", 384, 0);
+    float *out = malloc(sizeof(float) * 3 * 384 * 384);
+    double best_load = 1e9, best_prep = 1e9;
+    for (int i = 0; i < 10; i++) {
+        tlv_image img;
+        tlv_err e;
+        double t0 = now_s();
+        if (tlv__image_load_file(path, 0, NULL, &img, &e) != TLV_OK) {
+            fprintf(stderr, "%s\n", e.msg);
+            return 1;
+        }
+        double t1 = now_s();
+        tlv__image_preprocess(&img, &p, NULL, out, &e);
+        double t2 = now_s();
+        if (t1 - t0 < best_load) best_load = t1 - t0;
+        if (t2 - t1 < best_prep) best_prep = t2 - t1;
+        if (i == 0) printf("%s: %dx%d\n", path, img.w, img.h);
+        tlv__image_free(NULL, &img);
+    }
+    p = params("pad", "crop", 336, 1);
+    double best_clip = 1e9;
+    tlv_image img;
+    tlv_err e;
+    tlv__image_load_file(path, 0, NULL, &img, &e);
+    for (int i = 0; i < 10; i++) {
+        double t0 = now_s();
+        tlv__image_preprocess(&img, &p, NULL, out, &e);
+        double t = now_s() - t0;
+        if (t < best_clip) best_clip = t;
+    }
+    p = params("square", "crop", 336, 1);
+    double best_crop = 1e9;
+    for (int i = 0; i < 10; i++) {
+        double t0 = now_s();
+        tlv__image_preprocess(&img, &p, NULL, out, &e);
+        double t = now_s() - t0;
+        if (t < best_crop) best_crop = t;
+    }
+    tlv__image_free(NULL, &img);
+    printf("best of 10: decode %.1f ms, preprocess to 384 (square) %.1f ms, total %.1f ms; "
+           "pad+CLIP 336 %.1f ms; CLIP shortest-edge+crop 336 %.1f ms\n",
+           best_load * 1e3, best_prep * 1e3, (best_load + best_prep) * 1e3, best_clip * 1e3, best_crop * 1e3);
+    free(out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--bench")) return bench(argv[2]);
+    test_normalize_table();
+    run_cases();
+    test_bad_input();
+    test_raw_input();
+    test_out_of_memory();
+    return tlv_test_finish("test_image");
+}

@@ -172,6 +172,67 @@ static tlv_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const 
     return TLV_OK;
 }
 
+/* The colour Pillow 9.4 shows where stb_image leaves a GIF's first frame transparent (alpha 0):
+ * Pillow keeps the frame as palette indices and convert("RGB") drops transparency, so a
+ * transparent pixel shows the palette colour of the transparent index; the canvas outside the
+ * frame is filled with that index too (GifImagePlugin.load_prepare), or with index 0 when there
+ * is no transparency. The palette is the frame's local table, else the global one. Returns 0
+ * when the stream does not say (then stb's black stays). */
+static int gif_hidden_colour(const uint8_t *b, size_t n, uint8_t rgb[3])
+{
+    if (n < 13) return 0;
+    const uint8_t *global = NULL, *table = NULL;
+    size_t i = 13;
+    if (b[10] & 0x80) {
+        global = b + 13;
+        i += 3u << ((b[10] & 7) + 1);
+    }
+    int trans = -1;
+    while (i < n) {
+        if (b[i] == 0x21 && i + 1 < n) {            /* extension */
+            if (b[i + 1] == 0xF9 && i + 6 < n && b[i + 2] == 4 && (b[i + 3] & 1)) trans = b[i + 6];
+            i += 2;
+            while (i < n && b[i]) i += (size_t)b[i] + 1;   /* sub-blocks */
+            i++;
+        } else if (b[i] == 0x2C && i + 9 < n) {     /* first image descriptor */
+            table = global;
+            if (b[i + 9] & 0x80) table = b + i + 10;
+            break;
+        } else {
+            return 0;
+        }
+    }
+    if (!table) return 0;
+    size_t idx = trans >= 0 ? (size_t)trans : 0;
+    if (table + 3 * idx + 3 > b + n) return 0;
+    memcpy(rgb, table + 3 * idx, 3);
+    return 1;
+}
+
+/* GIF: decode as RGBA, give the alpha-0 pixels Pillow's colour, drop alpha. */
+static tlv_status load_gif(const uint8_t *data, int len, const char *name, const tlv_allocator *a,
+                           tlv_image *out, tlv_err *err)
+{
+    int w = 0, h = 0, comp = 0;
+    uint8_t *px = stbi_load_from_memory(data, len, &w, &h, &comp, 4);
+    if (!px)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt or truncated GIF image (stb_image: %s)",
+                            name, stbi_failure_reason());
+    size_t n_px = (size_t)w * (size_t)h;
+    uint8_t *rgb = tlv__malloc(a, n_px * 3);
+    if (!rgb) {
+        stbi_image_free(px);
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "%s: out of memory for %dx%d RGB pixels", name, w, h);
+    }
+    uint8_t hidden[3] = {0, 0, 0};
+    gif_hidden_colour(data, (size_t)len, hidden);
+    for (size_t i = 0; i < n_px; i++)
+        memcpy(rgb + 3 * i, px[4 * i + 3] ? px + 4 * i : hidden, 3);
+    stbi_image_free(px);
+    *out = (tlv_image){ .w = w, .h = h, .stride = (size_t)w * 3, .rgb = rgb };
+    return TLV_OK;
+}
+
 /* 16-bit grayscale PNG: Pillow opens it as mode "I" (32-bit ints) and convert("RGB") clips each
  * value to 0..255 (Convert.c i2rgb), it does not take the high byte. Match that. */
 static tlv_status load_png_gray16(const uint8_t *data, int len, const char *name,
@@ -245,6 +306,8 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
                             "%s: truncated JPEG image: the data ends before the end-of-image marker", name);
     if (!strcmp(fmt, "PNG") && comp == 1 && stbi_is_16_bit_from_memory(b, len))
         return load_png_gray16(b, len, name, a, out, err);
+    if (!strcmp(fmt, "GIF"))
+        return load_gif(b, len, name, a, out, err);
 
     int dw = 0, dh = 0, dcomp = 0;
     uint8_t *px = stbi_load_from_memory(b, len, &dw, &dh, &dcomp, 3);

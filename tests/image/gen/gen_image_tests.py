@@ -118,15 +118,25 @@ def main():
     g16 = (np.arange(40 * 30, dtype=np.uint32).reshape(30, 40) * 53 % 65536).astype(np.uint16)
     g16[:3, :] = np.arange(40, dtype=np.uint16)[None, :] * 7  # some values below 256
     save('gray16_40x30.png', Image.fromarray(g16))   # mode I;16: Pillow clips to 255
-    rgb16 = rng_image(15, 24, 20).astype(np.uint16) * 257 + 3
-    with open(os.path.join(DATA, 'in', 'rgb16_24x20.png'), 'wb') as f:   # 16-bit RGB PNG
-        write_png16(f, rgb16)
-    files['rgb16_24x20.png'] = os.path.join(DATA, 'in', 'rgb16_24x20.png')
+    r16 = np.random.default_rng(20)
+    g16t = r16.integers(0, 65536, (9, 11))
+    g16t[0, :5] = [0, 1, 100, 255, 256]
+    for name, arr, ctype, trns in [
+            ('rgb16_24x20.png', rng_image(15, 24, 20).astype(np.uint16) * 257 + 3, 2, None),
+            ('la16_11x9.png', r16.integers(0, 65536, (9, 11, 2)), 4, None),        # Pillow: RGBA, high byte
+            ('rgba16_11x9.png', r16.integers(0, 65536, (9, 11, 4)), 6, None),
+            ('gray16t_11x9.png', g16t, 0, int(g16t[1, 1]).to_bytes(2, 'big'))]:  # mode I + tRNS
+        with open(os.path.join(DATA, 'in', name), 'wb') as f:
+            write_png16(f, arr, ctype, trns)
+        files[name] = os.path.join(DATA, 'in', name)
     save('rgb_61x39.bmp', Image.fromarray(rng_image(16, 61, 39)))
     save('pal_61x39.bmp', Image.fromarray(rng_image(16, 61, 39)).quantize(colors=20))
     save('rgb_61x39.tga', Image.fromarray(rng_image(17, 61, 39)))
     save('rgb_61x39_rle.tga', Image.fromarray(rng_image(17, 61, 39, 0.99)), compression='tga_rle')
     save('pal_61x39.gif', Image.fromarray(rng_image(18, 61, 39)).quantize(colors=64))
+    # transparent index 5: Pillow shows its palette colour; stb_image would give black
+    save('palt_61x39.gif', Image.fromarray(rng_image(21, 61, 39)).quantize(colors=64), transparency=5)
+    save('gray_30x20.gif', Image.fromarray(rng_image(22, 30, 20)[..., 0], 'L'))
     jpg_rgb = rng_image(19, 96, 64, 0.9)
     save('rgb420_96x64.jpg', Image.fromarray(jpg_rgb), quality=90)
     save('rgb444_95x63.jpg', Image.fromarray(jpg_rgb[:63, :95]), quality=95, subsampling=0)
@@ -164,7 +174,7 @@ def main():
                    'rgb_257x129.png', 'rgb_5x7.png', 'rgb_1x1.png', 'rgb_400x400.png',
                    'gray_67x45.png', 'la_67x45.png', 'rgba_45x67.png', 'pal_50x40.png',
                    'palt_50x40.png', 'bw_33x21.png', 'gray16_40x30.png', 'rgb16_24x20.png',
-                   'rgb_61x39.bmp', 'rgb_61x39.tga', 'pal_61x39.gif']
+                   'rgb_61x39.bmp', 'rgb_61x39.tga', 'pal_61x39.gif', 'palt_61x39.gif']
     for name in prep_inputs:
         for aspect in ('square', 'pad'):
             for resize in ('exact', 'crop'):
@@ -210,15 +220,17 @@ def main():
     print(f'{len(lines)} cases')
 
 
-def write_png16(f, rgb16):
-    """A 16-bit RGB PNG (Pillow cannot write one)."""
+def write_png16(f, a, color_type, trns=None):
+    """A 16-bit PNG (Pillow cannot write 16-bit RGB, RGBA or gray+alpha): color_type 0 gray,
+    2 RGB, 4 gray+alpha, 6 RGBA; trns = raw tRNS chunk data."""
     import struct, zlib
-    h, w, _ = rgb16.shape
-    raw = b''.join(b'\0' + rgb16[y].astype('>u2').tobytes() for y in range(h))
+    h, w = a.shape[:2]
+    raw = b''.join(b'\0' + a[y].astype('>u2').tobytes() for y in range(h))
 
     def chunk(t, d):
         return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-    f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 16, 2, 0, 0, 0))
+    f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 16, color_type, 0, 0, 0))
+            + (chunk(b'tRNS', trns) if trns else b'')
             + chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b''))
 
 

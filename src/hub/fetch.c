@@ -240,7 +240,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     struct xfer *x = ud;
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    if (!x->c->progress || x->discard) return 0;
+    if (!x->c->progress || x->discard || x->status >= 400) return 0;
     if (x->c->progress(x->c->progress_user, x->repo, x->file, x->offset + x->written, expected_total(x))) {
         x->cancelled = 1;
         return 1;
@@ -262,20 +262,25 @@ tlv_status tlv__hub_client_init(tlv_hub_client *c, const tlv_hub_options *o, con
     CURL *h = curl_easy_init();
     if (!h) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "curl_easy_init failed");
     c->curl = h;
+    /* The bytes as stored: a compressed answer would not match the sha256 nor resume by Range
+     * (no Accept-Encoding at all would allow any coding, RFC 9110 12.5.3). */
+    struct curl_slist *l = curl_slist_append(NULL, "Accept-Encoding: identity");
+    if (!l) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "curl_slist_append failed");
+    c->headers = l;
     if (token && *token) {
         char auth[1024];
         int n = snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         if (n < 0 || (size_t)n >= sizeof auth)
             return tlv__err_set(err, TLV_ERR_INVALID_ARG, "HF token is %zu characters long, at most 1000 expected", strlen(token));
-        struct curl_slist *l = curl_slist_append(NULL, auth);
+        l = curl_slist_append(l, auth);
         if (!l) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "curl_slist_append failed");
         c->headers = l;
         c->has_token = 1;
-        /* libcurl sends a header set with CURLOPT_HTTPHEADER to the host of the first URL only,
-         * not after a redirect to another host (CURLOPT_UNRESTRICTED_AUTH stays 0), so the token
-         * never reaches the CDN, whose pre-signed URLs would reject it anyway. */
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
     }
+    /* libcurl sends a custom Authorization header to the host of the first URL only, not after
+     * a redirect to another host (since 7.58; CURLOPT_UNRESTRICTED_AUTH stays 0), so the token
+     * never reaches the CDN, whose pre-signed URLs would reject it anyway. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -450,6 +455,16 @@ tlv_status tlv__hub_fetch(tlv_hub_client *c, const char *repo, const char *revis
         if ((x.status >= 500 || x.status == 429) && attempt < c->max_retries) {
             backoff(++attempt);
             continue;
+        }
+        if ((x.status == 401 || x.status == 403) && x.n_responses > 1 && !x.error_code[0]) {
+            /* Refused after a redirect, without the hub's X-Error-Code: the CDN, whose signed URL
+             * may have expired. Asking the hub again gives a fresh one. */
+            if (attempt < c->max_retries) {
+                backoff(++attempt);
+                continue;
+            }
+            return tlv__err_set(err, TLV_ERR_NETWORK, "%s/%s: the file server the hub redirected to refused the "
+                                "download (HTTP %ld%s%s)", repo, file, x.status, x.errbody_len ? ": " : "", x.errbody);
         }
         if (!ok_status) return http_error(c, &x, revision, err);
 

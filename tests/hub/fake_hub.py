@@ -17,6 +17,7 @@ Test controls (GET): /_ctl/reset, /_ctl/log (JSON list of requests),
   /_ctl/rule?path=ORG/NAME/FILE&cut=N&times=K     close the CDN/file connection after N body bytes
   /_ctl/rule?path=...&corrupt=1&times=K           serve the bytes with one byte flipped
   /_ctl/rule?path=...&delay=S                     sleep S seconds per 16 KiB chunk
+  /_ctl/rule?path=...&status=403                  answer with that status (a CDN refusing)
 times: how many requests the rule applies to (default 1, -1 = all).
 
 Only binds 127.0.0.1, on a free port written to --port-file. Exits on SIGTERM, when its parent
@@ -242,7 +243,8 @@ class Handler(BaseHTTPRequestHandler):
         common = {"X-Repo-Commit": COMMIT, "Accept-Ranges": "bytes"}
         if lfs:
             sha = hashlib.sha256(data).hexdigest()
-            host = "127.0.0.1:%d" % self.server.server_address[1]
+            # Another host name, as the real CDN is: the client must not send the token there.
+            host = "localhost:%d" % self.server.server_address[1]
             loc = "http://%s/cdn/%s?X-Amz-Signature=fake&response-content-disposition=%s" % (host, sha, fname)
             h = dict(common)
             h.update({"Location": loc, "X-Linked-Etag": '"%s"' % sha, "X-Linked-Size": str(len(data)),
@@ -257,6 +259,8 @@ class Handler(BaseHTTPRequestHandler):
         sha = url.path[len("/cdn/"):]
         if sha not in self.hub.by_sha:
             return self.error(403, "", "AccessDenied", head)
+        if self.headers.get("Authorization"):
+            return self.error(400, "", "Only one auth mechanism allowed", head)  # as S3 says
         path, data = self.hub.by_sha[sha]
         md5 = hashlib.md5(data).hexdigest()
         return self.serve_bytes(path, data, {"ETag": '"%s"' % md5, "Accept-Ranges": "bytes",
@@ -264,6 +268,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve_bytes(self, path, data, headers, head):
         rule = {} if head else self.hub.take_rule(path)
+        if rule.get("status"):  # e.g. a CDN refusing an expired signature: no X-Error-Code
+            return self.send(rule["status"], {"Content-Type": "application/xml"},
+                             b"<Error><Code>AccessDenied</Code></Error>", head)
         rng = self.headers.get("Range")
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[len("bytes="):-1])
@@ -293,6 +300,8 @@ class Handler(BaseHTTPRequestHandler):
                 r["cut"] = int(q["cut"])
             if "corrupt" in q:
                 r["corrupt"] = True
+            if "status" in q:
+                r["status"] = int(q["status"])
             if "delay" in q:
                 r["delay"] = float(q["delay"])
             with hub.lock:

@@ -122,18 +122,19 @@ static void ctl_reset(void) { free(ctl("/_ctl/reset")); }
 
 /* Requests in the server log whose path contains `path`; *with_range those that carried a
  * Range header, last_range the last Range value seen. */
-static int count_requests(const char *path, int *with_range, char *last_range, size_t cap)
+static int count_requests_auth(const char *path, int *with_range, char *last_range, size_t cap, int *with_auth)
 {
     char *text = ctl("/_ctl/log");
     cJSON *log = text ? cJSON_Parse(text) : NULL;
     free(text);
-    int n = 0, nr = 0;
+    int n = 0, nr = 0, na = 0;
     if (last_range) last_range[0] = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, log) {
         const cJSON *p = cJSON_GetObjectItem(e, "path"), *r = cJSON_GetObjectItem(e, "range");
         if (!cJSON_IsString(p) || !strstr(p->valuestring, path)) continue;
         n++;
+        na += cJSON_IsString(cJSON_GetObjectItem(e, "auth"));
         if (cJSON_IsString(r)) {
             nr++;
             if (last_range) snprintf(last_range, cap, "%s", r->valuestring);
@@ -141,7 +142,13 @@ static int count_requests(const char *path, int *with_range, char *last_range, s
     }
     cJSON_Delete(log);
     if (with_range) *with_range = nr;
+    if (with_auth) *with_auth = na;
     return n;
+}
+
+static int count_requests(const char *path, int *with_range, char *last_range, size_t cap)
+{
+    return count_requests_auth(path, with_range, last_range, cap, NULL);
 }
 
 /* ------------------------------------------------------------------ files */
@@ -530,6 +537,21 @@ static void test_http_errors(void)
     tlv_hub_options o = opts(new_cache());
     tlv_err e;
     char *d = NULL;
+    /* The CDN refuses once (an expired signed URL): asked again through the hub. Always: error. */
+    ctl_reset();
+    free(ctl("/_ctl/rule?path=tiny/single/model.safetensors&status=403&times=1"));
+    CHECK_EQ_INT(resolve("tiny/single", &o, &d, &e), TLV_OK);
+    CHECK(d && same_file(d, "model.safetensors", "tiny/single"));
+    CHECK_EQ_INT(count_requests("/cdn/", NULL, NULL, 0), 2);
+    free(d);
+    o = opts(new_cache());
+    o.max_retries = 1;
+    free(ctl("/_ctl/rule?path=tiny/single/model.safetensors&status=403&times=-1"));
+    CHECK_EQ_INT(resolve("tiny/single", &o, NULL, &e), TLV_ERR_NETWORK);
+    CHECK_CONTAINS(e.msg, "tiny/single/model.safetensors: the file server the hub redirected to refused the "
+                          "download (HTTP 403: <Error>");
+    ctl_reset();
+    o = opts(new_cache());
     /* No token: the hub cannot tell missing from private, and says 401. */
     CHECK_EQ_INT(resolve("tiny/doesnotexist", &o, NULL, &e), TLV_ERR_NETWORK);
     CHECK_CONTAINS(e.msg, "tiny/doesnotexist: HTTP 401");
@@ -556,10 +578,16 @@ static void test_http_errors(void)
     /* HF_TOKEN from the environment, sent as a Bearer token. */
     o.token = NULL;
     setenv("HF_TOKEN", "secret-token", 1);
+    ctl_reset();
     CHECK_EQ_INT(resolve("tiny/private", &o, &d, &e), TLV_OK);
     if (e.msg[0]) fprintf(stderr, "  %s\n", e.msg);
     CHECK(d && same_file(d, "model.safetensors", "tiny/private"));
     free(d);
+    int n_auth = -1;
+    CHECK_EQ_INT(count_requests_auth("/tiny/private/resolve/main/", NULL, NULL, 0, &n_auth), 12);
+    CHECK_EQ_INT(n_auth, 12);           /* the hub gets the token... */
+    CHECK_EQ_INT(count_requests_auth("/cdn/", NULL, NULL, 0, &n_auth), 1);
+    CHECK_EQ_INT(n_auth, 0);            /* ...the CDN (another host) does not */
     unsetenv("HF_TOKEN");
     o.token = "";
 

@@ -44,6 +44,7 @@ struct settings {
     char *cache;
     char *endpoint; /* without trailing '/' */
     const char *token;
+    char *token_from_file; /* owns token when it came from huggingface-cli's token file */
     const char *revision;
     int offline;
 };
@@ -178,7 +179,32 @@ static void settings_free(struct settings *s)
 {
     tlv__free(s->alloc, s->cache);
     tlv__free(s->alloc, s->endpoint);
-    s->cache = s->endpoint = NULL;
+    tlv__free(s->alloc, s->token_from_file);
+    s->cache = s->endpoint = s->token_from_file = NULL;
+}
+
+/* The token `huggingface-cli login` saved, as huggingface_hub finds it: $HF_TOKEN_PATH, else
+ * $HF_HOME/token, else ~/.cache/huggingface/token. NULL when there is none. */
+static char *token_file(const tlv_allocator *a)
+{
+    const char *v;
+    char *path = NULL, *text = NULL;
+    if ((v = getenv("HF_TOKEN_PATH")) && *v) path = tlv__strdup(a, v);
+    else if ((v = getenv("HF_HOME")) && *v) path = fmt_alloc(a, "%s/token", v);
+    else if ((v = getenv("HOME")) && *v) path = fmt_alloc(a, "%s/.cache/huggingface/token", v);
+    if (path && read_small(a, path, &text, NULL) == TLV_OK) {
+        char *b = text, *e = text + strlen(text);
+        while (b < e && isspace((unsigned char)*b)) b++;
+        while (e > b && isspace((unsigned char)e[-1])) e--;
+        *e = 0;
+        if (b > text) memmove(text, b, (size_t)(e - b) + 1);
+        if (!*text) {
+            tlv__free(a, text);
+            text = NULL;
+        }
+    }
+    tlv__free(a, path);
+    return text;
 }
 
 static tlv_status settings_load(const tlv_hub_options *o, struct settings *s, tlv_err *err)
@@ -202,6 +228,7 @@ static tlv_status settings_load(const tlv_hub_options *o, struct settings *s, tl
     n = strlen(s->cache);
     while (n > 1 && s->cache[n - 1] == '/') s->cache[--n] = 0;
     s->token = o && o->token ? o->token : getenv("HF_TOKEN");
+    if (!s->token) s->token = s->token_from_file = token_file(s->alloc);
     s->revision = o && o->revision && *o->revision ? o->revision : "main";
     s->offline = (o && o->offline) || env_true(getenv("HF_HUB_OFFLINE"));
     return TLV_OK;
@@ -460,6 +487,10 @@ tlv_status tlv__hub_resolve(const char *model, const tlv_hub_options *o, char **
         *local_dir = tlv__strdup(a, model);
         return *local_dir ? TLV_OK : tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
     }
+    struct stat st_model;
+    if (stat(model, &st_model) == 0)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "%s is a file: expected a model folder or a Hugging Face id "
+                            "(ORG/NAME)", model);
     if (!tlv__hub_is_repo_id(model))
         return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: no such folder, and not a Hugging Face id (ORG/NAME)", model);
 

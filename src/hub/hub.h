@@ -63,7 +63,9 @@ typedef int (*tlv_hub_progress_fn)(void *user_data, const char *repo, const char
 typedef struct tlv_hub_options {
     const char *cache_dir; /* NULL: $TINYLLAVA_CACHE, $XDG_CACHE_HOME/tinyllava, ~/.cache/tinyllava */
     const char *endpoint;  /* NULL: $HF_ENDPOINT, else "https://huggingface.co" */
-    const char *token;     /* NULL: $HF_TOKEN (sent as "Authorization: Bearer"); "": none */
+    const char *token;     /* NULL: $HF_TOKEN, else the file `huggingface-cli login` wrote
+                            * ($HF_TOKEN_PATH, $HF_HOME/token, ~/.cache/huggingface/token);
+                            * "": none. Sent as "Authorization: Bearer", to the hub only. */
     const char *revision;  /* NULL: "main"; a branch, tag or commit */
     int offline;           /* nonzero, or $HF_HUB_OFFLINE=1/true/yes/on: use the cache only */
     int max_retries;       /* interrupted transfers retried per file: 0 = 3, < 0 = none */
@@ -75,6 +77,7 @@ typedef struct tlv_hub_options {
 /* Resolves model (a directory or ORG/NAME) to a local directory. o may be NULL (all defaults).
  * On success *local_dir is a NUL-terminated path the caller frees with tlv__free(o->alloc, p);
  * on failure it is NULL and err says why:
+ *   TLV_ERR_INVALID_ARG model is an existing file, not a folder
  *   TLV_ERR_NOT_FOUND   no such directory and not an id; the model id or revision does not exist;
  *                       offline and not (completely) cached
  *   TLV_ERR_NETWORK     "cannot reach URL: <curl error>; no cached copy of ORG/NAME in DIR";

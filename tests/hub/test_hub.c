@@ -291,6 +291,8 @@ static void test_ids_and_dirs(void)
     CHECK_EQ_INT(resolve("no-such-folder", &o, NULL, &e), TLV_ERR_NOT_FOUND);
     CHECK_CONTAINS(e.msg, "no-such-folder: no such folder, and not a Hugging Face id");
     CHECK_EQ_INT(resolve("", &o, NULL, &e), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(resolve(SERVER, &o, NULL, &e), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(e.msg, "fake_hub.py is a file: expected a model folder or a Hugging Face id");
     CHECK_EQ_INT(tlv__hub_resolve("a/b", &o, NULL, &e), TLV_ERR_INVALID_ARG);
 
     o.revision = "refs/pr/1";
@@ -589,7 +591,23 @@ static void test_http_errors(void)
     CHECK_EQ_INT(count_requests_auth("/cdn/", NULL, NULL, 0, &n_auth), 1);
     CHECK_EQ_INT(n_auth, 0);            /* ...the CDN (another host) does not */
     unsetenv("HF_TOKEN");
-    o.token = "";
+    /* The token file huggingface-cli login writes ($HF_HOME/token), when HF_TOKEN is not set. */
+    char hf_home[300], token_path[320];
+    snprintf(hf_home, sizeof hf_home, "%s/hf_home", g_root);
+    snprintf(token_path, sizeof token_path, "%s/token", hf_home);
+    CHECK(put_file(hf_home, "token", 0, NULL));
+    FILE *tf = fopen(token_path, "w");
+    if (tf) {
+        fputs("  secret-token\n", tf);
+        fclose(tf);
+    }
+    setenv("HF_HOME", hf_home, 1);
+    o.cache_dir = new_cache();
+    CHECK_EQ_INT(resolve("tiny/private", &o, NULL, &e), TLV_OK);
+    o.token = ""; /* "" means none, whatever the file says */
+    o.cache_dir = new_cache();
+    CHECK_EQ_INT(resolve("tiny/private", &o, NULL, &e), TLV_ERR_NETWORK);
+    unsetenv("HF_HOME");
 
     /* Revision that does not exist; one that does, in its own folder. */
     o.revision = "v9";
@@ -762,7 +780,8 @@ int main(void)
     /* Nothing from the caller's environment: no proxy for 127.0.0.1, no token, no offline. */
     setenv("NO_PROXY", "127.0.0.1,localhost", 1);
     setenv("no_proxy", "127.0.0.1,localhost", 1);
-    static const char *const unset[] = {"HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "TINYLLAVA_CACHE", "XDG_CACHE_HOME"};
+    static const char *const unset[] = {"HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "TINYLLAVA_CACHE",
+                                        "XDG_CACHE_HOME", "HF_HOME", "HF_TOKEN_PATH"};
     for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++) unsetenv(unset[i]);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 

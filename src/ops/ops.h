@@ -31,4 +31,21 @@ typedef enum tlv_act {
 int tlv__op_check_2d(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t, tlv_dtype dtype,
                      int64_t rows, int64_t cols);
 
+/* Helpers shared by the op files (ops.c). */
+
+/* Like tlv__op_check_2d for a weight vector: t is [n] (or [1, n]) of any float dtype, in one slab.
+ * n < 0: any length. */
+int tlv__op_check_vec(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t, int64_t n);
+/* The shader dtype code: 0 F32, 1 F16, 2 BF16 (3 = absent, shaders/basic.glsl). */
+uint32_t tlv__op_dtype_code(tlv_dtype t);
+/* Gets a pipeline (tlv__vk_pipeline_get); a failure is recorded on s, naming op. */
+tlv_status tlv__op_pipeline(tlv_stream *s, const char *op, const char *shader, const uint32_t *spec, uint32_t n_spec,
+                            uint32_t n_bindings, uint32_t push_bytes, const tlv_vk_pipeline **out);
+/* Splits n_wg workgroups into a gx x gy grid within caps.max_wg_count; the shader rebuilds the
+ * flat index as gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x and skips the excess. */
+void tlv__op_grid(const tlv_vk_caps *c, uint32_t n_wg, uint32_t *gx, uint32_t *gy);
+/* The slab of t holding row `row` (of shape[0]); *row_in_slab = its index there, *rows_left =
+ * rows from it to the end of that slab. */
+int tlv__op_row_slab(const tlv_tensor *t, int64_t row, int64_t *row_in_slab, int64_t *rows_left);
+
 #endif

@@ -24,19 +24,17 @@
  * The size is read from the header and checked (zero, over max_pixels) before anything is
  * decoded. EXIF orientation is ignored, as Pillow's Image.open and the reference do.
  *
- * Geometry (params.aspect x params.resize), S = params.size:
+ * Geometry (params.aspect x params.resize), S = params.size, R = params.resize_to (0: R = S):
  *   aspect PAD:    canvas of side max(W,H) filled with int(mean[c]*255), the image pasted at
  *                  ((side-W)//2, (side-H)//2)   (TinyLLaVA's expand2square). SQUARE: no canvas.
- *   resize EXACT:  straight to S x S, aspect not kept (SigLIP processors).
- *   resize SHORTEST_EDGE_CROP: short edge -> S, long edge -> int(S*long/short) (transformers
- *                  4.40.1 get_resize_output_image_size, default_to_square=False), then the centre
- *                  S x S window at top=(h-S)//2, left=(w-S)//2 (CLIP processors). Only the window
- *                  is computed; each output pixel depends only on its own coefficients, so the
- *                  result is identical to resizing everything and cropping.
- * Checkpoint config -> params: image_aspect_ratio "pad" -> PAD, anything else -> SQUARE;
- * SiglipImageProcessor (size {height,width}) -> EXACT; CLIPImageProcessor (shortest_edge) ->
- * SHORTEST_EDGE_CROP; mean/std from image_mean/image_std.
- *
+ *   resize EXACT:  to R x R, aspect not kept (SigLIP processors: R = S).
+ *   resize SHORTEST_EDGE: short edge -> R, long edge -> int(R*long/short) (transformers 4.40.1
+ *                  get_resize_output_image_size, default_to_square=False; CLIP processors).
+ *   then centre crop S x S at top=(h-S)//2, left=(w-S)//2 (transformers center_crop; a no-op when
+ *                  the resized image is S x S). Only the window is computed: each output pixel
+ *                  depends only on its own coefficients, so the result is identical to resizing
+ *                  everything and cropping. R < S (crop larger than the image) is unsupported.
+ * Checkpoint config -> params: tlv__image_params_from_config() below.
  * Memory: pixels of a loaded tlv_image come from the allocator given to the load call and are
  * freed with tlv__image_free(); a tlv_image the caller fills itself is a borrowed view and is
  * never freed here. Scratch memory of the resize comes from the allocator and is freed before
@@ -65,17 +63,28 @@ typedef enum tlv_image_aspect {
 } tlv_image_aspect;
 
 typedef enum tlv_image_resize {
-    TLV_IMAGE_RESIZE_EXACT = 0,              /* to S x S (SigLIP) */
-    TLV_IMAGE_RESIZE_SHORTEST_EDGE_CROP = 1  /* short edge to S, centre crop S x S (CLIP) */
+    TLV_IMAGE_RESIZE_EXACT = 0,          /* to R x R (SigLIP) */
+    TLV_IMAGE_RESIZE_SHORTEST_EDGE = 1   /* short edge to R, long edge in proportion (CLIP) */
 } tlv_image_resize;
 
 typedef struct tlv_image_params {
-    int size;                 /* S: output is S x S */
+    int size;                 /* S: output is S x S (the vision tower's image_size) */
+    int resize_to;            /* R: EXACT side or SHORTEST_EDGE length; 0 means S */
     tlv_image_aspect aspect;
     tlv_image_resize resize;
-    double mean[3], std[3];   /* image_mean, image_std as read from JSON (double: the pad colour
-                                 is int(mean*255) in double; normalize uses them as float32) */
+    double mean[3], std[3];   /* image_mean, image_std (the pad colour is int(mean*255) in double;
+                                 normalize uses them as float32, as transformers does) */
 } tlv_image_params;
+
+struct tlv_model_config;
+
+/* Fills *p from a parsed checkpoint config (formats/config.h): aspect from image_aspect_ratio,
+ * resize/crop/mean/std from the preprocessor config (or the tower family's defaults), S from the
+ * vision tower's image_size. TLV_ERR_UNSUPPORTED for what the reference does that we do not:
+ * a resample filter other than bicubic (3), rescale_factor other than 1/255, no resize, a
+ * non-square resize or crop, a crop larger than the resized image. */
+tlv_status tlv__image_params_from_config(const struct tlv_model_config *cfg, tlv_image_params *p,
+                                         tlv_err *err);
 
 /* ---- decode.c ---- */
 

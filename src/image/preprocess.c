@@ -21,9 +21,16 @@ static tlv_status check_params(const tlv_image *img, const tlv_image_params *p, 
     if (p->aspect != TLV_IMAGE_ASPECT_SQUARE && p->aspect != TLV_IMAGE_ASPECT_PAD)
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image preprocess: aspect mode %d, expected "
                             "SQUARE (0) or PAD (1)", (int)p->aspect);
-    if (p->resize != TLV_IMAGE_RESIZE_EXACT && p->resize != TLV_IMAGE_RESIZE_SHORTEST_EDGE_CROP)
+    if (p->resize != TLV_IMAGE_RESIZE_EXACT && p->resize != TLV_IMAGE_RESIZE_SHORTEST_EDGE)
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image preprocess: resize mode %d, expected "
-                            "EXACT (0) or SHORTEST_EDGE_CROP (1)", (int)p->resize);
+                            "EXACT (0) or SHORTEST_EDGE (1)", (int)p->resize);
+    if (p->resize_to < 0 || p->resize_to > MAX_SIZE)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image preprocess: resize_to %d, expected 0..%d",
+                            p->resize_to, MAX_SIZE);
+    if (p->resize_to && p->resize_to < p->size)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "image preprocess: resize to %d then crop %d: a crop "
+                            "larger than the image (transformers pads it) is not supported",
+                            p->resize_to, p->size);
     for (int c = 0; c < 3; c++) {
         if (!isfinite(p->mean[c]) || !isfinite(p->std[c]) || p->std[c] == 0.0)
             return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image preprocess: channel %d mean %g std %g, "
@@ -54,22 +61,23 @@ tlv_status tlv__image_preprocess_u8(const tlv_image *img, const tlv_image_params
         }
     }
 
-    int out_w = S, out_h = S;
-    if (p->resize == TLV_IMAGE_RESIZE_SHORTEST_EDGE_CROP) {
+    const int R = p->resize_to ? p->resize_to : S;
+    int out_w = R, out_h = R;
+    if (p->resize == TLV_IMAGE_RESIZE_SHORTEST_EDGE) {
         /* transformers 4.40.1 get_resize_output_image_size(default_to_square=False):
-         * short, long = (w, h) if w <= h else (h, w); new_long = int(S * long / short), Python
+         * short, long = (w, h) if w <= h else (h, w); new_long = int(R * long / short), Python
          * true division (correctly rounded, as is this double division: both operands exact). */
         int w = c.canvas_w, h = c.canvas_h;
         int shrt = w <= h ? w : h, lng = w <= h ? h : w;
-        double q = (double)((int64_t)S * lng) / (double)shrt;
+        double q = (double)((int64_t)R * lng) / (double)shrt;
         if (q > 1e9)
             return tlv__err_set(err, TLV_ERR_LIMIT, "image preprocess: %dx%d image: shortest edge %d "
-                                "would make the long edge %.0f pixels", w, h, S, q);
+                                "would make the long edge %.0f pixels", w, h, R, q);
         int new_long = (int)q;
-        if (w <= h) { out_w = S; out_h = new_long; }
-        else        { out_w = new_long; out_h = S; }
+        if (w <= h) { out_w = R; out_h = new_long; }
+        else        { out_w = new_long; out_h = R; }
     }
-    /* center_crop: top = (h - S)//2, left = (w - S)//2 (both >= 0 here: the short side is S). */
+    /* center_crop: top = (h - S)//2, left = (w - S)//2, both >= 0 as R >= S. */
     int top = (out_h - S) / 2, left = (out_w - S) / 2;
     st = tlv__image_resample(&c, out_w, out_h, left, top, S, S, out_rgb, (size_t)S * 3, a, err);
     if (st != TLV_OK) tlv__err_prefix(err, "image %dx%d", img->w, img->h);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "formats/config.h"
 #include "image/image.h"
 
 #define DATA TLV_TEST_DATA "/image/data/"
@@ -45,10 +46,10 @@ static void check_digest(const uint8_t *buf, size_t n, const char *want, const c
 
 static tlv_image_params params(const char *aspect, const char *resize, int S, int ms)
 {
-    tlv_image_params p = { .size = S,
+    tlv_image_params p = { .size = S, .resize_to = 0,
                            .aspect = strcmp(aspect, "pad") ? TLV_IMAGE_ASPECT_SQUARE : TLV_IMAGE_ASPECT_PAD,
                            .resize = strcmp(resize, "crop") ? TLV_IMAGE_RESIZE_EXACT
-                                                            : TLV_IMAGE_RESIZE_SHORTEST_EDGE_CROP };
+                                                            : TLV_IMAGE_RESIZE_SHORTEST_EDGE };
     memcpy(p.mean, MEANS[ms], sizeof p.mean);
     memcpy(p.std, STDS[ms], sizeof p.std);
     return p;
@@ -112,12 +113,13 @@ static void case_resize(const char *file, int w, int h, const char *digest)
 }
 
 /* Full preprocessing: the uint8 image must be Pillow's bit for bit, the floats numpy's. */
-static void case_prep(const char *file, const char *aspect, const char *resize, int S, int ms,
+static void case_prep(const char *file, const char *aspect, const char *resize, int S, int R, int ms,
                       const char *digest)
 {
     tlv_image img;
     if (!load(file, &img)) return;
     tlv_image_params p = params(aspect, resize, S, ms);
+    p.resize_to = R;
     size_t n = (size_t)S * S;
     uint8_t *u8 = malloc(n * 3);
     float *f = malloc(n * 3 * sizeof(float));
@@ -125,7 +127,7 @@ static void case_prep(const char *file, const char *aspect, const char *resize, 
     CHECK_EQ_INT(tlv__image_preprocess_u8(&img, &p, NULL, u8, &e), TLV_OK);
     CHECK_EQ_INT(tlv__image_preprocess(&img, &p, NULL, f, &e), TLV_OK);
     char what[600];
-    snprintf(what, sizeof what, "prep %s %s %s S=%d meanset %d", file, aspect, resize, S, ms);
+    snprintf(what, sizeof what, "prep %s %s %s S=%d R=%d meanset %d", file, aspect, resize, S, R, ms);
     check_digest(u8, n * 3, digest, what);
     double maxd = 0;
     for (int c = 0; c < 3; c++)
@@ -179,7 +181,7 @@ static void run_cases(void)
     int counts[6] = {0};
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char kind[16], file[256], a[64], b[64], c[256];
-        int w, h, S, ms;
+        int w, h, S, R, ms;
         double tol;
         if (sscanf(line, "decode %255s %d %d %64s", file, &w, &h, c) == 4) {
             case_decode(file, w, h, c);
@@ -190,8 +192,8 @@ static void run_cases(void)
         } else if (sscanf(line, "resize %255s %d %d %64s", file, &w, &h, c) == 4) {
             case_resize(file, w, h, c);
             counts[2]++;
-        } else if (sscanf(line, "prep %255s %63s %63s %d %d %64s", file, a, b, &S, &ms, c) == 6) {
-            case_prep(file, a, b, S, ms, c);
+        } else if (sscanf(line, "prep %255s %63s %63s %d %d %d %64s", file, a, b, &S, &R, &ms, c) == 7) {
+            case_prep(file, a, b, S, R, ms, c);
             counts[3]++;
         } else if (sscanf(line, "fixture %255s %63s %63s %d %d %255s %lf", file, a, b, &S, &ms, c, &tol) == 7) {
             case_fixture(file, a, b, S, ms, c, tol);
@@ -401,6 +403,61 @@ static void test_out_of_memory(void)
     free(png);
 }
 
+/* Config -> params: what the processors of the published towers say, and what we refuse. */
+static void test_params_from_config(void)
+{
+    static tlv_model_config cfg;   /* large; zeroed */
+    tlv_image_params p;
+    tlv_err e;
+    struct tlv_preprocess_config *pp = &cfg.preprocess;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vision.image_size = 384;
+    cfg.aspect = TLV_ASPECT_SQUARE;
+    *pp = (struct tlv_preprocess_config){ .mean = {0.5f, 0.5f, 0.5f}, .std = {0.5f, 0.5f, 0.5f},
+        .rescale_factor = 1.0 / 255.0, .do_resize = 1, .do_rescale = 1, .do_normalize = 1,
+        .resize = TLV_RESIZE_EXACT, .resize_h = 384, .resize_w = 384, .resample = 3 };
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_OK);
+    CHECK(p.size == 384 && p.resize_to == 384 && p.resize == TLV_IMAGE_RESIZE_EXACT &&
+          p.aspect == TLV_IMAGE_ASPECT_SQUARE && p.mean[0] == 0.5 && p.std[2] == 0.5);
+    /* CLIP-336 with pad */
+    cfg.vision.image_size = 336;
+    cfg.aspect = TLV_ASPECT_PAD;
+    pp->resize = TLV_RESIZE_SHORTEST_EDGE;
+    pp->shortest_edge = 336;
+    pp->do_center_crop = 1;
+    pp->crop_h = pp->crop_w = 336;
+    pp->mean[0] = 0.48145466f;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_OK);
+    CHECK(p.size == 336 && p.resize_to == 336 && p.resize == TLV_IMAGE_RESIZE_SHORTEST_EDGE &&
+          p.aspect == TLV_IMAGE_ASPECT_PAD && (int)(p.mean[0] * 255) == 122);
+    /* shortest edge 384, crop 336 */
+    pp->shortest_edge = 384;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_OK);
+    CHECK(p.size == 336 && p.resize_to == 384);
+    /* refused */
+    pp->resample = 2;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(e.msg, "resample 2");
+    pp->resample = 3;
+    pp->crop_w = 300;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(e.msg, "300x336");
+    pp->crop_w = 336;
+    pp->shortest_edge = 300;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_ERR_UNSUPPORTED);
+    pp->shortest_edge = 336;
+    pp->do_center_crop = 0;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_ERR_UNSUPPORTED);
+    pp->do_center_crop = 1;
+    pp->rescale_factor = 1.0 / 256;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_ERR_UNSUPPORTED);
+    pp->rescale_factor = 1.0 / 255;
+    pp->do_normalize = 0;
+    CHECK_EQ_INT(tlv__image_params_from_config(&cfg, &p, &e), TLV_OK);
+    CHECK(p.mean[1] == 0.0 && p.std[1] == 1.0);
+    CHECK_EQ_INT(tlv__image_params_from_config(NULL, &p, &e), TLV_ERR_INVALID_ARG);
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -464,5 +521,6 @@ int main(int argc, char **argv)
     test_bad_input();
     test_raw_input();
     test_out_of_memory();
+    test_params_from_config();
     return tlv_test_finish("test_image");
 }

@@ -15,7 +15,8 @@ cases.txt lines:
   decode  <file> <w> <h> <sha256 of Pillow convert("RGB") bytes, H*W*3>
   jpeg    <file> <w> <h> <file of Pillow's RGB bytes>
   resize  <file> <out_w> <out_h> <sha256 of Pillow resize((out_w,out_h), BICUBIC) bytes>
-  prep    <file> <aspect:square|pad> <resize:exact|crop> <S> <meanset> <sha256 of uint8 SxSx3>
+  prep    <file> <aspect:square|pad> <resize:exact|crop> <S> <R> <meanset> <sha256 of uint8 SxSx3>
+          (R: resize target, 0 = S; then centre crop S)
   decode  lines also cover the fixture PNGs (digest = expected.json image_rgb_sha256)
   fixture <image> <aspect> <resize> <S> <meanset> <pixel_values f32 file> <tolerance>
 meanset: 0 = SigLIP (0.5,0.5,0.5)/(0.5,0.5,0.5), 1 = CLIP, 2 = odd values (pad colour rounding).
@@ -48,21 +49,23 @@ def expand2square(img, bg):  # TinyLLaVA_Factory ImagePreprocess.expand2square
     return r
 
 
-def prep_u8(path, aspect, resize, S, meanset):
-    """What the reference has just before rescale: PIL -> RGB -> pad -> transformers resize/crop."""
+def prep_u8(path, aspect, resize, S, meanset, R=0):
+    """What the reference has just before rescale: PIL -> RGB -> pad -> transformers resize to R
+    (exact R x R, or shortest edge R) -> center_crop S x S."""
+    R = R or S
     img = Image.open(path).convert('RGB')
     mean, _ = MEANSETS[meanset]
     if aspect == 'pad':
         img = expand2square(img, tuple(int(m * 255) for m in mean))
-    if resize == 'exact':  # SiglipImageProcessor: resize to (S, S)
-        return np.asarray(img.resize((S, S), Image.BICUBIC))
-    # CLIPImageProcessor: get_resize_output_image_size(default_to_square=False) + center_crop
-    w, h = img.size
-    short, long = (w, h) if w <= h else (h, w)
-    new_long = int(S * long / short)
-    ow, oh = (S, new_long) if w <= h else (new_long, S)
+    if resize == 'exact':  # SiglipImageProcessor: resize to (R, R)
+        ow, oh = R, R
+    else:  # CLIPImageProcessor: get_resize_output_image_size(default_to_square=False)
+        w, h = img.size
+        short, long = (w, h) if w <= h else (h, w)
+        new_long = int(R * long / short)
+        ow, oh = (R, new_long) if w <= h else (new_long, R)
     a = np.asarray(img.resize((ow, oh), Image.BICUBIC))
-    top, left = (oh - S) // 2, (ow - S) // 2
+    top, left = (oh - S) // 2, (ow - S) // 2   # transformers center_crop
     return a[top:top + S, left:left + S]
 
 
@@ -178,10 +181,11 @@ def main():
     for name in prep_inputs:
         for aspect in ('square', 'pad'):
             for resize in ('exact', 'crop'):
-                for S, ms in ((84, 0), (76, 1), (384, 2 if resize == 'crop' else 0), (5, 1)):
-                    a = prep_u8(files[name], aspect, resize, S, ms)
+                for S, R, ms in ((84, 0, 0), (76, 0, 1), (384, 0, 2 if resize == 'crop' else 0), (5, 0, 1),
+                                 (40, 45, 1), (64, 73, 0)):
+                    a = prep_u8(files[name], aspect, resize, S, ms, R)
                     assert a.shape == (S, S, 3), (name, a.shape)
-                    lines.append(f'prep in/{name} {aspect} {resize} {S} {ms} {sha(a)}')
+                    lines.append(f'prep in/{name} {aspect} {resize} {S} {R} {ms} {sha(a)}')
 
     # Normalize tables: the float32 value of each uint8 level, per channel and mean set.
     tab = np.zeros((len(MEANSETS), 3, 256), dtype=np.float32)

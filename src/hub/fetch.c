@@ -46,6 +46,7 @@ struct xfer {
     char error_msg[160];           /* latest: X-Error-Message */
     int body_begun, discard;
     uint64_t written;              /* body bytes written by this attempt */
+    tlv_sha256 prefix_sha;         /* of the offset bytes already in the part */
     tlv_sha256 sha;
     int io_errno;
     int bad_range;
@@ -168,8 +169,25 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 
 /* ------------------------------------------------------------------ body */
 
+/* Hashes the n bytes the part already holds. Done before the request, not when the 206 arrives:
+ * gigabytes take seconds to hash, and the server would wait that long on an idle connection. */
+static int hash_prefix(int fd, uint64_t n, tlv_sha256 *s)
+{
+    uint8_t buf[1 << 14];
+    tlv__sha256_init(s);
+    for (uint64_t pos = 0; pos < n;) {
+        size_t want = n - pos < sizeof buf ? (size_t)(n - pos) : sizeof buf;
+        ssize_t got = pread(fd, buf, want, (off_t)pos);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return got < 0 ? errno : EIO;
+        tlv__sha256_update(s, buf, (size_t)got);
+        pos += (uint64_t)got;
+    }
+    return 0;
+}
+
 /* The first body byte of the final response (or its end, for an empty body): decides where the
- * bytes go. 206 continues the part after hashing what it holds; 200 starts it over. */
+ * bytes go. 206 continues the part (and its hash); 200 starts it over. */
 static int begin_body(struct xfer *x)
 {
     x->body_begun = 1;
@@ -179,17 +197,7 @@ static int begin_body(struct xfer *x)
             x->bad_range = 1;
             return -1;
         }
-        uint8_t buf[1 << 16];
-        for (uint64_t pos = 0; pos < x->offset;) {
-            size_t want = x->offset - pos < sizeof buf ? (size_t)(x->offset - pos) : sizeof buf;
-            ssize_t got = pread(x->fd, buf, want, (off_t)pos);
-            if (got <= 0) {
-                x->io_errno = got < 0 ? errno : EIO;
-                return -1;
-            }
-            tlv__sha256_update(&x->sha, buf, (size_t)got);
-            pos += (uint64_t)got;
-        }
+        x->sha = x->prefix_sha;
     } else if (x->status == 200) {
         if (x->offset && ftruncate(x->fd, 0) != 0) {
             x->io_errno = errno;
@@ -403,6 +411,11 @@ tlv_status tlv__hub_fetch(tlv_hub_client *c, const char *repo, const char *revis
         if (x.fd < 0)
             return tlv__err_set(err, TLV_ERR_IO, "cannot create %s: %s", part_path, strerror(errno));
         if (fstat(x.fd, &st) == 0) x.offset = (uint64_t)st.st_size;
+        int e = x.offset ? hash_prefix(x.fd, x.offset, &x.prefix_sha) : 0;
+        if (e) {
+            close(x.fd);
+            return tlv__err_set(err, TLV_ERR_IO, "cannot read %s: %s", part_path, strerror(e));
+        }
 
         char range[32];
         snprintf(range, sizeof range, "%llu-", (unsigned long long)x.offset);

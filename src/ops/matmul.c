@@ -1,0 +1,355 @@
+/* matmul.c: the Linear layer y = act(x.w^T + bias) + residual (see matmul.h) and the roofline
+ * probes. Shapes and dtypes are checked here; the shaders trust their push constants. */
+#include "ops/matmul.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Field for field the Push block of shaders/matmul_common.glsl. */
+struct matmul_push {
+    uint32_t M, N, K;
+    uint32_t x_off, x_stride;
+    uint32_t y_off, y_stride;
+    uint32_t bias_off, bias_dtype;
+    uint32_t act, residual;
+    uint32_t rows_per_wg, m_per_wg;
+};
+_Static_assert(sizeof(struct matmul_push) <= 128, "matmul push constants");
+
+struct probe_read_push {
+    uint32_t n_words, words_per_wg;
+};
+_Static_assert(sizeof(struct probe_read_push) <= 128, "probe_read push constants");
+
+struct probe_fma_push {
+    uint32_t n_iter;
+    float a, b;
+};
+_Static_assert(sizeof(struct probe_fma_push) <= 128, "probe_fma push constants");
+
+#define MV_MAX_NM 8u /* x rows per matvec pass (registers: NM vec4 accumulators) */
+
+/* ------------------------------------------------------------------------------------------
+ * Tuning, per device. */
+
+struct mm_tune {
+    /* matvec */
+    uint32_t mv_wg;          /* workgroup size */
+    uint32_t mv_t;           /* threads per weight row */
+    uint32_t mv_mode;        /* shader MODE: 0 chunked rows, 1 lane per row + broadcast x */
+    uint32_t mv_subgroup;    /* mode 0, mv_t > 1: reduce with subgroupAdd */
+    uint32_t mv_max_m;       /* TLV_MATMUL_AUTO: matvec for M <= this */
+    uint32_t mv_target_wgs;  /* CPU: workgroups to spread the rows over */
+    uint32_t loop_budget;    /* loop iterations one invocation may run; 0: no limit */
+    /* tiled */
+    uint32_t bm, bn, bk, tm, tn;
+};
+
+static struct mm_tune mm_tune_for(const tlv_vk_caps *c)
+{
+    struct mm_tune t;
+    memset(&t, 0, sizeof t);
+    int can_sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_BASIC);
+    if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+        /* lavapipe (Mesa 22.3) runs a workgroup as SIMD-8 groups, and turns every buffer or
+         * shared load whose address differs per lane into a loop over the 8 lanes: loads, not
+         * FMAs, bound the kernels. One 8-lane workgroup, a weight row per lane, x read once and
+         * broadcast (mode 1): measured 3-5x faster than the 2-D tiles, which pay 2 shared loads
+         * per FMA. lavapipe also ends an invocation silently after 65535 loop iterations (all
+         * loops together), hence the budget: every workgroup gets a bounded share of the work. */
+        t.mv_wg = 8;
+        t.mv_t = 1;
+        t.mv_mode = can_sg && c->subgroup_size == 8 && (c->subgroup_ops & TLV_SUBGROUP_BALLOT) ? 1 : 0;
+        t.mv_max_m = UINT32_MAX;
+        t.mv_target_wgs = 32;
+        t.loop_budget = 32768;
+        t.bm = 32, t.bn = 32, t.bk = 8, t.tm = 4, t.tn = 4;
+    } else {
+        /* GPUs: a subgroup (or 32 threads) per weight row, reading consecutive 16-byte words;
+         * 4 rows per workgroup. Tiles 64x64 with 4x4 per thread (256 threads). */
+        uint32_t sg = c->subgroup_size;
+        if (can_sg && (c->subgroup_ops & TLV_SUBGROUP_ARITH) && sg >= 4 && sg <= 128 && (sg & (sg - 1)) == 0) {
+            t.mv_t = sg;
+            t.mv_subgroup = 1;
+        } else {
+            t.mv_t = 32;
+        }
+        t.mv_wg = t.mv_t * 4;
+        while (t.mv_wg > c->max_wg_invocations && t.mv_wg > t.mv_t) t.mv_wg /= 2;
+        t.mv_max_m = MV_MAX_NM;
+        t.mv_target_wgs = 0;
+        t.bm = 64, t.bn = 64, t.bk = 16, t.tm = 4, t.tn = 4;
+        if (c->max_wg_invocations < 256) t.bm = 32, t.bn = 32;
+    }
+    /* shared memory: BK * (BM + BN) floats */
+    while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
+    return t;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Checks */
+
+static int check_alloc(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t)
+{
+    if (t->n_slabs != 1) {
+        tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: %s: expected one storage slab, found %d", op, what, t->n_slabs);
+        return 0;
+    }
+    return 1;
+}
+
+static int known_dtype(tlv_dtype d)
+{
+    return d == TLV_F32 || d == TLV_F16 || d == TLV_BF16;
+}
+
+/* The byte range [lo, hi) of a tensor's first slab inside its VkBuffer. */
+static void slab_span(const tlv_tensor *t, VkBuffer *buf, VkDeviceSize *lo, VkDeviceSize *hi)
+{
+    *buf = t->slabs[0].buffer;
+    *lo = t->slabs[0].offset;
+    *hi = t->slabs[0].offset + t->slabs[0].size;
+}
+
+static int same_storage(const tlv_tensor *a, const tlv_tensor *b)
+{
+    return a->slabs[0].buffer == b->slabs[0].buffer && a->slabs[0].offset == b->slabs[0].offset;
+}
+
+static int overlap(const tlv_tensor *a, const tlv_tensor *b)
+{
+    VkBuffer ba, bb;
+    VkDeviceSize la, ha, lb, hb;
+    slab_span(a, &ba, &la, &ha);
+    slab_span(b, &bb, &lb, &hb);
+    return ba == bb && la < hb && lb < ha;
+}
+
+static tlv_status get_pipeline(tlv_stream *s, const char *op, const char *shader, const uint32_t *spec, uint32_t n_spec,
+                               uint32_t n_bindings, uint32_t push_bytes, const tlv_vk_pipeline **out)
+{
+    tlv_err err;
+    memset(&err, 0, sizeof err);
+    tlv_status st = tlv__vk_pipeline_get(tlv__stream_device(s), shader, spec, n_spec, n_bindings, push_bytes, out, &err);
+    if (st != TLV_OK) return tlv__stream_fail(s, st, "%s: pipeline %s: %s", op, shader, err.msg);
+    return TLV_OK;
+}
+
+static const char *shader_name(int tiled, tlv_dtype d)
+{
+    switch (d) {
+    case TLV_F16: return tiled ? "matmul_f16" : "matvec_f16";
+    case TLV_BF16: return tiled ? "matmul_bf16" : "matvec_bf16";
+    default: return tiled ? "matmul_f32" : "matvec_f32";
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Recording */
+
+static uint32_t div_up(uint64_t a, uint64_t b)
+{
+    return (uint32_t)((a + b - 1) / b);
+}
+
+/* Matvec work split for one slab of n rows: fills rows_per_wg, m_per_wg and the grid. */
+static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps *c, const struct mm_tune *t,
+                               uint32_t M, uint32_t n, uint32_t K, uint32_t nm, int aligned, struct matmul_push *pc,
+                               uint32_t *gx, uint32_t *gy)
+{
+    uint32_t rg = t->mv_wg / t->mv_t;            /* weight rows per pass */
+    uint32_t m_blocks = div_up(M, nm);           /* passes over the rows of x */
+    uint32_t mb = m_blocks;                      /* of those, per workgroup */
+    uint32_t rp = 1;                             /* row passes per workgroup */
+    if (t->loop_budget) {
+        /* k-loop iterations of one row pass (the loops over x rows are unrolled) */
+        uint32_t k_iters = t->mv_mode == 1 && aligned ? K / 32 + K % 32 : aligned ? K / 8 : K;
+        uint64_t pass = (uint64_t)k_iters + 4;
+        if (pass > t->loop_budget)
+            return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: K = %u is too long for this device's shader loop limit "
+                                    "(%u iterations per invocation)", op, K, t->loop_budget);
+        if ((uint64_t)mb * pass > t->loop_budget) mb = (uint32_t)(t->loop_budget / pass);
+        uint32_t gy_ = div_up(m_blocks, mb);
+        rp = (uint32_t)(t->loop_budget / ((uint64_t)mb * pass));
+        uint32_t passes = div_up(n, rg);
+        uint32_t want_x = t->mv_target_wgs > gy_ ? div_up(t->mv_target_wgs, gy_) : 1;
+        uint32_t even = div_up(passes, want_x); /* passes per workgroup that make want_x workgroups */
+        if (even < rp) rp = even;
+        if (rp < 1) rp = 1;
+    }
+    uint64_t rows_per_wg = (uint64_t)rg * rp;
+    uint32_t mx = c->max_wg_count[0] ? c->max_wg_count[0] : 65535;
+    while (div_up(n, rows_per_wg) > mx) rows_per_wg *= 2; /* no loop limit on such devices */
+    uint32_t my = c->max_wg_count[1] ? c->max_wg_count[1] : 65535;
+    if (div_up(m_blocks, mb) > my) mb = div_up(m_blocks, my);
+    pc->rows_per_wg = (uint32_t)rows_per_wg;
+    pc->m_per_wg = mb * nm;
+    *gx = div_up(n, rows_per_wg);
+    *gy = div_up(M, pc->m_per_wg);
+    return TLV_OK;
+}
+
+tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
+                               const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
+                               tlv_matmul_kernel kernel)
+{
+    static const char op[] = "matmul";
+    if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
+    if (!tlv__op_check_2d(s, op, "x", x, TLV_F32, -1, -1)) return tlv__stream_status(s);
+    if (!w) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: w: missing (NULL)", op);
+    if (!known_dtype(w->dtype))
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: w: expected F32, F16 or BF16, found dtype %d", op, (int)w->dtype);
+    if (!tlv__op_check_2d(s, op, "w", w, w->dtype, -1, x->shape[1])) return tlv__stream_status(s);
+    if (!tlv__op_check_2d(s, op, "y", y, TLV_F32, -1, w->shape[0])) return tlv__stream_status(s);
+    if (!check_alloc(s, op, "x", x) || !check_alloc(s, op, "y", y)) return tlv__stream_status(s);
+    int64_t M = x->shape[0], N = w->shape[0], K = x->shape[1];
+    if (y_row0 < 0 || y_row0 > y->shape[0] - M)
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: y: rows [%lld, %lld) outside its %lld rows", op, (long long)y_row0,
+                                (long long)(y_row0 + M), (long long)y->shape[0]);
+    if (bias) {
+        int64_t len = bias->ndim == 1 ? bias->shape[0] : bias->ndim == 2 && bias->shape[0] == 1 ? bias->shape[1] : -1;
+        if (len != N || !known_dtype(bias->dtype))
+            return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: bias: expected [%lld] (F32, F16 or BF16), found %s with %d dims "
+                                    "[%lld, ...]", op, (long long)N, tlv__dtype_name(bias->dtype), bias->ndim,
+                                    (long long)bias->shape[0]);
+        if (!check_alloc(s, op, "bias", bias)) return tlv__stream_status(s);
+    }
+    int in_place = 0;
+    if (residual) {
+        in_place = residual == y || (residual->n_slabs >= 1 && same_storage(residual, y) &&
+                                     residual->shape[0] == y->shape[0] && residual->shape[1] == y->shape[1]);
+        if (!in_place) {
+            if (!tlv__op_check_2d(s, op, "residual", residual, TLV_F32, M, N)) return tlv__stream_status(s);
+            if (!check_alloc(s, op, "residual", residual)) return tlv__stream_status(s);
+            if (overlap(residual, y))
+                return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: residual overlaps y without being y", op);
+        }
+    }
+    if (overlap(x, y)) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: x and y overlap", op);
+    if ((int)act < TLV_ACT_NONE || (int)act > TLV_ACT_SILU)
+        return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: unknown activation %d", op, (int)act);
+    if (M > UINT32_MAX / 2 || N > UINT32_MAX / 2 || K > UINT32_MAX / 2 ||
+        (uint64_t)y->shape[0] * (uint64_t)N > UINT32_MAX || (uint64_t)M * (uint64_t)K > UINT32_MAX ||
+        (uint64_t)w->slab_rows * (uint64_t)K > UINT32_MAX)
+        return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: shapes exceed 32-bit element indexing", op);
+
+    const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
+    struct mm_tune t = mm_tune_for(c);
+    int tiled = kernel == TLV_MATMUL_TILED || (kernel == TLV_MATMUL_AUTO && (uint64_t)M > t.mv_max_m);
+    int aligned = K % 8 == 0;
+    uint32_t nm = M < MV_MAX_NM ? (uint32_t)M : MV_MAX_NM;
+
+    /* A separate residual: y rows = residual, then add in place. */
+    if (residual && !in_place)
+        tlv__stream_copy(s, &residual->slabs[0], 0, &y->slabs[0], (VkDeviceSize)y_row0 * (VkDeviceSize)N * 4,
+                         (VkDeviceSize)M * (VkDeviceSize)N * 4);
+
+    const tlv_vk_pipeline *pl = NULL;
+    if (tiled) {
+        uint32_t wg = (t.bm / t.tm) * (t.bn / t.tn);
+        uint32_t spec[7] = {wg, t.bm, t.bn, t.bk, t.tm, t.tn, aligned && t.bk % 8 == 0};
+        if (get_pipeline(s, op, shader_name(1, w->dtype), spec, 7, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
+    } else {
+        uint32_t spec[6] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned};
+        if (get_pipeline(s, op, shader_name(0, w->dtype), spec, 6, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
+    }
+
+    /* y: bind just the rows written (aligned down to the offset alignment), so that the stream
+     * does not order this against work on other rows of y. */
+    VkDeviceSize align = c->min_storage_align > 16 ? c->min_storage_align : 16;
+    VkDeviceSize y_first = (VkDeviceSize)y_row0 * (VkDeviceSize)N * 4;
+    VkDeviceSize y_bind = y_first / align * align;
+    VkDeviceSize y_end = y_first + (VkDeviceSize)M * (VkDeviceSize)N * 4;
+    uint32_t y_base = (uint32_t)((y_first - y_bind) / 4); /* element of y[y_row0, 0] in the binding */
+
+    for (int i = 0; i < w->n_slabs; i++) {
+        int64_t n0 = (int64_t)i * w->slab_rows, n = tlv__tensor_slab_nrows(w, i);
+        if (n <= 0) continue;
+        struct matmul_push pc;
+        memset(&pc, 0, sizeof pc);
+        pc.M = (uint32_t)M;
+        pc.N = (uint32_t)n;
+        pc.K = (uint32_t)K;
+        pc.x_off = 0;
+        pc.x_stride = (uint32_t)K;
+        pc.y_off = y_base + (uint32_t)n0;
+        pc.y_stride = (uint32_t)N;
+        pc.bias_off = (uint32_t)n0;
+        pc.bias_dtype = bias ? 1u + (uint32_t)(bias->dtype == TLV_F16 ? 1 : bias->dtype == TLV_BF16 ? 2 : 0) : 0u;
+        pc.act = (uint32_t)act;
+        pc.residual = residual ? 1u : 0u;
+        uint32_t gx = 1, gy = 1;
+        if (tiled) {
+            gx = div_up((uint64_t)n, t.bn);
+            gy = div_up((uint64_t)M, t.bm);
+            if (gx > c->max_wg_count[0] || gy > c->max_wg_count[1])
+                return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: %ux%u tiles exceed the device's workgroup count", op, gx, gy);
+        } else if (matvec_split(s, op, c, &t, (uint32_t)M, (uint32_t)n, (uint32_t)K, nm, aligned, &pc, &gx, &gy)) {
+            return tlv__stream_status(s);
+        }
+        tlv_vk_binding b[4];
+        b[0] = tlv__tensor_binding(x, 0, 0);
+        b[1] = tlv__tensor_binding(w, i, 0);
+        b[2] = bias ? tlv__tensor_binding(bias, 0, 0) : tlv__tensor_binding(w, i, 0);
+        b[3] = tlv__tensor_binding(y, 0, 1);
+        b[3].offset = y_bind;
+        b[3].range = y_end - y_bind;
+        tlv__stream_dispatch(s, pl, b, 4, &pc, sizeof pc, gx, gy, 1, tiled ? "matmul" : "matvec");
+    }
+    return tlv__stream_status(s);
+}
+
+tlv_status tlv__op_matmul(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
+                          const tlv_tensor *residual, tlv_act act, tlv_tensor *y)
+{
+    if (x && y && tlv__stream_status(s) == TLV_OK && x->ndim == 2 && y->ndim == 2 && y->shape[0] != x->shape[0])
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "matmul: y: expected %lld rows (as x), found %lld (use tlv__op_matmul_rows "
+                                "to write a row range)", (long long)x->shape[0], (long long)y->shape[0]);
+    return tlv__op_matmul_rows(s, x, w, bias, residual, act, y, 0, TLV_MATMUL_AUTO);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Roofline probes */
+
+tlv_status tlv__op_probe_read(tlv_stream *s, const tlv_vk_buffer *buf, uint64_t offset, uint64_t bytes,
+                              uint32_t wg_size, uint32_t n_wg, int lane_contig, const tlv_vk_buffer *dst)
+{
+    static const char op[] = "probe_read";
+    if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
+    const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
+    if (!buf || !dst || bytes == 0 || bytes % 16 || offset > buf->size || bytes > buf->size - offset ||
+        bytes / 16 > UINT32_MAX || wg_size == 0 || wg_size > c->max_wg_invocations || n_wg == 0 ||
+        n_wg > c->max_wg_count[0] || (uint64_t)n_wg * wg_size * 4 > dst->size)
+        return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: bad arguments (bytes %llu at %llu of a %llu-byte buffer, "
+                                "%u x %u invocations)", op, (unsigned long long)bytes, (unsigned long long)offset,
+                                buf ? (unsigned long long)buf->size : 0ull, n_wg, wg_size);
+    uint32_t spec[2] = {wg_size, lane_contig ? 1u : 0u};
+    const tlv_vk_pipeline *pl = NULL;
+    if (get_pipeline(s, op, "probe_read", spec, 2, 2, sizeof(struct probe_read_push), &pl)) return tlv__stream_status(s);
+    struct probe_read_push pc = {(uint32_t)(bytes / 16), div_up(bytes / 16, n_wg)};
+    tlv_vk_binding b[2] = {{buf, offset, bytes, 0}, {dst, 0, 0, 1}};
+    return tlv__stream_dispatch(s, pl, b, 2, &pc, sizeof pc, n_wg, 1, 1, op);
+}
+
+tlv_status tlv__op_probe_fma(tlv_stream *s, uint32_t wg_size, uint32_t n_wg, uint32_t n_iter, const tlv_vk_buffer *dst)
+{
+    static const char op[] = "probe_fma";
+    if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
+    const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
+    if (!dst || wg_size == 0 || wg_size > c->max_wg_invocations || n_wg == 0 || n_wg > c->max_wg_count[0] ||
+        n_iter == 0 || (uint64_t)n_wg * wg_size * 4 > dst->size)
+        return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: bad arguments (%u x %u invocations, %u iterations)", op, n_wg,
+                                wg_size, n_iter);
+    uint32_t spec[1] = {wg_size};
+    const tlv_vk_pipeline *pl = NULL;
+    if (get_pipeline(s, op, "probe_fma", spec, 1, 1, sizeof(struct probe_fma_push), &pl)) return tlv__stream_status(s);
+    /* a < 1 and b small keep the chains finite and away from denormals */
+    struct probe_fma_push pc = {n_iter, 0.999f, 0.001f};
+    tlv_vk_binding b[1] = {{dst, 0, 0, 1}};
+    return tlv__stream_dispatch(s, pl, b, 1, &pc, sizeof pc, n_wg, 1, 1, op);
+}
+
+double tlv__probe_fma_flops(uint32_t wg_size, uint32_t n_wg, uint32_t n_iter)
+{
+    return 2.0 * 4.0 * 16.0 * (double)n_iter * (double)wg_size * (double)n_wg;
+}

@@ -1,0 +1,67 @@
+/* matmul.h: y = act(x . w^T + bias) + residual, the Linear layer with its epilogue fused
+ * (shaders/matvec*.comp, shaders/matmul*.comp), and the roofline probes the bench runs
+ * (shaders/probe_read.comp, shaders/probe_fma.comp).
+ *
+ *   x         F32 [M, K], one slab (activations)
+ *   w         F32, F16 or BF16 [N, K] (a Linear weight [out, in]), any number of row slabs: one
+ *             dispatch per slab, each writing the slab's range of y's columns
+ *   bias      NULL, or [N] (or [1, N]) in F32, F16 or BF16 (checkpoints ship F16 biases), one slab
+ *   residual  NULL; y itself (in place: y = act(...) + y, what a transformer block's
+ *             "h = h + proj(...)" wants); or another F32 [M, N] tensor, which is first copied
+ *             into y (so it must not overlap y's rows)
+ *   act       applied before the residual: y = act(x.w^T + b) + r
+ *   y         F32 [rows, N], one slab, rows >= y_row0 + M: the op writes rows [y_row0, y_row0 + M)
+ *             and nothing else (tlv__op_matmul_rows; tlv__op_matmul is y_row0 = 0 with rows == M).
+ *             That is how image features land in the prompt's embedding rows.
+ *   x must not overlap y.
+ *
+ * All arithmetic is f32 (weights decoded in the shader); the sum over k is in f32 in an order
+ * that differs from a sequential loop, so results match a double-precision reference to about
+ * 1e-6 relative to max |y| for K in the thousands.
+ *
+ * Kernels (tlv_matmul_kernel): a matrix-vector kernel that streams the weights once for up to
+ * 8 rows of x at a time (decode), and a tiled shared-memory kernel with register blocking (prefill,
+ * vision tower). TLV_MATMUL_AUTO picks by M and device: on GPUs the matvec kernel for M <= 8; on
+ * CPU devices (lavapipe), where shared-memory tiles are slow (every lane-dependent load is a loop
+ * over the SIMD lanes), the matvec kernel for every M. Tile and workgroup sizes come from a
+ * per-device table in matmul.c keyed on caps (type, subgroup size, shared memory).
+ *
+ * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
+ * function returns the stream's status. */
+#ifndef TLV_OPS_MATMUL_H
+#define TLV_OPS_MATMUL_H
+
+#include <stdint.h>
+
+#include "ops/ops.h"
+
+typedef enum tlv_matmul_kernel {
+    TLV_MATMUL_AUTO = 0,
+    TLV_MATMUL_MATVEC = 1, /* any M; weights re-read (mostly from cache) per 8 rows of x */
+    TLV_MATMUL_TILED = 2
+} tlv_matmul_kernel;
+
+tlv_status tlv__op_matmul(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
+                          const tlv_tensor *residual, tlv_act act, tlv_tensor *y);
+
+/* Writes rows [y_row0, y_row0 + M) of y; kernel: TLV_MATMUL_AUTO except in tests and the bench. */
+tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
+                               const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
+                               tlv_matmul_kernel kernel);
+
+/* Roofline probes (the bench's ceilings; see the shaders for what they do).
+ *
+ * probe_read: sums the 16-byte words of buf[offset, offset + bytes) (bytes a multiple of 16,
+ * within the storage range), n_wg (<= caps.max_wg_count[0]) workgroups of wg_size invocations, each over its own contiguous
+ * part; lane_contig 0: invocations interleave word by word, 1: each streams its own piece.
+ * dst receives one uint per invocation (n_wg * wg_size * 4 bytes). Bandwidth = bytes / time. */
+tlv_status tlv__op_probe_read(tlv_stream *s, const tlv_vk_buffer *buf, uint64_t offset, uint64_t bytes,
+                              uint32_t wg_size, uint32_t n_wg, int lane_contig, const tlv_vk_buffer *dst);
+
+/* probe_fma: n_wg (<= caps.max_wg_count[0]) workgroups of wg_size invocations, n_iter iterations of 16 vec4 FMAs each;
+ * dst receives one float per invocation. FLOPs = tlv__probe_fma_flops(...). */
+tlv_status tlv__op_probe_fma(tlv_stream *s, uint32_t wg_size, uint32_t n_wg, uint32_t n_iter,
+                             const tlv_vk_buffer *dst);
+double tlv__probe_fma_flops(uint32_t wg_size, uint32_t n_wg, uint32_t n_iter);
+
+#endif

@@ -1,0 +1,346 @@
+/* test_matmul.c: tlv__op_matmul / tlv__op_matmul_rows against a plain-C double-precision reference,
+ * both kernels (matvec, tiled) and the automatic choice, every weight and bias dtype, every
+ * activation, residuals in place and separate, a row offset into a bigger y; bad arguments; the
+ * roofline probes.
+ *
+ * Error measure: max_i |y_i - ref_i| <= 1e-5 * max_i |ref_i| over the rows written. The reference
+ * uses the same rounded weights, bias and inputs as the device (tlv_test_round), so F16/BF16 get
+ * the same bound as F32; what remains is f32 accumulation order (~1e-6 at K = 4096).
+ * Rows of y outside the written range keep their contents exactly; guard regions around every
+ * slab of y stay intact.
+ *
+ * CMakeLists.txt runs this binary three times: as is, with TLV_DISABLE_SUBGROUPS=1 and with
+ * TLV_MAX_STORAGE_RANGE=65536 (weights split into row slabs; x and y are kept below 64 KiB so they
+ * stay one slab, which the op requires). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "ops/matmul.h"
+#include "ops_common.h"
+
+enum res_mode { RES_NONE, RES_IN_PLACE, RES_SEPARATE };
+
+typedef struct mm_case {
+    int64_t M, N, K;
+    tlv_dtype wdt;
+    int bias;            /* 0 none, else 1 + dtype */
+    tlv_act act;
+    enum res_mode res;
+    int64_t y_row0, y_extra; /* write rows [y_row0, y_row0 + M) of a y with M + y_extra rows */
+    tlv_matmul_kernel kernel;
+} mm_case;
+
+static double act_ref(double v, tlv_act a)
+{
+    switch (a) {
+    case TLV_ACT_GELU_ERF: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+    case TLV_ACT_GELU_TANH: return 0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+    case TLV_ACT_QUICK_GELU: return v / (1.0 + exp(-1.702 * v));
+    case TLV_ACT_SILU: return v / (1.0 + exp(-v));
+    default: return v;
+    }
+}
+
+static const char *kernel_name(tlv_matmul_kernel k)
+{
+    return k == TLV_MATMUL_MATVEC ? "matvec" : k == TLV_MATMUL_TILED ? "tiled" : "auto";
+}
+
+static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
+{
+    int64_t M = c->M, N = c->N, K = c->K, YR = M + c->y_extra;
+    char what[200];
+    snprintf(what, sizeof what, "M=%lld N=%lld K=%lld w=%s bias=%s act=%d res=%d y_row0=%lld/%lld kernel=%s",
+             (long long)M, (long long)N, (long long)K, tlv__dtype_name(c->wdt),
+             c->bias ? tlv__dtype_name((tlv_dtype)(c->bias - 1)) : "none", (int)c->act, (int)c->res,
+             (long long)c->y_row0, (long long)YR, kernel_name(c->kernel));
+
+    float *x = tlv_test_random(seed, (size_t)(M * K), -1.0f, 1.0f);
+    float *w = tlv_test_random(seed + 1, (size_t)(N * K), -1.0f, 1.0f);
+    float *b = tlv_test_random(seed + 2, (size_t)N, -0.5f, 0.5f);
+    float *y0 = tlv_test_random(seed + 3, (size_t)(YR * N), -1.0f, 1.0f); /* y's prior contents */
+    float *r = tlv_test_random(seed + 4, (size_t)(M * N), -1.0f, 1.0f);   /* separate residual */
+    double *ref = malloc(sizeof(double) * (size_t)(YR * N));
+    float *reff = malloc(sizeof(float) * (size_t)(M * N));
+    if (!x || !w || !b || !y0 || !r || !ref || !reff) {
+        CHECK(!"out of host memory");
+        goto done;
+    }
+    tlv_test_round(c->wdt, w, (size_t)(N * K));
+    if (c->bias) tlv_test_round((tlv_dtype)(c->bias - 1), b, (size_t)N);
+
+    /* reference: y rows outside the range keep y0 */
+    for (int64_t i = 0; i < YR * N; i++) ref[i] = y0[i];
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            double s = 0;
+            for (int64_t k = 0; k < K; k++) s += (double)x[m * K + k] * (double)w[n * K + k];
+            if (c->bias) s += b[n];
+            s = act_ref(s, c->act);
+            int64_t yi = (c->y_row0 + m) * N + n;
+            if (c->res == RES_IN_PLACE) s += y0[yi];
+            if (c->res == RES_SEPARATE) s += r[m * N + n];
+            ref[yi] = s;
+        }
+
+    tlv_tensor tx, tw, tb, ty, tr;
+    memset(&tb, 0, sizeof tb);
+    memset(&tr, 0, sizeof tr);
+    int ok = tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){M, K}, x, 0);
+    ok = ok && tlv_test_tensor_make(g, &tw, c->wdt, 2, (int64_t[]){N, K}, w, 0);
+    ok = ok && (!c->bias || tlv_test_tensor_make(g, &tb, (tlv_dtype)(c->bias - 1), 1, (int64_t[]){N}, b, 0));
+    ok = ok && tlv_test_tensor_make(g, &ty, TLV_F32, 2, (int64_t[]){YR, N}, y0, 1);
+    ok = ok && (c->res != RES_SEPARATE || tlv_test_tensor_make(g, &tr, TLV_F32, 2, (int64_t[]){M, N}, r, 0));
+    if (!ok) {
+        fprintf(stderr, "  in case %s\n", what);
+        goto release;
+    }
+    const tlv_tensor *res = c->res == RES_IN_PLACE ? &ty : c->res == RES_SEPARATE ? &tr : NULL;
+    if (c->y_row0 == 0 && c->y_extra == 0 && c->kernel == TLV_MATMUL_AUTO)
+        tlv__op_matmul(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty);
+    else
+        tlv__op_matmul_rows(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty, c->y_row0, c->kernel);
+    if (tlv_test_run(g)) {
+        float *got = tlv_test_tensor_download(g, &ty);
+        if (got) {
+            /* written rows: relative measure; other rows: untouched */
+            for (int64_t i = 0; i < M * N; i++) reff[i] = (float)ref[c->y_row0 * N + i];
+            if (!tlv_test_compare_rel(what, got + c->y_row0 * N, reff, (size_t)(M * N), 1e-5))
+                fprintf(stderr, "  (failed: %s)\n", what);
+            int untouched = 1;
+            for (int64_t i = 0; i < YR * N; i++) {
+                int64_t row = i / N;
+                if ((row < c->y_row0 || row >= c->y_row0 + M) && memcmp(&got[i], &y0[i], 4)) untouched = 0;
+            }
+            CHECK(untouched);
+            if (!untouched) fprintf(stderr, "  rows outside the range changed: %s\n", what);
+            free(got);
+        }
+        tlv_test_guards_ok(g, &ty, what);
+    } else {
+        fprintf(stderr, "  in case %s\n", what);
+    }
+release:
+    tlv_test_tensor_release(g, &tx);
+    tlv_test_tensor_release(g, &tw);
+    if (c->bias) tlv_test_tensor_release(g, &tb);
+    tlv_test_tensor_release(g, &ty);
+    if (c->res == RES_SEPARATE) tlv_test_tensor_release(g, &tr);
+done:
+    free(x);
+    free(w);
+    free(b);
+    free(y0);
+    free(r);
+    free(ref);
+    free(reff);
+}
+
+static void test_shapes(tlv_test_gpu *g)
+{
+    static const int64_t Ms[] = {1, 2, 3, 7, 9, 33, 100};
+    static const tlv_dtype dts[] = {TLV_F32, TLV_F16, TLV_BF16};
+    static const tlv_matmul_kernel ks[] = {TLV_MATMUL_MATVEC, TLV_MATMUL_TILED};
+    uint64_t seed = 1000;
+    /* N, K not multiples of any tile; K odd so F16/BF16 rows start mid-word */
+    for (size_t d = 0; d < 3; d++)
+        for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++)
+            for (size_t k = 0; k < 2; k++) {
+                mm_case c = {Ms[i], 37, 83, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+                run_case(g, &c, seed += 10);
+            }
+    /* K a multiple of 8 and of 32 (the aligned paths), with and without a tail past 32 */
+    for (size_t d = 0; d < 3; d++)
+        for (size_t k = 0; k < 2; k++) {
+            mm_case c1 = {5, 37, 96, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+            mm_case c2 = {9, 70, 104, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+            mm_case c3 = {33, 37, 8, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+            run_case(g, &c1, seed += 10);
+            run_case(g, &c2, seed += 10);
+            run_case(g, &c3, seed += 10);
+        }
+    /* long K: aligned and odd; x stays below 64 KiB for the slab run */
+    for (size_t k = 0; k < 2; k++) {
+        mm_case c1 = {3, 37, 4096, TLV_F16, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+        mm_case c2 = {1, 37, 4099, TLV_BF16, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+        mm_case c3 = {2, 19, 4097, TLV_F16, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+        mm_case c4 = {1, 21, 4100, TLV_F32, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+        run_case(g, &c1, seed += 10);
+        run_case(g, &c2, seed += 10);
+        run_case(g, &c3, seed += 10);
+        run_case(g, &c4, seed += 10);
+    }
+    /* a model-like shape (Qwen2-0.5B's MLP in, 896 -> 300 of its 4864 rows) through AUTO */
+    mm_case big = {4, 300, 896, TLV_F16, 1 + TLV_F32, TLV_ACT_SILU, RES_NONE, 0, 0, TLV_MATMUL_AUTO};
+    run_case(g, &big, seed += 10);
+    mm_case big1 = {1, 300, 896, TLV_BF16, 1 + TLV_BF16, TLV_ACT_NONE, RES_IN_PLACE, 0, 0, TLV_MATMUL_AUTO};
+    run_case(g, &big1, seed += 10);
+}
+
+static void test_epilogues(tlv_test_gpu *g)
+{
+    static const tlv_matmul_kernel ks[] = {TLV_MATMUL_MATVEC, TLV_MATMUL_TILED, TLV_MATMUL_AUTO};
+    static const tlv_act acts[] = {TLV_ACT_NONE, TLV_ACT_GELU_ERF, TLV_ACT_GELU_TANH, TLV_ACT_QUICK_GELU, TLV_ACT_SILU};
+    uint64_t seed = 5000;
+    for (size_t k = 0; k < 3; k++) {
+        /* every activation, with bias in each dtype */
+        for (size_t a = 0; a < 5; a++)
+            for (int bd = 1; bd <= 3; bd++) {
+                mm_case c = {3, 37, 83, TLV_F16, bd, acts[a], RES_NONE, 0, 0, ks[k]};
+                c.M = k == 1 ? 11 : 3;
+                run_case(g, &c, seed += 10);
+            }
+        /* residuals, alone and with bias + activation, and a row offset into a bigger y */
+        mm_case r1 = {2, 37, 64, TLV_F32, 0, TLV_ACT_NONE, RES_IN_PLACE, 0, 0, ks[k]};
+        mm_case r2 = {9, 37, 83, TLV_BF16, 1 + TLV_F16, TLV_ACT_GELU_TANH, RES_IN_PLACE, 0, 0, ks[k]};
+        mm_case r3 = {7, 37, 83, TLV_F16, 1 + TLV_F32, TLV_ACT_GELU_ERF, RES_SEPARATE, 0, 0, ks[k]};
+        mm_case o1 = {5, 37, 96, TLV_F16, 1 + TLV_F32, TLV_ACT_NONE, RES_NONE, 3, 6, ks[k]};
+        mm_case o2 = {3, 29, 83, TLV_F32, 0, TLV_ACT_SILU, RES_IN_PLACE, 1, 4, ks[k]};
+        mm_case o3 = {4, 37, 83, TLV_BF16, 0, TLV_ACT_NONE, RES_SEPARATE, 2, 2, ks[k]};
+        run_case(g, &r1, seed += 10);
+        run_case(g, &r2, seed += 10);
+        run_case(g, &r3, seed += 10);
+        run_case(g, &o1, seed += 10);
+        run_case(g, &o2, seed += 10);
+        run_case(g, &o3, seed += 10);
+    }
+}
+
+/* Bad arguments: each recording fails with the status and a message naming what is wrong. */
+static void test_bad_args(tlv_test_gpu *g)
+{
+    tlv_tensor x, w, y, y2, b, xh, r;
+    int ok = tlv_test_tensor_make(g, &x, TLV_F32, 2, (int64_t[]){3, 16}, NULL, 0);
+    ok = ok && tlv_test_tensor_make(g, &w, TLV_F16, 2, (int64_t[]){5, 16}, NULL, 0);
+    ok = ok && tlv_test_tensor_make(g, &y, TLV_F32, 2, (int64_t[]){3, 5}, NULL, 0);
+    ok = ok && tlv_test_tensor_make(g, &y2, TLV_F32, 2, (int64_t[]){3, 6}, NULL, 0);
+    ok = ok && tlv_test_tensor_make(g, &b, TLV_F32, 1, (int64_t[]){6}, NULL, 0);
+    ok = ok && tlv_test_tensor_make(g, &xh, TLV_F16, 2, (int64_t[]){3, 16}, NULL, 0);
+    ok = ok && tlv_test_tensor_make(g, &r, TLV_F32, 2, (int64_t[]){2, 5}, NULL, 0);
+    if (!ok) return;
+
+    tlv__op_matmul(g->s, &xh, &w, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: x: expected F32");
+    tlv__op_matmul(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y2);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: y: expected F32 [any, 5], found F32 [3, 6]");
+    tlv__op_matmul(g->s, &x, &y2, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: w: expected F32 [any, 16]");
+    tlv__op_matmul(g->s, &x, &w, &b, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: bias: expected [5]");
+    tlv__op_matmul(g->s, &x, &w, NULL, &r, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: residual: expected F32 [3, 5], found F32 [2, 5]");
+    tlv__op_matmul(g->s, &x, &w, NULL, NULL, (tlv_act)9, &y);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "unknown activation 9");
+    tlv__op_matmul(g->s, &x, NULL, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: w: missing");
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 1, TLV_MATMUL_AUTO);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: y: rows [1, 4) outside its 3 rows");
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, -1, TLV_MATMUL_AUTO);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "outside its 3 rows");
+    tlv__op_matmul_rows(g->s, &r, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, TLV_MATMUL_AUTO);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: w: expected F16 [any, 5]");
+    tlv__op_matmul(g->s, &r, &w, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: y: expected 2 rows (as x), found 3");
+    /* y == x (same storage, [3, 16] . [16, 16]^T -> [3, 16]) */
+    tlv_tensor wsq;
+    if (tlv_test_tensor_make(g, &wsq, TLV_F32, 2, (int64_t[]){16, 16}, NULL, 0)) {
+        tlv__op_matmul(g->s, &x, &wsq, NULL, NULL, TLV_ACT_NONE, &x);
+        tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "x and y overlap");
+        tlv_test_tensor_release(g, &wsq);
+    }
+    /* activations in slabs are refused: a fake two-slab x */
+    tlv_tensor x2 = x;
+    x2.n_slabs = 2;
+    x2.slab_rows = 2;
+    x2.slabs[1] = x.slabs[0];
+    tlv__op_matmul(g->s, &x2, &w, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_UNSUPPORTED, "matmul: x: expected one storage slab, found 2");
+    /* the sticky status: after a failure, a valid op records nothing and the error stays */
+    tlv__op_matmul(g->s, &xh, &w, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv__op_matmul(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: x: expected F32");
+    /* probes */
+    tlv__op_probe_read(g->s, &y.slabs[0], 0, 7, 8, 1, 0, &y.slabs[0]);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "probe_read: bad arguments");
+    tlv__op_probe_fma(g->s, 8, 0, 10, &y.slabs[0]);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "probe_fma: bad arguments");
+
+    tlv_test_tensor_release(g, &x);
+    tlv_test_tensor_release(g, &w);
+    tlv_test_tensor_release(g, &y);
+    tlv_test_tensor_release(g, &y2);
+    tlv_test_tensor_release(g, &b);
+    tlv_test_tensor_release(g, &xh);
+    tlv_test_tensor_release(g, &r);
+}
+
+/* The probes compute what they claim: probe_read's per-invocation xor of word sums, probe_fma's
+ * chains (compared loosely: the device may or may not fuse the FMA). */
+static void test_probes(tlv_test_gpu *g)
+{
+    const uint32_t n_words = 1000, wg = 8, n_wg = 3;
+    uint32_t *data = malloc(n_words * 16);
+    uint32_t expect[2][24], got[24];
+    if (!data) return;
+    for (uint32_t i = 0; i < n_words * 4; i++) data[i] = i * 2654435761u;
+    for (int lc = 0; lc < 2; lc++) {
+        uint32_t per_wg = (n_words + n_wg - 1) / n_wg;
+        for (uint32_t gi = 0; gi < n_wg; gi++)
+            for (uint32_t l = 0; l < wg; l++) {
+                uint32_t b = gi * per_wg, e = b + per_wg < n_words ? b + per_wg : n_words;
+                uint32_t lb = b + l, le = e, step = wg;
+                if (lc) {
+                    uint32_t per = (e - b + wg - 1) / wg;
+                    lb = b + l * per;
+                    le = lb + per < e ? lb + per : e;
+                    step = 1;
+                }
+                uint32_t acc[4] = {0, 0, 0, 0};
+                for (uint32_t i = lb; i < le; i += step)
+                    for (int q = 0; q < 4; q++) acc[q] += data[i * 4 + q];
+                expect[lc][gi * wg + l] = acc[0] ^ acc[1] ^ acc[2] ^ acc[3];
+            }
+    }
+    tlv_vk_buffer src, dst;
+    if (tlv_test_buffer_make(g, &src, n_words * 16, data, 1) && tlv_test_buffer_make(g, &dst, sizeof got, NULL, 1)) {
+        for (int lc = 0; lc < 2; lc++) {
+            tlv__op_probe_read(g->s, &src, 0, n_words * 16, wg, n_wg, lc, &dst);
+            if (tlv_test_run(g) && tlv_test_buffer_download(g, &dst, got, sizeof got)) {
+                CHECK(memcmp(got, expect[lc], sizeof got) == 0);
+                tlv_test_buffer_guards_ok(g, &dst, "probe_read dst");
+            }
+        }
+        float fg[24];
+        tlv__op_probe_fma(g->s, wg, n_wg, 100, &dst);
+        if (tlv_test_run(g) && tlv_test_buffer_download(g, &dst, fg, sizeof fg)) {
+            for (uint32_t gid = 0; gid < wg * n_wg; gid++) {
+                double total = 0;
+                for (int ch = 0; ch < 8; ch++) {
+                    float v = (float)gid * 1e-9f + (float)ch;
+                    for (int it = 0; it < 200; it++) v = fmaf(v, 0.999f, 0.001f);
+                    total += 4.0 * v;
+                }
+                CHECK_NEAR(fg[gid], total, 1e-4 * fabs(total));
+            }
+        }
+        CHECK_NEAR(tlv__probe_fma_flops(8, 3, 100), 2.0 * 4 * 16 * 100 * 24, 0.5);
+    }
+    tlv_test_buffer_release(g, &src);
+    tlv_test_buffer_release(g, &dst);
+    free(data);
+}
+
+int main(void)
+{
+    tlv_test_gpu g;
+    if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_matmul");
+    test_shapes(&g);
+    test_epilogues(&g);
+    test_bad_args(&g);
+    test_probes(&g);
+    tlv_test_gpu_teardown(&g);
+    return tlv_test_finish("test_matmul");
+}

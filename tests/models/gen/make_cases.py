@@ -1,0 +1,873 @@
+#!/usr/bin/python3
+# Generate the tiny reference cases under tests/models/<case>/ with the plain-PyTorch reference
+# (tlvref.py, validated against /work/shared/fixtures by validate_shared.py).
+#
+#   /usr/bin/python3 tests/models/gen/make_cases.py [case ...]      (default: all cases)
+#
+# Each case: random weights from a fixed seed (the seed is searched upward from `seed` until every
+# one of the 16 greedy decisions has a top-1/top-2 logit margin >= 0.3, no EOS is produced and the
+# whole-model bfloat16 run gives the same ids), a checkpoint directory in the published layout,
+# a synthetic PNG, case.json and expected.json (same format as /work/shared/fixtures).
+# The expected values are computed from the checkpoint as written to disk (reloaded), in float32.
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import tlvref as R  # noqa: E402
+
+ROOT = os.path.dirname(HERE)  # tests/models
+SHARED_TOK = os.path.join(ROOT, "shared_tokenizers")
+SRC_TOK = "/work/shared/data/tokenizers"
+PHI_FIXTURE = "/work/shared/fixtures/phi2_siglip_square/model"
+MIN_MARGIN = 0.3
+MIN_DISTINCT = 6  # reject degenerate runs that repeat one token
+N_NEW = 16
+
+# --------------------------------------------------------------------------------------------
+# the cases
+
+CASES = {
+    "gemma_siglip_square": dict(
+        layout="factory", arch="gemma", seed=5101, head_scale=16.0, resid_gain=4.0, dtype="F16",
+        llm=dict(hidden=16, heads=3, kv=1, head_dim=8, inter=48, layers=2, vocab=32000),
+        vision=dict(tower="siglip", image=60, patch=14, hidden=32, heads=2, inter=64, layers=3),
+        image=dict(w=150, h=100, seed=11), aspect="square", conv="gemma",
+        prompt="Describe the shapes in this picture and their colors.",
+        tokenizer="llama2"),
+    "stablelm_siglip_pad_legacy": dict(
+        layout="legacy", arch="stablelm", seed=5201, head_scale=12.0, dtype="F16",
+        llm=dict(hidden=16, heads=2, kv=2, inter=40, layers=2, vocab=50304, rope_pct=0.25),
+        vision=dict(tower="siglip", image=48, patch=8, hidden=24, heads=2, inter=48, layers=3),
+        image=dict(w=70, h=120, seed=12), aspect="pad", conv="phi",
+        prompt="Is there a circle in the image? Explain briefly.",
+        tokenizer="gpt2"),
+    "phi_siglip_legacy": dict(
+        layout="legacy", arch="phi", seed=5301, head_scale=12.0, dtype="F32",
+        llm=dict(hidden=12, heads=2, kv=2, inter=40, layers=2, vocab=51200, prf=0.4),
+        vision=dict(tower="siglip", image=40, patch=8, hidden=16, heads=2, inter=32, layers=3),
+        image=dict(w=111, h=64, seed=13), aspect="pad", conv="phi",
+        prompt="What objects can you see? List them.",
+        tokenizer="phi2"),
+    "openelm_siglip_square": dict(
+        layout="factory", arch="openelm", seed=5401, head_scale=16.0, resid_gain=4.0, dtype="F16",
+        llm=dict(model_dim=24, head_dim=8, gqa=2, qkv=[0.5, 1.0], ffn=[0.5, 4.0], divisor=8, layers=2, vocab=32000),
+        vision=dict(tower="siglip", image=32, patch=8, hidden=16, heads=2, inter=32, layers=2),
+        image=dict(w=90, h=70, seed=14), aspect="square", conv="llama",
+        prompt="What is unusual about this image?",
+        tokenizer="llama2"),
+    "llava_hf_clip": dict(
+        layout="hf_llava", arch="llama", seed=5501, head_scale=12.0, dtype="F16",
+        llm=dict(hidden=16, heads=4, kv=2, inter=40, layers=2, vocab=32064),
+        vision=dict(tower="clip", image=56, patch=14, hidden=32, heads=2, inter=64, layers=3),
+        image=dict(w=100, h=75, seed=15), aspect="none", conv="llava_hf",
+        prompt="What is shown in this image?",
+        tokenizer="llama2_llava"),
+}
+
+HUB = {"gemma": "google/gemma-2b-it", "stablelm": "stabilityai/stablelm-2-zephyr-1_6b", "phi": "microsoft/phi-2",
+       "openelm": "apple/OpenELM-450M-Instruct", "llama": "TinyLlama/TinyLlama-1.1B-Chat-v1.0"}
+VHUB = {"siglip": "google/siglip-so400m-patch14-384", "clip": "openai/clip-vit-large-patch14-336"}
+SIGLIP_MEAN, SIGLIP_STD = [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]
+CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+
+# --------------------------------------------------------------------------------------------
+# synthetic image
+
+
+def make_image(w, h, seed):
+    from PIL import Image, ImageDraw
+    rs = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([40 + 180 * xx / max(w - 1, 1), 60 + 150 * yy / max(h - 1, 1),
+                     200 - 120 * (xx + yy) / max(w + h - 2, 1)], axis=-1)
+    base += rs.normal(0, 6, base.shape)
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+    d = ImageDraw.Draw(img)
+    for _ in range(6):
+        x0, y0 = int(rs.randint(0, w - 4)), int(rs.randint(0, h - 4))
+        x1, y1 = min(w - 1, x0 + int(rs.randint(4, max(5, w // 2)))), min(h - 1, y0 + int(rs.randint(4, max(5, h // 2))))
+        col = tuple(int(c) for c in rs.randint(0, 256, 3))
+        if rs.rand() < 0.5:
+            d.ellipse([x0, y0, x1, y1], fill=col)
+        else:
+            d.rectangle([x0, y0, x1, y1], fill=col)
+    d.line([0, h - 1, w - 1, 0], fill=(255, 255, 255), width=2)
+    return img
+
+
+# --------------------------------------------------------------------------------------------
+# random weights (canonical names: LLM = HF *ForCausalLM names, vision = "vision_model.*", connector "0.*"/"2.*")
+
+
+class Rnd:
+    def __init__(self, seed):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def n(self, shape, std):
+        return torch.randn(shape, generator=self.g) * std
+
+    def lin(self, out, inp, bias=False, bstd=0.1, gain=1.0):
+        w = self.n((out, inp), gain * inp ** -0.5)
+        return (w, self.n((out,), bstd)) if bias else (w, None)
+
+    def norm(self, d, bias=True, gemma=False):
+        if gemma:
+            return self.n((d,), 0.1), None
+        return 1.0 + self.n((d,), 0.1), (self.n((d,), 0.1) if bias else None)
+
+
+def put(W, name, wb):
+    w, b = wb
+    W[name + ".weight"] = w
+    if b is not None:
+        W[name + ".bias"] = b
+
+
+def gen_vision(r, v, legacy):
+    W = {}
+    D, P, S = v["hidden"], v["patch"], v["image"]
+    g = S // P
+    p = "vision_model."
+    clip = v["tower"] == "clip"
+    W[p + "embeddings.patch_embedding.weight"] = r.n((D, 3, P, P), (3 * P * P) ** -0.5)
+    if not clip:
+        W[p + "embeddings.patch_embedding.bias"] = r.n((D,), 0.1)
+    W[p + "embeddings.position_embedding.weight"] = r.n((g * g + (1 if clip else 0), D), 0.5)
+    if clip:
+        W[p + "embeddings.class_embedding"] = r.n((D,), 1.0)
+        put(W, p + "pre_layrnorm", r.norm(D))
+    n_store = v["layers"] - 1 if legacy else v["layers"]
+    for i in range(v["layers"]):
+        q = p + "encoder.layers.%d." % i
+        layer = {}
+        put(layer, q + "layer_norm1", r.norm(D))
+        for nm in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            put(layer, q + "self_attn." + nm, r.lin(D, D, True))
+        put(layer, q + "layer_norm2", r.norm(D))
+        put(layer, q + "mlp.fc1", r.lin(v["inter"], D, True))
+        put(layer, q + "mlp.fc2", r.lin(D, v["inter"], True))
+        if i < n_store:  # the legacy module deleted its last encoder layer before saving
+            W.update(layer)
+    put(W, p + "post_layernorm", r.norm(D))
+    if not clip and not legacy:  # SigLIP attention-pooling head (unused by TinyLLaVA)
+        W[p + "head.probe"] = r.n((1, 1, D), 1.0)
+        W[p + "head.attention.in_proj_weight"] = r.n((3 * D, D), D ** -0.5)
+        W[p + "head.attention.in_proj_bias"] = r.n((3 * D,), 0.1)
+        put(W, p + "head.attention.out_proj", r.lin(D, D, True))
+        put(W, p + "head.layernorm", r.norm(D))
+        put(W, p + "head.mlp.fc1", r.lin(v["inter"], D, True))
+        put(W, p + "head.mlp.fc2", r.lin(D, v["inter"], True))
+    return W
+
+
+def gen_connector(r, vin, h):
+    W = {}
+    put(W, "0", r.lin(h, vin, True))
+    put(W, "2", r.lin(h, h, True))
+    return W
+
+
+def gen_llm(r, arch, c, head_scale, gain=1.0):
+    """gain scales the residual-branch output projections (o_proj/out_proj/dense, down_proj/proj_2/fc2):
+    with a tied head a weak residual branch lets the current token's own embedding win every step."""
+    W = {}
+    if arch == "openelm":
+        H, hd, V = c["model_dim"], c["head_dim"], c["vocab"]
+        # tied head: small embedding rows (RMS 1) and the logit scale put in the final norm weight, so
+        # that the current token's own embedding does not dominate the residual stream
+        W["transformer.token_embeddings.weight"] = r.n((V, H), H ** -0.5)
+        for i in range(c["layers"]):
+            p = "transformer.layers.%d." % i
+            nq, nkv, ffn = c["nq"][i], c["nkv"][i], c["ffn_dims"][i]
+            W[p + "attn_norm.weight"] = r.norm(H)[0]
+            W[p + "attn.qkv_proj.weight"] = r.n(((nq + 2 * nkv) * hd, H), H ** -0.5)
+            W[p + "attn.q_norm.weight"] = r.norm(hd)[0]
+            W[p + "attn.k_norm.weight"] = r.norm(hd)[0]
+            W[p + "attn.out_proj.weight"] = r.n((H, nq * hd), gain * (nq * hd) ** -0.5)
+            W[p + "ffn_norm.weight"] = r.norm(H)[0]
+            W[p + "ffn.proj_1.weight"] = r.n((2 * ffn, H), H ** -0.5)
+            W[p + "ffn.proj_2.weight"] = r.n((H, ffn), gain * ffn ** -0.5)
+        W["transformer.norm.weight"] = head_scale * (1.0 + r.n((H,), 0.1))
+        return W
+    H, V, nh, nkv = c["hidden"], c["vocab"], c["heads"], c["kv"]
+    hd = c.get("head_dim", H // nh)
+    tied = arch == "gemma"
+    W["model.embed_tokens.weight"] = r.n((V, H), H ** -0.5 if tied else 1.0)
+    for i in range(c["layers"]):
+        p = "model.layers.%d." % i
+        if arch == "phi":
+            put(W, p + "input_layernorm", r.norm(H))
+            for nm in ("q_proj", "k_proj", "v_proj", "dense"):
+                put(W, p + "self_attn." + nm, r.lin(H, H, True, gain=gain if nm == "dense" else 1.0))
+            put(W, p + "mlp.fc1", r.lin(c["inter"], H, True))
+            put(W, p + "mlp.fc2", r.lin(H, c["inter"], True, gain=gain))
+            continue
+        ln_bias = arch == "stablelm"
+        put(W, p + "input_layernorm", r.norm(H, ln_bias, gemma=tied))
+        put(W, p + "post_attention_layernorm", r.norm(H, ln_bias, gemma=tied))
+        qkv_bias = arch == "stablelm"
+        put(W, p + "self_attn.q_proj", r.lin(nh * hd, H, qkv_bias))
+        put(W, p + "self_attn.k_proj", r.lin(nkv * hd, H, qkv_bias))
+        put(W, p + "self_attn.v_proj", r.lin(nkv * hd, H, qkv_bias))
+        put(W, p + "self_attn.o_proj", r.lin(H, nh * hd, gain=gain))
+        put(W, p + "mlp.gate_proj", r.lin(c["inter"], H))
+        put(W, p + "mlp.up_proj", r.lin(c["inter"], H))
+        put(W, p + "mlp.down_proj", r.lin(H, c["inter"], gain=gain))
+    if arch == "phi":
+        put(W, "model.final_layernorm", r.norm(H))
+    else:
+        put(W, "model.norm", r.norm(H, arch == "stablelm", gemma=tied))
+    if tied:  # gemma: (1 + w) of the final norm carries the logit scale (see openelm above)
+        W["model.norm.weight"] = head_scale * (1.0 + r.n((H,), 0.1)) - 1.0
+    if not tied:
+        W["lm_head.weight"] = r.n((V, H), head_scale / H ** 0.5)
+    return W
+
+
+# --------------------------------------------------------------------------------------------
+# configs
+
+
+def vision_config(v, legacy):
+    if v["tower"] == "siglip":
+        vc = {"hidden_act": "gelu_pytorch_tanh", "hidden_size": v["hidden"], "image_size": v["image"],
+              "intermediate_size": v["inter"], "layer_norm_eps": 1e-06, "model_type": "siglip_vision_model",
+              "num_attention_heads": v["heads"], "num_hidden_layers": v["layers"], "patch_size": v["patch"]}
+    else:
+        vc = {"hidden_size": v["hidden"], "image_size": v["image"], "intermediate_size": v["inter"],
+              "model_type": "clip_vision_model", "num_attention_heads": v["heads"],
+              "num_hidden_layers": v["layers"], "patch_size": v["patch"], "projection_dim": 768}
+    return vc
+
+
+def preproc_config(v):
+    S = v["image"]
+    if v["tower"] == "siglip":
+        return {"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": SIGLIP_MEAN,
+                "image_processor_type": "SiglipImageProcessor", "image_std": SIGLIP_STD, "resample": 3,
+                "rescale_factor": 0.00392156862745098, "size": {"height": S, "width": S}}
+    return {"crop_size": {"height": S, "width": S}, "do_center_crop": True, "do_convert_rgb": True,
+            "do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": CLIP_MEAN,
+            "image_processor_type": "CLIPImageProcessor", "image_std": CLIP_STD, "resample": 3,
+            "rescale_factor": 0.00392156862745098, "size": {"shortest_edge": S}}
+
+
+def text_config(case):
+    a, c = case["arch"], case["llm"]
+    if a == "gemma":
+        # hidden_act "gelu" as in gemma-2b-it's config; no hidden_activation -> transformers 4.40 uses
+        # gelu_pytorch_tanh (MODELS.md 4.4)
+        return {"_name_or_path": HUB[a], "architectures": ["GemmaForCausalLM"], "bos_token_id": 1,
+                "eos_token_id": 2, "pad_token_id": 0, "head_dim": c["head_dim"], "hidden_act": "gelu",
+                "hidden_size": c["hidden"], "intermediate_size": c["inter"], "max_position_embeddings": 8192,
+                "model_type": "gemma", "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"],
+                "num_key_value_heads": c["kv"], "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+                "torch_dtype": "float16", "vocab_size": c["vocab"]}
+    if a == "openelm":
+        return {"_name_or_path": HUB[a], "architectures": ["OpenELMForCausalLM"], "activation_fn_name": "swish",
+                "bos_token_id": 1, "eos_token_id": 2, "ffn_dim_divisor": c["divisor"],
+                "ffn_multipliers": c["ffn_mults"], "ffn_with_glu": True, "head_dim": c["head_dim"],
+                "initializer_range": 0.02, "max_context_length": 2048, "model_dim": c["model_dim"],
+                "model_type": "openelm", "normalization_layer_name": "rms_norm", "normalize_qk_projections": True,
+                "num_gqa_groups": c["gqa"], "num_kv_heads": c["nkv"], "num_query_heads": c["nq"],
+                "num_transformer_layers": c["layers"], "qkv_multipliers": c["qkv"], "rope_freq_constant": 10000,
+                "rope_max_length": 4096, "share_input_output_layers": True, "torch_dtype": "float16",
+                "vocab_size": c["vocab"]}
+    if a == "llama":  # llava-hf text_config
+        return {"_name_or_path": HUB[a], "architectures": ["LlamaForCausalLM"], "hidden_size": c["hidden"],
+                "intermediate_size": c["inter"], "max_position_embeddings": 2048, "model_type": "llama",
+                "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"], "num_key_value_heads": c["kv"],
+                "pad_token_id": 32001, "rms_norm_eps": 1e-05, "torch_dtype": "float16", "vocab_size": c["vocab"]}
+    raise ValueError(a)
+
+
+def legacy_config(case):
+    a, c, v = case["arch"], case["llm"], case["vision"]
+    mm = {"freeze_mm_mlp_adapter": False, "image_aspect_ratio": "pad", "mm_hidden_size": v["hidden"],
+          "mm_patch_merge_type": "flat", "mm_projector_lr": None, "mm_projector_type": "mlp2x_gelu",
+          "mm_use_im_patch_token": False, "mm_use_im_start_end": False, "mm_vision_select_feature": "patch",
+          "mm_vision_select_layer": -2, "tokenizer_model_max_length": 3072, "tokenizer_padding_side": "right",
+          "tune_mm_mlp_adapter": False, "use_mm_proj": True}
+    if a == "phi":
+        cfg = {"_name_or_path": "bczhou/TinyLLaVA-3.1B", "architectures": ["TinyLlavaPhiForCausalLM"],
+               "attention_dropout": 0.0, "bos_token_id": 50256, "embd_pdrop": 0.0, "eos_token_id": 50256,
+               "hidden_act": "gelu_new", "hidden_size": c["hidden"], "initializer_range": 0.02,
+               "intermediate_size": c["inter"], "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
+               "mm_vision_tower": "bczhou/TinyLLaVA-3.1B-SigLIP", "model_type": "tiny_llava_phi",
+               "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"], "num_key_value_heads": c["kv"],
+               "pad_token": "<|endoftext|>", "partial_rotary_factor": c["prf"], "qk_layernorm": False,
+               "resid_pdrop": 0.1, "rope_scaling": None, "rope_theta": 10000.0, "tie_word_embeddings": False,
+               "torch_dtype": "float16", "transformers_version": "4.37.2", "use_cache": True,
+               "vocab_size": c["vocab"]}
+    else:
+        cfg = {"_name_or_path": "bczhou/TinyLLaVA-2.0B", "architectures": ["TinyLlavaStablelmForCausalLM"],
+               "bos_token_id": 50256, "eos_token_id": 50256, "hidden_act": "silu", "hidden_size": c["hidden"],
+               "initializer_range": 0.02, "intermediate_size": c["inter"], "max_position_embeddings": 4096,
+               "mm_vision_tower": "bczhou/TinyLLaVA-2.0B-SigLIP", "model_type": "tiny_llava_stablelm",
+               "norm_eps": 1e-05, "num_attention_heads": c["heads"], "num_heads": c["heads"],
+               "num_hidden_layers": c["layers"], "num_key_value_heads": c["kv"], "pad_token": "<|endoftext|>",
+               "rope_pct": c["rope_pct"], "rope_theta": 10000, "rotary_scaling_factor": 1.0,
+               "tie_word_embeddings": False, "torch_dtype": "float16", "transformers_version": "4.37.2",
+               "use_cache": True, "use_qkv_bias": True, "vocab_size": c["vocab"]}
+    cfg.update(mm)
+    return dict(sorted(cfg.items()))
+
+
+def factory_config(case, tc, vc):
+    a, v = case["arch"], case["vision"]
+    H = tc.get("hidden_size", tc.get("model_dim"))
+    pad = {"gemma": ("<unk>", 0), "openelm": ("<unk>", 0)}[a]
+    cfg = {"architectures": ["TinyLlavaForConditionalGeneration"], "cache_dir": None,
+           "connector_type": "mlp2x_gelu", "hidden_size": H, "ignore_index": -100,
+           "image_aspect_ratio": case["aspect"], "image_token_index": -200, "llm_model_name_or_path": HUB[a],
+           "model_type": "tinyllava", "num_queries": None, "num_resampler_layers": None, "pad_token": pad[0],
+           "pad_token_id": pad[1], "resampler_hidden_size": None, "text_config": tc,
+           "tokenizer_model_max_length": 2048, "tokenizer_name_or_path": HUB[a],
+           "tokenizer_padding_side": "right", "tokenizer_use_fast": False, "torch_dtype": "float16",
+           "transformers_version": "4.40.1", "tune_type_connector": "full", "tune_type_llm": "full",
+           "tune_type_vision_tower": "frozen", "tune_vision_tower_from_layer": 0, "use_cache": True,
+           "vision_config": dict(vc, model_name_or_path=VHUB[v["tower"]], model_name_or_path2=""),
+           "vision_feature_layer": -2, "vision_feature_select_strategy": "patch",
+           "vision_hidden_size": v["hidden"], "vision_model_name_or_path": VHUB[v["tower"]],
+           "vision_model_name_or_path2": "", "vocab_size": tc["vocab_size"]}
+    cfg["vision_config"] = dict(sorted(cfg["vision_config"].items()))
+    return cfg
+
+
+def llava_config(case, tc, vc):
+    return {"architectures": ["LlavaForConditionalGeneration"], "ignore_index": -100, "image_token_index": 32000,
+            "model_type": "llava", "pad_token_id": 32001, "projector_hidden_act": "gelu", "text_config": tc,
+            "tie_word_embeddings": False, "torch_dtype": "float16", "transformers_version": "4.36.0.dev0",
+            "vision_config": dict(vc, vocab_size=32000), "vision_feature_layer": -2,
+            "vision_feature_select_strategy": "default", "vocab_size": tc["vocab_size"]}
+
+
+# --------------------------------------------------------------------------------------------
+# tokenizer files
+
+LLAMA_SPECIAL = {
+    "0": {"content": "<unk>", "lstrip": False, "normalized": False, "rstrip": False, "single_word": False, "special": True},
+    "1": {"content": "<s>", "lstrip": False, "normalized": False, "rstrip": False, "single_word": False, "special": True},
+    "2": {"content": "</s>", "lstrip": False, "normalized": False, "rstrip": False, "single_word": False, "special": True},
+}
+
+
+def _tok_entry(content):
+    return {"content": content, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False}
+
+
+def write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def link(dst, target_rel):
+    if os.path.lexists(dst):
+        os.remove(dst)
+    os.symlink(target_rel, dst)
+
+
+def ensure_shared_tokenizers():
+    for sub, files in (("llama2", ["tokenizer.model"]), ("gpt2", ["vocab.json", "merges.txt"])):
+        os.makedirs(os.path.join(SHARED_TOK, sub), exist_ok=True)
+        for f in files:
+            dst = os.path.join(SHARED_TOK, sub, f)
+            if not os.path.exists(dst):
+                shutil.copyfile(os.path.join(SRC_TOK, sub, f), dst)
+
+
+def write_tokenizer(case, mdir):
+    kind = case["tokenizer"]
+    if kind in ("llama2", "llama2_llava"):
+        link(os.path.join(mdir, "tokenizer.model"), "../../shared_tokenizers/llama2/tokenizer.model")
+        dec = dict(LLAMA_SPECIAL)
+        legacy = kind == "llama2_llava"
+        pad = "<unk>"
+        if legacy:
+            dec["32000"] = dict(_tok_entry("<image>"), special=True)
+            dec["32001"] = dict(_tok_entry("<pad>"), special=True)
+            write_json(os.path.join(mdir, "added_tokens.json"), {"<image>": 32000, "<pad>": 32001})
+            pad = "<pad>"
+        write_json(os.path.join(mdir, "tokenizer_config.json"), {
+            "add_bos_token": True, "add_eos_token": False, "add_prefix_space": True, "added_tokens_decoder": dec,
+            "bos_token": "<s>", "clean_up_tokenization_spaces": False, "eos_token": "</s>", "legacy": legacy,
+            "model_max_length": 2048, "pad_token": pad, "padding_side": "right", "sp_model_kwargs": {},
+            "spaces_between_special_tokens": False, "tokenizer_class": "LlamaTokenizer", "unk_token": "<unk>",
+            "use_default_system_prompt": False})
+        write_json(os.path.join(mdir, "special_tokens_map.json"), {
+            "bos_token": _tok_entry("<s>"), "eos_token": _tok_entry("</s>"),
+            "pad_token": _tok_entry("<pad>") if legacy else "<unk>", "unk_token": _tok_entry("<unk>")})
+        tok = R.LlamaSP(os.path.join(SHARED_TOK, "llama2", "tokenizer.model"), legacy=legacy,
+                        added={"<image>": 32000, "<pad>": 32001} if legacy else None)
+        return tok
+    link(os.path.join(mdir, "vocab.json"), "../../shared_tokenizers/gpt2/vocab.json")
+    link(os.path.join(mdir, "merges.txt"), "../../shared_tokenizers/gpt2/merges.txt")
+    if kind == "phi2":
+        added = json.load(open(os.path.join(PHI_FIXTURE, "added_tokens.json")))
+        shutil.copyfile(os.path.join(PHI_FIXTURE, "added_tokens.json"), os.path.join(mdir, "added_tokens.json"))
+        tc = json.load(open(os.path.join(PHI_FIXTURE, "tokenizer_config.json")))
+        tc["model_max_length"] = 3072
+        write_json(os.path.join(mdir, "tokenizer_config.json"), tc)
+        shutil.copyfile(os.path.join(PHI_FIXTURE, "special_tokens_map.json"), os.path.join(mdir, "special_tokens_map.json"))
+    else:  # GPT-2 stand-in for StableLM-2's Arcade100k tokenizer
+        added = {}
+        write_json(os.path.join(mdir, "tokenizer_config.json"), {
+            "add_bos_token": False, "add_prefix_space": False,
+            "added_tokens_decoder": {"50256": dict(_tok_entry("<|endoftext|>"), special=True)},
+            "bos_token": "<|endoftext|>", "clean_up_tokenization_spaces": True, "eos_token": "<|endoftext|>",
+            "errors": "replace", "model_max_length": 3072, "pad_token": "<|endoftext|>", "padding_side": "right",
+            "tokenizer_class": "GPT2Tokenizer", "unk_token": "<|endoftext|>"})
+        t = _tok_entry("<|endoftext|>")
+        write_json(os.path.join(mdir, "special_tokens_map.json"),
+                   {"bos_token": t, "eos_token": t, "pad_token": "<|endoftext|>", "unk_token": t})
+    return R.GPT2BPE(os.path.join(SHARED_TOK, "gpt2", "vocab.json"), os.path.join(SHARED_TOK, "gpt2", "merges.txt"), added)
+
+
+# --------------------------------------------------------------------------------------------
+# prompt
+
+
+def build_prompt(case, tok):
+    q = case["prompt"]
+    if case["conv"] == "llava_hf":
+        prompt = "USER: <image>\n" + q + "\nASSISTANT:"
+        ids = tok.encode(prompt, add_bos=True)
+        return prompt, ids, "</s>", 2
+    prompt = R.factory_prompt(q)
+    if case["tokenizer"] in ("gpt2", "phi2"):
+        return prompt, R.tokenizer_image_token(prompt, tok.encode, None), "<|endoftext|>", 50256
+    ids = R.tokenizer_image_token(prompt, lambda s: tok.encode(s, add_bos=True), 1)
+    stop = "<eos>" if case["conv"] == "gemma" else "</s>"
+    return prompt, ids, stop, 2
+
+
+# --------------------------------------------------------------------------------------------
+# in-memory model (same structure as tlvref.load_model returns)
+
+
+def to_storage(W, dtype):
+    npdt = {"F16": torch.float16, "F32": torch.float32}[dtype]
+    return {k: v.to(npdt).to(torch.float32) for k, v in W.items()}
+
+
+def build(case, seed):
+    a = case["arch"]
+    c = dict(case["llm"])
+    if a == "openelm":
+        tc0 = {"num_transformer_layers": c["layers"], "model_dim": c["model_dim"], "head_dim": c["head_dim"],
+               "num_gqa_groups": c["gqa"], "qkv_multipliers": c["qkv"], "ffn_multipliers": c["ffn"],
+               "ffn_dim_divisor": c["divisor"]}
+        c["nq"], c["nkv"], c["ffn_dims"] = R.openelm_layer_dims(tc0)
+        c["ffn_mults"] = [round(v, 2) for v in np.linspace(c["ffn"][0], c["ffn"][1], num=c["layers"])]
+    r = Rnd(seed)
+    legacy = case["layout"] == "legacy"
+    Wl = gen_llm(r, a, c, case["head_scale"], case.get("resid_gain", 1.0))
+    Wv = gen_vision(r, case["vision"], legacy)
+    H = c.get("hidden", c.get("model_dim"))
+    Wc = gen_connector(r, case["vision"]["hidden"], H)
+    return c, to_storage(Wl, case["dtype"]), to_storage(Wv, case["dtype"]), to_storage(Wc, case["dtype"])
+
+
+def layout_tensors(case, Wl, Wv, Wc):
+    out = {}
+    lay = case["layout"]
+    if lay == "factory":
+        out.update({"language_model." + k: v for k, v in Wl.items()})
+        out.update({"vision_tower._vision_tower." + k: v for k, v in Wv.items()})
+        out.update({"connector._connector." + k: v for k, v in Wc.items()})
+    elif lay == "legacy":
+        out.update(Wl)
+        out.update({"model.vision_tower.vision_tower." + k: v for k, v in Wv.items()})
+        out.update({"model.mm_projector." + k: v for k, v in Wc.items()})
+    else:
+        out.update({"language_model." + k: v for k, v in Wl.items()})
+        out.update({"vision_tower." + k: v for k, v in Wv.items()})
+        out.update({"multi_modal_projector.linear_%d.%s" % (1 if k[0] == "0" else 2, k[2:]): v for k, v in Wc.items()})
+    return out
+
+
+def write_checkpoint(case, mdir, tensors):
+    dt = case["dtype"]
+    if case["name"] == "phi_siglip_legacy":  # sharded like bczhou/TinyLLaVA-3.1B (which has 3 shards)
+        s1 = {k: v for k, v in tensors.items() if k.startswith("model.embed_tokens") or k.startswith("model.layers.")}
+        s2 = {k: v for k, v in tensors.items() if k not in s1}
+        names = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+        wm, total = {}, 0
+        for nm, part in zip(names, (s1, s2)):
+            R.st_write(os.path.join(mdir, nm), part, dt)
+            for k, v in part.items():
+                wm[k] = nm
+                total += v.numel() * (2 if dt == "F16" else 4)
+        write_json(os.path.join(mdir, "model.safetensors.index.json"),
+                   {"metadata": {"total_size": total}, "weight_map": dict(sorted(wm.items()))})
+    else:
+        R.st_write(os.path.join(mdir, "model.safetensors"), tensors, dt)
+
+
+def mem_model(case, c, Wl, Wv, Wc, tc_eff, vc_eff):
+    m = {"arch": case["arch"], "text": tc_eff, "vision": vc_eff, "W_llm": Wl, "W_vis": Wv, "W_conn": Wc,
+         "layout": case["layout"]}
+    m["select"] = {"factory": "patch", "legacy": "legacy_all", "hf_llava": "default"}[case["layout"]]
+    m["feature_layer"] = -2
+    m["image_token_index"] = 32000 if case["layout"] == "hf_llava" else -200
+    return m
+
+
+def effective_text(case, c):
+    """Effective text config for tlvref.llm_forward (what load_model derives from config.json)."""
+    a = case["arch"]
+    if a == "openelm":
+        return {"model_type": "openelm", "num_transformer_layers": c["layers"], "head_dim": c["head_dim"],
+                "activation_fn_name": "swish", "rope_freq_constant": 10000, "num_query_heads": c["nq"],
+                "num_kv_heads": c["nkv"], "normalize_qk_projections": True, "share_input_output_layers": True}
+    t = {"num_attention_heads": c["heads"], "num_key_value_heads": c["kv"], "num_hidden_layers": c["layers"],
+         "rope_theta": 10000.0}
+    if a == "gemma":
+        t.update(head_dim=c["head_dim"], rms_norm_eps=1e-6, tie_word_embeddings=True, hidden_activation=None)
+    elif a == "llama":
+        t.update(rms_norm_eps=1e-5, hidden_act="silu")
+    elif a == "phi":
+        t.update(partial_rotary_factor=c["prf"], layer_norm_eps=1e-5, hidden_act="gelu_new")
+    elif a == "stablelm":
+        t.update(rope_pct=c["rope_pct"], norm_eps=1e-5, hidden_act="silu", use_qkv_bias=True)
+    return t
+
+
+def effective_vision(v):
+    vc = vision_config(v, False)
+    return R.with_defaults(vc, R.VISION_DEFAULTS)
+
+
+def run(m, ids, pixel, eos):
+    feats, steps, gen = R.greedy(m, ids, pixel, N_NEW, eos_id=eos)
+    margins = [float(torch.topk(s, 2).values[0] - torch.topk(s, 2).values[1]) for s in steps]
+    return feats, steps, gen, margins
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def make(name):
+    case = dict(CASES[name], name=name)
+    cdir = os.path.join(ROOT, name)
+    mdir = os.path.join(cdir, "model")
+    if os.path.isdir(cdir):
+        shutil.rmtree(cdir)
+    os.makedirs(mdir)
+    ensure_shared_tokenizers()
+    tok = write_tokenizer(case, mdir)
+
+    img = make_image(case["image"]["w"], case["image"]["h"], case["image"]["seed"])
+    img_path = os.path.join(cdir, "image.png")
+    img.save(img_path, format="PNG")
+    img = R.load_rgb(img_path)
+    v = case["vision"]
+    pp = preproc_config(v)
+    pixel = R.preprocess(img, pp, case["aspect"] if case["aspect"] != "none" else "none")
+    prompt, ids, stop_str, eos = build_prompt(case, tok)
+
+    # seed search
+    seed = case["seed"]
+    for attempt in range(400):
+        c, Wl, Wv, Wc = build(case, seed)
+        m = mem_model(case, c, Wl, Wv, Wc, effective_text(case, c), effective_vision(v))
+        feats, steps, gen, margins = run(m, ids, pixel, eos)
+        ok = len(gen) == N_NEW and eos not in gen and min(margins) >= MIN_MARGIN \
+            and all(t < len(tok) for t in gen) and len(set(gen)) >= MIN_DISTINCT
+        if ok:
+            mb = R.cast_model(m, torch.bfloat16)
+            _, steps_b, gen_b = R.greedy(mb, ids, pixel.to(torch.bfloat16), N_NEW)
+            ok = gen_b == gen
+        if ok:
+            break
+        seed += 1
+    else:
+        raise RuntimeError("no seed found for " + name)
+    print("%s: seed %d (attempt %d), min margin %.3f" % (name, seed, attempt + 1, min(margins)))
+
+    # write the checkpoint
+    a = case["arch"]
+    vc = vision_config(v, case["layout"] == "legacy")
+    vt_dir = None
+    if case["layout"] == "factory":
+        tc = text_config(case) if a != "openelm" else text_config(dict(case, llm=c))
+        cfg = factory_config(case, tc, vc)
+        write_json(os.path.join(mdir, "preprocessor_config.json"), pp)
+        gen_cfg = {"_from_model_config": True, "bos_token_id": 1, "eos_token_id": 2,
+                   "transformers_version": "4.40.1", "use_cache": False}
+    elif case["layout"] == "legacy":
+        cfg = legacy_config(case)
+        vt_dir = os.path.join(cdir, "vision_tower")
+        os.makedirs(vt_dir)
+        write_json(os.path.join(vt_dir, "config.json"), dict(
+            {"architectures": ["SiglipVisionModel"], "attention_dropout": 0.0, "num_channels": 3,
+             "torch_dtype": "float16", "transformers_version": "4.37.2"}, **vc))
+        write_json(os.path.join(vt_dir, "preprocessor_config.json"), pp)
+        gen_cfg = {"_from_model_config": True, "bos_token_id": 50256, "eos_token_id": 50256,
+                   "transformers_version": "4.37.2"}
+    else:
+        tc = text_config(case)
+        cfg = llava_config(case, tc, vc)
+        write_json(os.path.join(mdir, "preprocessor_config.json"), pp)
+        gen_cfg = {"_from_model_config": True, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 32001,
+                   "transformers_version": "4.36.0.dev0"}
+    write_json(os.path.join(mdir, "config.json"), cfg)
+    write_json(os.path.join(mdir, "generation_config.json"), gen_cfg)
+    write_checkpoint(case, mdir, layout_tensors(case, Wl, Wv, Wc))
+
+    # recompute everything from the files on disk
+    md = R.load_model(mdir, vision_config_dir=vt_dir)
+    img2 = R.load_rgb(img_path)
+    px = R.preprocess(img2, md["preproc"], md["aspect"])
+    assert torch.equal(px, pixel)
+    feats2, steps2, gen2 = R.greedy(md, ids, px, N_NEW, eos_id=eos)
+    roundtrip = max(float((s1 - s2).abs().max()) for s1, s2 in zip(steps, steps2))
+    assert gen2 == gen, (gen2, gen)
+    assert roundtrip < 1e-4, roundtrip
+    mb = R.cast_model(md, torch.bfloat16)
+    _, steps_b, gen_b = R.greedy(mb, ids, px.to(torch.bfloat16), N_NEW)
+    bf16_diff = float((steps_b[0] - steps2[0]).abs().max())
+
+    recs = [R.step_record(i, s) for i, s in enumerate(steps2)]
+    margins = [float(torch.topk(s, 2).values[0] - torch.topk(s, 2).values[1]) for s in steps2]
+    stds = [float(s.std()) for s in steps2]
+    N = feats2.shape[0]
+    H = feats2.shape[1]
+    itok = md["image_token_index"]
+    tlen = len(tok)
+    top = torch.topk(steps2[0], 5)
+    gen_text = tok.decode(gen2).strip()
+    exp = {
+        "reference": "tests/models/gen/tlvref.py: plain PyTorch written from design/MODELS.md (no transformers), "
+                     "validated against the shared fixtures (TinyLLaVA_Factory + transformers 4.40.1) to <2e-5; "
+                     "CPU, float32 activations on the stored weights",
+        "versions": R.versions(),
+        "layout": case["layout"],
+        "model_dir": "model",
+        "image": "image.png",
+        "image_size_wh": list(img2.size),
+        "image_rgb_sha256": R.rgb_sha256(img2),
+        "user_prompt": case["prompt"],
+        "conv_mode": case["conv"],
+        "prompt": prompt,
+        "stop_str": stop_str,
+        "eos_token_id": eos,
+        "image_token_index": itok,
+        "input_ids": ids,
+        "input_tokens": [None if t == itok else tok.token_str(t) for t in ids],
+        "image_aspect_ratio": case["aspect"],
+        "vision_feature_layer": -2,
+        "vision_feature_select_strategy": {"factory": "patch", "legacy": "patch", "hf_llava": "default"}[case["layout"]],
+        "pixel_values_shape": list(px.shape),
+        "pixel_values": [R.f7(x) for x in px.flatten().tolist()],
+        "num_image_tokens": N,
+        "image_features_shape": [1, N, H],
+        "image_features": [R.f6(x) for x in feats2.flatten().tolist()],
+        "sequence_length": len(ids) - 1 + N,
+        "last_prompt_logits_top5_ids": [int(i) for i in top.indices],
+        "last_prompt_logits_top5": [R.f7(float(x)) for x in top.values],
+        "last_prompt_logits": [R.f7(x) for x in steps2[0].tolist()],
+        "steps": recs,
+        "generated_ids": gen2,
+        "generated_text": gen_text,
+        "tokenizer_len": tlen,
+        "undecodable_generated_ids": [t for t in gen2 if t >= tlen],
+        "stopped_early": False,
+        "max_new_tokens": N_NEW,
+        "min_margin_top1_top2": R.f7(min(margins)),
+        "min_margin_over_std": float("%.4g" % min(mg / sd for mg, sd in zip(margins, stds))),
+        "checks": {"decoding": "no KV cache: every step recomputes the full sequence",
+                   "written_checkpoint_vs_in_memory_logits_maxdiff": R.f7(roundtrip),
+                   "bfloat16_same_greedy_ids": gen_b == gen2,
+                   "bfloat16_step0_max_abs_logit_diff": float("%.3g" % bf16_diff)},
+    }
+    write_json_compact(os.path.join(cdir, "expected.json"), exp)
+
+    # case.json
+    cj = {"name": name, "layout": case["layout"], "model": "model", "image": "image.png",
+          "image_file": {"format": "PNG", "mode": "RGB", "width": img2.size[0], "height": img2.size[1],
+                         "sha256": R.sha256_file(img_path)},
+          "prompt": case["prompt"], "conv_mode": case["conv"], "max_new_tokens": N_NEW, "greedy": True,
+          "image_aspect_ratio": case["aspect"], "vision_feature_layer": -2,
+          "vision_feature_select_strategy": exp["vision_feature_select_strategy"], "connector": "mlp2x_gelu",
+          "weights_dtype": {"F16": "float16", "F32": "float32"}[case["dtype"]],
+          "llm": llm_summary(case, c, md), "vision": vision_summary(case, md),
+          "num_image_tokens": N, "sequence_length": exp["sequence_length"],
+          "min_margin_top1_top2": exp["min_margin_top1_top2"],
+          "bfloat16_check": {"same_greedy_ids": gen_b == gen2, "step0_max_abs_logit_diff": float("%.3g" % bf16_diff)},
+          "random_init": {"seed": seed, "lm_head_scale": case["head_scale"],
+                          "residual_output_gain": case.get("resid_gain", 1.0)},
+          "tokenizer": tokenizer_note(case), "notes": case_notes(case)}
+    if vt_dir:
+        cj["vision_tower_dir"] = "vision_tower"
+    write_json(os.path.join(cdir, "case.json"), cj)
+    return cj
+
+
+def write_json_compact(path, obj):
+    # like the shared fixtures: one JSON document, arrays on one line
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("{\n")
+        items = list(obj.items())
+        for i, (k, v) in enumerate(items):
+            f.write("  %s: %s%s\n" % (json.dumps(k), json.dumps(v, ensure_ascii=False, separators=(", ", ": ")),
+                                       "," if i < len(items) - 1 else ""))
+        f.write("}\n")
+
+
+def llm_summary(case, c, md):
+    a = case["arch"]
+    t = md["text"]
+    s = {"arch": a, "hub_name": HUB[a]}
+    if a == "openelm":
+        s.update(model_dim=c["model_dim"], head_dim=c["head_dim"], num_transformer_layers=c["layers"],
+                 num_query_heads=c["nq"], num_kv_heads=c["nkv"], ffn_intermediate_dims=c["ffn_dims"],
+                 qkv_proj_out=[(q + 2 * k) * c["head_dim"] for q, k in zip(c["nq"], c["nkv"])],
+                 vocab_size=c["vocab"], tie_word_embeddings=True, activation="swish (silu)", ffn_with_glu=True,
+                 normalize_qk_projections=True, rms_norm_eps=1e-6, rope_freq_constant=10000, bos_token_id=1,
+                 eos_token_id=2)
+        return s
+    s.update(hidden_size=c["hidden"], num_attention_heads=c["heads"], num_key_value_heads=c["kv"],
+             head_dim=c.get("head_dim", c["hidden"] // c["heads"]), intermediate_size=c["inter"],
+             num_hidden_layers=c["layers"], vocab_size=c["vocab"])
+    if a == "gemma":
+        s.update(tie_word_embeddings=True, hidden_act_in_config="gelu", activation_used="gelu_pytorch_tanh",
+                 rms_norm_eps=1e-6, norm="GemmaRMSNorm x*(1+w)", rope_theta=10000.0,
+                 input_scale="sqrt(hidden_size) applied to every input row, image rows included",
+                 q_proj_out=c["heads"] * c["head_dim"], bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    elif a == "stablelm":
+        s.update(tie_word_embeddings=False, hidden_act="silu", norm="LayerNorm with bias", norm_eps=1e-5,
+                 rope_pct=c["rope_pct"], rotary_dim=int(c["hidden"] // c["heads"] * c["rope_pct"]), rope_theta=10000,
+                 qkv_bias=True, o_proj_bias=False, lm_head_bias=False, bos_token_id=50256, eos_token_id=50256)
+    elif a == "phi":
+        s.update(tie_word_embeddings=False, hidden_act="gelu_new", layer_norm_eps=1e-5,
+                 partial_rotary_factor=c["prf"], rotary_dim=int(c["prf"] * (c["hidden"] // c["heads"])),
+                 rope_theta=10000.0, qkv_bias=True, lm_head_bias=False, bos_token_id=50256, eos_token_id=50256)
+    elif a == "llama":
+        s.update(tie_word_embeddings=False, hidden_act="silu", rms_norm_eps=1e-5, rope_theta=10000.0,
+                 qkv_bias=False, bos_token_id=1, eos_token_id=2, pad_token_id=32001,
+                 text_config_keys_omitted=["bos_token_id", "eos_token_id", "hidden_act", "rope_theta",
+                                           "tie_word_embeddings"])
+    return s
+
+
+def vision_summary(case, md):
+    v = case["vision"]
+    g = v["image"] // v["patch"]
+    s = {"tower": v["tower"], "hub_name": VHUB[v["tower"]], "image_size": v["image"], "patch_size": v["patch"],
+         "patch_grid": g, "pixels_ignored_at_right_and_bottom": v["image"] - g * v["patch"],
+         "hidden_size": v["hidden"], "num_attention_heads": v["heads"], "intermediate_size": v["inter"],
+         "num_hidden_layers": v["layers"],
+         "hidden_act": "gelu_pytorch_tanh" if v["tower"] == "siglip" else "quick_gelu",
+         "layer_norm_eps": 1e-6 if v["tower"] == "siglip" else 1e-5}
+    if case["layout"] == "legacy":
+        s["encoder_layers_stored"] = v["layers"] - 1
+        s["feature"] = "output of the last stored layer (= hidden_states[-2] of the full tower), all g*g patches kept"
+    elif v["tower"] == "clip":
+        s["vision_config_keys_omitted"] = ["hidden_act", "layer_norm_eps", "num_channels"]
+        s["feature"] = "hidden_states[-2], CLS dropped (strategy 'default')"
+    else:
+        s["feature"] = "hidden_states[-2], first (top-left) patch dropped (strategy 'patch')"
+    return s
+
+
+def tokenizer_note(case):
+    k = case["tokenizer"]
+    if k == "llama2":
+        extra = ""
+        if case["arch"] == "gemma":
+            extra = (" STAND-IN: Gemma's own SentencePiece model (256000 pieces, <bos>=2, <eos>=1) is not available; "
+                     "the Llama-2 tokenizer.model is shipped instead and every id in this case follows it: "
+                     "BOS <s>=1, EOS </s>=2, pad <unk>=0 (config.json, text_config, generation_config agree). "
+                     "The gemma template's stop string '<eos>' is kept as the template text.")
+        return ("Llama-2 SentencePiece (tests/models/shared_tokenizers/llama2/tokenizer.model, symlinked), slow "
+                "LlamaTokenizer with legacy=false: each chunk around <image> is tokenised separately with BOS, "
+                "the BOS of the second chunk dropped." + extra)
+    if k == "llama2_llava":
+        return ("Llama-2 SentencePiece + added tokens <image>=32000, <pad>=32001 (added_tokens.json); slow "
+                "LlamaTokenizer with legacy=true (= the fast tokenizer here): the whole prompt is tokenised at once, "
+                "<image> becomes the single id 32000, the text after it gets SentencePiece's dummy prefix "
+                "('\u2581' 29871 then '<0x0A>' 13). input_ids therefore carry 32000, not -200.")
+    if k == "gpt2":
+        return ("STAND-IN: StableLM-2's Arcade100k tokenizer (tiktoken, 100289 tokens, <|endoftext|>=100257) is not "
+                "available; the GPT-2 byte-level BPE (tests/models/shared_tokenizers/gpt2, symlinked) is shipped "
+                "instead, <|endoftext|>=50256 is BOS/EOS/pad, vocab_size 50304 rows (50257 tokens). "
+                "Chunks around <image> tokenised separately, no BOS.")
+    return ("Phi-2 tokenizer: GPT-2 byte-level BPE (shared_tokenizers/gpt2, symlinked) + Phi-2's 38 whitespace "
+            "tokens (added_tokens.json), as in the shared phi fixtures; chunks around <image> tokenised separately, "
+            "no BOS.")
+
+
+def case_notes(case):
+    n = {
+        "gemma_siglip_square": [
+            "Factory layout. Gemma: GemmaRMSNorm multiplies by (1+w); every row of the spliced input (text AND the "
+            "image features) is multiplied by sqrt(hidden_size)=4 before layer 0; tied output head "
+            "(no language_model.lm_head.weight); MQA (1 KV head); head_dim 8 with 3 query heads, so "
+            "q_proj/o_proj are 24 wide while hidden_size is 16.",
+            "text_config.hidden_act is 'gelu' (as gemma-2b-it's config) and hidden_activation is absent: the "
+            "reference uses gelu_pytorch_tanh, as transformers 4.40 does.",
+            "SigLIP 60 px with 14 px patches: 4x4 grid, the last 4 pixel columns/rows are ignored; the "
+            "first patch is dropped (15 image tokens)."],
+        "stablelm_siglip_pad_legacy": [
+            "LEGACY TinyLLaVABench layout as bczhou/TinyLLaVA-2.0B: model_type tiny_llava_stablelm, top-level "
+            "StableLM-epoch fields + mm_* fields, tensors model.embed_tokens / model.layers.N.* / model.norm / "
+            "lm_head.weight (no bias), model.vision_tower.vision_tower.vision_model.*, model.mm_projector.{0,2}.",
+            "The vision tower's config and image-processor settings live in the separate tower repository "
+            "(mm_vision_tower = bczhou/TinyLLaVA-2.0B-SigLIP); here they are in ../vision_tower/ (config.json, "
+            "preprocessor_config.json). The main checkpoint has no preprocessor_config.json.",
+            "The vision config says num_hidden_layers 3, but the checkpoint stores only layers 0..1 (the legacy "
+            "module deletes the last encoder layer and the head); features = output of the last stored layer, "
+            "ALL 36 patches kept (729-style), no post_layernorm.",
+            "StableLM: LayerNorm with bias (norm_eps), q/k/v bias, o_proj without bias, partial rotary on the "
+            "first int(head_dim*rope_pct)=2 dims of each 8-dim head, sequential residual, SwiGLU, untied head.",
+            "image_aspect_ratio pad: grey (127,127,127) square canvas, then resize."],
+        "phi_siglip_legacy": [
+            "LEGACY layout as bczhou/TinyLLaVA-3.1B: model_type tiny_llava_phi, top-level Phi fields + mm_* fields, "
+            "tensors model.embed_tokens / model.layers.N.{input_layernorm,self_attn.{q,k,v}_proj,self_attn.dense,"
+            "mlp.fc1,mlp.fc2} / model.final_layernorm / lm_head.weight (NO lm_head.bias) / "
+            "model.vision_tower.vision_tower.vision_model.* / model.mm_projector.{0,2}.",
+            "Weights are stored as FLOAT32 (F32 in the safetensors headers) while config.json says torch_dtype "
+            "float16, as the real repository does; the checkpoint is SHARDED in two files with "
+            "model.safetensors.index.json.",
+            "Vision config and preprocessor settings in ../vision_tower/ (see the stablelm legacy case); 3 layers "
+            "in config, 2 stored; all 25 patches kept.",
+            "Phi: hidden 12, 2 heads x 6, partial_rotary_factor 0.4 -> rotary_dim int(2.4)=2.",
+            "image_aspect_ratio pad."],
+        "openelm_siglip_square": [
+            "Factory layout. OpenELM: language_model.transformer.* names, fused qkv_proj laid out [q heads | k heads "
+            "| v heads], per-head RMSNorm q_norm/k_norm (eps 1e-6) before RoPE, per-layer head counts "
+            "(query 2 / 4, kv 1 / 2) and FFN widths (16 / 96): proj_1 gives [y1 | y2], silu(y1)*y2 -> proj_2; "
+            "output head = token_embeddings (share_input_output_layers).",
+            "text_config carries the derived per-layer lists num_query_heads / num_kv_heads and ffn_multipliers "
+            "as OpenELMConfig.__post_init__ leaves them; ffn_dim_divisor is 8 (real models: 256).",
+            "SigLIP 32 px, 8 px patches: 4x4 grid, first patch dropped (15 tokens)."],
+        "llava_hf_clip": [
+            "Native HF LLaVA layout as bczhou/tiny-llava-v1-hf: LlavaForConditionalGeneration, image_token_index "
+            "32000, vocab_size 32064 (embedding and lm_head rows), pad 32001, tensors language_model.model.* / "
+            "language_model.lm_head.weight / vision_tower.vision_model.* / multi_modal_projector.linear_{1,2}.*.",
+            "Prompt per the model card: 'USER: <image>\\n{q}\\nASSISTANT:' (no system prompt), BOS added.",
+            "The single 32000 id in input_ids is replaced by the image features (16 rows), positions 0..L-1 over "
+            "the combined sequence.",
+            "CLIP: hidden_states[-2] (after pre_layrnorm at index 0), CLS dropped ('default'). No pad: the "
+            "CLIPImageProcessor resizes the shortest edge to 56 (100x75 -> 74x56) and centre-crops 56x56.",
+            "Weights are float16 here (the real repository stores float32)."],
+    }
+    return n[case["name"]]
+
+
+def main():
+    names = sys.argv[1:] or list(CASES)
+    for n in names:
+        make(n)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+/* tinyllava.h: the public C API of libtinyllava.
+ *
+ * Run TinyLLaVA vision-language models (published Hugging Face checkpoints, as published) on any
+ * Vulkan 1.1 device.
+ *
+ *   tlv_context   one per application (or per thread group): the Vulkan instance, the chosen
+ *                 device, the log callback, the allocator. No global state: two contexts are
+ *                 independent.
+ *   tlv_model     weights on the device + tokenizer + config. Immutable once loaded; several
+ *                 sessions may share it.
+ *   tlv_session   one conversation: its KV cache, images and history. One thread at a time
+ *                 (different sessions may run on different threads at once).
+ *
+ * Errors: every function returns tlv_status (TLV_OK = 0). The message of the last failure lives on
+ * the handle it happened on: tlv_context_errmsg() for context and model-loading calls,
+ * tlv_session_errmsg() for session calls. A message stays valid until the next call on that
+ * handle. A failed call leaves its out-parameters NULL/zero and runs no callback afterwards.
+ * No function exits or aborts the process.
+ *
+ * Ownership: strings returned by the library are owned by the handle they came from and live as
+ * long as it (or until the next call, where said). `_destroy(NULL)` does nothing. Callbacks'
+ * arguments live only during the call.
+ *
+ * Typical use:
+ *
+ *     tlv_context *ctx;
+ *     if (tlv_context_create(NULL, &ctx)) { puts(tlv_context_errmsg(ctx)); ... }
+ *     tlv_model *m;
+ *     if (tlv_model_load(ctx, "Zhang199/TinyLLaVA-Qwen2-0.5B-SigLIP", NULL, &m)) ...
+ *     tlv_session *s;
+ *     tlv_session_create(m, NULL, &s);
+ *     tlv_session_add_image_file(s, "cat.jpg");
+ *     tlv_session_add_text(s, "What is in the picture?");
+ *     tlv_session_generate(s, NULL, on_token, NULL, NULL);   // streams UTF-8 pieces
+ *     tlv_session_destroy(s); tlv_model_destroy(m); tlv_context_destroy(ctx);
+ */
+#ifndef TINYLLAVA_H
+#define TINYLLAVA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinyllava_alloc.h"
+#include "tinyllava_log.h"
+#include "tinyllava_status.h"
+
+#if defined(_WIN32) && defined(TLV_SHARED)
+#if defined(TLV_BUILDING_LIBRARY)
+#define TLV_API __declspec(dllexport)
+#else
+#define TLV_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(TLV_BUILDING_LIBRARY)
+#define TLV_API __attribute__((visibility("default")))
+#else
+#define TLV_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tlv_context tlv_context;
+typedef struct tlv_model tlv_model;
+typedef struct tlv_session tlv_session;
+
+/* ------------------------------------------------------------------ version */
+
+/* "0.1.0" */
+TLV_API const char *tlv_version(void);
+/* What this build contains: version, compiler, shaders, options ("0.1.0; gcc 12.2; 31 shaders; ..."). */
+TLV_API const char *tlv_build_info(void);
+/* "invalid argument", "no Vulkan device", ... for any status. */
+TLV_API const char *tlv_status_string(tlv_status status);
+
+/* ------------------------------------------------------------------ context */
+
+typedef struct tlv_context_options {
+    const tlv_allocator *allocator; /* NULL: malloc/free; borrowed, must outlive the context */
+    tlv_log_fn log;                  /* NULL: no logging */
+    void *log_user_data;
+    tlv_log_level log_level;         /* default TLV_LOG_WARN */
+    const char *device;              /* NULL/"": $TLV_DEVICE, else discrete > integrated > virtual > CPU;
+                                        "N": device N; otherwise a substring of the device name */
+    int validation;                  /* 1: Khronos validation layer (also TLV_VALIDATION=1) */
+    const char *cache_dir;           /* pipeline cache and downloads; NULL: $TINYLLAVA_CACHE or
+                                        ~/.cache/tinyllava; "" disables the pipeline cache */
+} tlv_context_options;
+
+TLV_API void tlv_context_options_init(tlv_context_options *o);
+
+/* Creates a context. Without a Vulkan driver it still returns a context (so *out is non-NULL
+ * unless memory ran out) whose errmsg says "no Vulkan driver found ..." and the status is
+ * TLV_ERR_NO_DEVICE; such a context can list nothing and load nothing, only be destroyed. */
+TLV_API tlv_status tlv_context_create(const tlv_context_options *o, tlv_context **out);
+TLV_API void tlv_context_destroy(tlv_context *ctx);
+TLV_API const char *tlv_context_errmsg(const tlv_context *ctx);
+
+typedef struct tlv_device_info {
+    char name[256];
+    char driver[520];       /* driver name and info */
+    char type[16];          /* "discrete", "integrated", "virtual", "cpu", "other" */
+    uint32_t vendor_id, device_id;
+    uint64_t memory_bytes;  /* device-local heaps */
+    int selected;           /* the context uses this one */
+} tlv_device_info;
+
+TLV_API uint32_t tlv_device_count(const tlv_context *ctx);
+TLV_API tlv_status tlv_device_get_info(tlv_context *ctx, uint32_t index, tlv_device_info *info);
+/* One-line capability banner of device `index`, into buf (always NUL-terminated). */
+TLV_API tlv_status tlv_device_banner(tlv_context *ctx, uint32_t index, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ models */
+
+/* Progress: stage ("download", "load"), done and total in bytes. Return nonzero to cancel
+ * (the call then fails with TLV_ERR_CANCELLED). Called on the loading thread. */
+typedef int (*tlv_progress_fn)(void *user_data, const char *stage, uint64_t done, uint64_t total);
+
+typedef struct tlv_model_options {
+    uint32_t max_context;     /* 0: the model's own limit (tokenizer_model_max_length / max positions) */
+    const char *chat_template;/* NULL: chosen from the checkpoint; else "phi", "llama", "gemma",
+                                 "qwen2_base", "qwen2_instruct", "phi_legacy", "v1" */
+    tlv_progress_fn progress;
+    void *progress_user_data;
+    int offline;              /* 1: never touch the network, use the cache only */
+} tlv_model_options;
+
+TLV_API void tlv_model_options_init(tlv_model_options *o);
+
+/* Loads a model from a checkpoint directory or a Hugging Face id "ORG/NAME" (downloaded into the
+ * cache on first use; honours HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE). Errors name the file,
+ * tensor or field and what was expected vs found. */
+TLV_API tlv_status tlv_model_load(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o,
+                                  tlv_model **out);
+TLV_API void tlv_model_destroy(tlv_model *m);
+
+typedef struct tlv_model_info {
+    const char *llm_arch;        /* "phi", "llama", "qwen2", "gemma", "stablelm", "openelm" */
+    const char *vision_arch;     /* "siglip", "clip" */
+    const char *generation;      /* "factory", "legacy", "hf_llava" */
+    const char *chat_template;
+    const char *weight_dtype;    /* "F16", "BF16", "F32" (of the LLM's first layer) */
+    uint32_t n_layer, hidden, n_head, n_kv_head, head_dim, vocab;
+    uint32_t vision_layers, vision_hidden, image_size, patch_size;
+    uint32_t tokens_per_image;
+    uint32_t max_context;
+    uint64_t n_params;
+    uint64_t device_bytes;       /* weights on the device */
+} tlv_model_info;
+
+/* Strings in info live as long as the model. */
+TLV_API tlv_status tlv_model_get_info(const tlv_model *m, tlv_model_info *info);
+
+/* Tokenizer access. tokenize writes at most cap ids and sets *n to the full count (call with
+ * cap 0 to size). add_special: add BOS where the tokenizer does. */
+TLV_API tlv_status tlv_model_tokenize(const tlv_model *m, const char *text, int add_special, int32_t *ids,
+                                      size_t cap, size_t *n);
+/* The piece of one id as UTF-8 bytes (not NUL-terminated when it is a partial character), into buf;
+ * *n = its length. skip_special: special tokens give "". */
+TLV_API tlv_status tlv_model_token_text(const tlv_model *m, int32_t id, char *buf, size_t cap, size_t *n);
+
+/* ------------------------------------------------------------------ sessions */
+
+typedef struct tlv_session_options {
+    uint32_t n_ctx;               /* 0: the model's max_context */
+} tlv_session_options;
+
+TLV_API tlv_status tlv_session_create(tlv_model *m, const tlv_session_options *o, tlv_session **out);
+TLV_API void tlv_session_destroy(tlv_session *s);
+TLV_API const char *tlv_session_errmsg(const tlv_session *s);
+
+/* The next user message is built from the images and text added since the last generate: each
+ * image becomes one <image> placeholder (images first, in order, as TinyLLaVA places them), then
+ * the text. */
+TLV_API tlv_status tlv_session_add_image_file(tlv_session *s, const char *path);
+/* pixels: RGB8, row-major, stride bytes per row (>= 3 * width); copied. */
+TLV_API tlv_status tlv_session_add_image_rgb(tlv_session *s, const uint8_t *pixels, uint32_t width, uint32_t height,
+                                             size_t stride);
+TLV_API tlv_status tlv_session_add_text(tlv_session *s, const char *text);
+
+typedef struct tlv_sampling {
+    float temperature;        /* 0: greedy (default) */
+    int32_t top_k;            /* 0: off */
+    float top_p;              /* 1: off */
+    float min_p;              /* 0: off */
+    float repeat_penalty;     /* 1: off (applied to the last repeat_last_n tokens) */
+    int32_t repeat_last_n;
+    uint64_t seed;
+    int32_t max_tokens;       /* 0: until EOS or the context is full */
+    const char *const *stop;  /* extra stop strings, NULL-terminated list, or NULL */
+} tlv_sampling;
+
+TLV_API void tlv_sampling_init(tlv_sampling *p);
+
+/* Receives each new piece of the answer: whole UTF-8 characters, never split. Return nonzero to
+ * stop (the generate call then returns TLV_OK with stop reason "callback"). */
+typedef int (*tlv_token_fn)(void *user_data, const char *piece, size_t len, int32_t token_id);
+
+typedef struct tlv_generate_stats {
+    uint32_t prompt_tokens;      /* positions prefilled by this call (after reuse of the cache) */
+    uint32_t reused_tokens;      /* positions whose KV came from earlier turns */
+    uint32_t image_tokens;
+    uint32_t generated_tokens;
+    const char *stop_reason;     /* "eos", "stop_string", "max_tokens", "context_full", "callback", "cancelled" */
+    double image_ms, prefill_ms, decode_ms;
+} tlv_generate_stats;
+
+/* Renders the conversation with the chat template, prefills what the KV cache does not already
+ * hold, and generates the answer, streaming it through cb (may be NULL). The answer becomes part
+ * of the history: a later add_text + generate continues the chat. result may be NULL. */
+TLV_API tlv_status tlv_session_generate(tlv_session *s, const tlv_sampling *p, tlv_token_fn cb, void *user_data,
+                                        tlv_generate_stats *result);
+/* The whole text of the last answer (valid until the next call on s). */
+TLV_API const char *tlv_session_last_answer(const tlv_session *s);
+/* Asks a running generate (on another thread) to stop soon; safe to call from any thread or a
+ * signal handler. The generate returns TLV_ERR_CANCELLED; the session stays usable. */
+TLV_API void tlv_session_cancel(tlv_session *s);
+/* Forgets the conversation and images; keeps the buffers. */
+TLV_API tlv_status tlv_session_reset(tlv_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,415 @@
+/* api.c: the public C API (include/tinyllava.h) over the engine. Handles carry their own error
+ * text; nothing here is global. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "hub/hub.h"
+#include "tinyllava.h"
+#include "vk/vk.h"
+
+#ifndef TLV_VERSION_STRING
+#define TLV_VERSION_STRING "dev"
+#endif
+
+struct tlv_context {
+    tlv_allocator alloc_copy;
+    const tlv_allocator *alloc;
+    tlv_logger log;
+    tlv_vk_instance *inst;
+    tlv_vk_device *dev;
+    uint32_t dev_index;
+    char *cache_dir;
+    char device_spec[128];
+    tlv_err err;
+};
+
+struct tlv_model {
+    tlv_context *ctx;
+    tlv_engine_model *em;
+    const char *weight_dtype;
+};
+
+struct tlv_session {
+    tlv_model *model;
+    tlv_engine_session *es;
+    tlv_err err;
+};
+
+const char *tlv_version(void)
+{
+    return TLV_VERSION_STRING;
+}
+
+const char *tlv_build_info(void)
+{
+    return "tinyllava-vk " TLV_VERSION_STRING "; C11"
+#if defined(__clang__)
+           "; clang " __clang_version__
+#elif defined(__GNUC__)
+           "; gcc " __VERSION__
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+           "; asan"
+#endif
+           "; Vulkan 1.1 via volk; shaders: GLSL 450 -> SPIR-V, embedded";
+}
+
+const char *tlv_status_string(tlv_status s)
+{
+    switch (s) {
+    case TLV_OK: return "ok";
+    case TLV_ERR_INVALID_ARG: return "invalid argument";
+    case TLV_ERR_NO_MEMORY: return "out of host memory";
+    case TLV_ERR_IO: return "I/O error";
+    case TLV_ERR_FORMAT: return "bad file format";
+    case TLV_ERR_UNSUPPORTED: return "unsupported";
+    case TLV_ERR_NO_DEVICE: return "no Vulkan device";
+    case TLV_ERR_DEVICE: return "device error";
+    case TLV_ERR_DEVICE_MEMORY: return "out of device memory";
+    case TLV_ERR_SHAPE: return "shape mismatch";
+    case TLV_ERR_LIMIT: return "limit exceeded";
+    case TLV_ERR_CANCELLED: return "cancelled";
+    case TLV_ERR_NETWORK: return "network error";
+    case TLV_ERR_NOT_FOUND: return "not found";
+    }
+    return "unknown status";
+}
+
+/* ------------------------------------------------------------------ context */
+
+void tlv_context_options_init(tlv_context_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->log_level = TLV_LOG_WARN;
+}
+
+static tlv_status ctx_fail(tlv_context *ctx, tlv_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    tlv__err_setv(&ctx->err, st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+tlv_status tlv_context_create(const tlv_context_options *o, tlv_context **out)
+{
+    if (!out) return TLV_ERR_INVALID_ARG;
+    *out = NULL;
+    tlv_context_options defaults;
+    tlv_context_options_init(&defaults);
+    if (!o) o = &defaults;
+    tlv_context *ctx = tlv__calloc(o->allocator, 1, sizeof *ctx);
+    if (!ctx) return TLV_ERR_NO_MEMORY;
+    if (o->allocator) {
+        ctx->alloc_copy = *o->allocator;
+        ctx->alloc = &ctx->alloc_copy;
+    }
+    ctx->log.fn = o->log;
+    ctx->log.user_data = o->log_user_data;
+    ctx->log.level = o->log_level;
+    if (o->device) snprintf(ctx->device_spec, sizeof ctx->device_spec, "%s", o->device);
+    ctx->cache_dir = o->cache_dir ? tlv__strdup(ctx->alloc, o->cache_dir) : NULL;
+    *out = ctx;
+    if (o->cache_dir && !ctx->cache_dir) return ctx_fail(ctx, TLV_ERR_NO_MEMORY, "out of host memory");
+    tlv_vk_instance_options io = {ctx->alloc, &ctx->log, o->validation};
+    tlv_status st = tlv__vk_instance_create(&io, &ctx->inst, &ctx->err);
+    if (st) return st;
+    if ((st = tlv__vk_instance_pick(ctx->inst, ctx->device_spec, &ctx->dev_index, &ctx->err))) return st;
+    return TLV_OK;
+}
+
+/* The device is created on first use (listing devices needs none). */
+static tlv_status ctx_device(tlv_context *ctx)
+{
+    if (ctx->dev) return TLV_OK;
+    if (!ctx->inst) return ctx->err.status ? ctx->err.status : ctx_fail(ctx, TLV_ERR_NO_DEVICE, "no Vulkan device");
+    char pdir[1024];
+    const char *dir = NULL;
+    if (ctx->cache_dir) {
+        if (!*ctx->cache_dir) dir = "";
+        else {
+            snprintf(pdir, sizeof pdir, "%s", ctx->cache_dir);
+            dir = pdir;
+        }
+    }
+    tlv_vk_device_options dopt = {dir};
+    return tlv__vk_device_create(ctx->inst, ctx->dev_index, &dopt, &ctx->dev, &ctx->err);
+}
+
+void tlv_context_destroy(tlv_context *ctx)
+{
+    if (!ctx) return;
+    tlv__vk_device_destroy(ctx->dev);
+    tlv__vk_instance_destroy(ctx->inst);
+    tlv__free(ctx->alloc, ctx->cache_dir);
+    tlv__free(ctx->alloc, ctx);
+}
+
+const char *tlv_context_errmsg(const tlv_context *ctx)
+{
+    if (!ctx) return "no context (out of memory?)";
+    return ctx->err.status ? ctx->err.msg : "";
+}
+
+uint32_t tlv_device_count(const tlv_context *ctx)
+{
+    return ctx ? tlv__vk_instance_device_count(ctx->inst) : 0;
+}
+
+static const char *type_name(VkPhysicalDeviceType t)
+{
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+    }
+}
+
+tlv_status tlv_device_get_info(tlv_context *ctx, uint32_t index, tlv_device_info *info)
+{
+    if (!ctx || !info) return TLV_ERR_INVALID_ARG;
+    const tlv_vk_caps *c = tlv__vk_instance_caps(ctx->inst, index);
+    if (!c) return ctx_fail(ctx, TLV_ERR_NOT_FOUND, "device %u does not exist (%u found)", index, tlv_device_count(ctx));
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", c->device_name);
+    snprintf(info->driver, sizeof info->driver, "%s %s", c->driver_name, c->driver_info);
+    snprintf(info->type, sizeof info->type, "%s", type_name(c->type));
+    info->vendor_id = c->vendor_id;
+    info->device_id = c->device_id;
+    info->memory_bytes = c->device_local_bytes;
+    info->selected = index == ctx->dev_index;
+    return TLV_OK;
+}
+
+tlv_status tlv_device_banner(tlv_context *ctx, uint32_t index, char *buf, size_t size)
+{
+    if (!ctx || !buf || !size) return TLV_ERR_INVALID_ARG;
+    const tlv_vk_caps *c = tlv__vk_instance_caps(ctx->inst, index);
+    if (!c) return ctx_fail(ctx, TLV_ERR_NOT_FOUND, "device %u does not exist (%u found)", index, tlv_device_count(ctx));
+    tlv__vk_caps_banner(c, buf, size);
+    return TLV_OK;
+}
+
+/* ------------------------------------------------------------------ models */
+
+void tlv_model_options_init(tlv_model_options *o)
+{
+    if (o) memset(o, 0, sizeof *o);
+}
+
+typedef struct hub_progress {
+    const tlv_model_options *o;
+} hub_progress;
+
+static int on_download(void *ud, const char *repo, const char *file, uint64_t done, uint64_t total)
+{
+    const hub_progress *h = ud;
+    (void)repo;
+    (void)file;
+    return h->o && h->o->progress ? h->o->progress(h->o->progress_user_data, "download", done, total) : 0;
+}
+
+tlv_status tlv_model_load(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o, tlv_model **out)
+{
+    if (!ctx || !out) return TLV_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!path_or_id || !*path_or_id) return ctx_fail(ctx, TLV_ERR_INVALID_ARG, "no model given");
+    tlv_status st = ctx_device(ctx);
+    if (st) return st;
+    tlv_hub_options ho;
+    memset(&ho, 0, sizeof ho);
+    ho.alloc = ctx->alloc;
+    ho.cache_dir = ctx->cache_dir && *ctx->cache_dir ? ctx->cache_dir : NULL;
+    hub_progress hp = {o};
+    ho.progress = on_download;
+    ho.progress_user = &hp;
+    if (o && o->offline) ho.offline = 1;
+    char *dir = NULL;
+    if ((st = tlv__hub_resolve(path_or_id, &ho, &dir, &ctx->err))) return st;
+    tlv_model *m = tlv__calloc(ctx->alloc, 1, sizeof *m);
+    if (!m) {
+        tlv__free(ctx->alloc, dir);
+        return ctx_fail(ctx, TLV_ERR_NO_MEMORY, "out of host memory");
+    }
+    m->ctx = ctx;
+    st = tlv__engine_model_load(ctx->dev, dir, o, ctx->alloc, &m->em, &ctx->err);
+    tlv__free(ctx->alloc, dir);
+    if (st) {
+        tlv__free(ctx->alloc, m);
+        return st;
+    }
+    m->weight_dtype = tlv__dtype_name(m->em->core->weight_dtype);
+    *out = m;
+    return TLV_OK;
+}
+
+void tlv_model_destroy(tlv_model *m)
+{
+    if (!m) return;
+    tlv__engine_model_destroy(m->em);
+    tlv__free(m->ctx->alloc, m);
+}
+
+tlv_status tlv_model_get_info(const tlv_model *m, tlv_model_info *info)
+{
+    if (!m || !info) return TLV_ERR_INVALID_ARG;
+    const tlv_model_core *c = m->em->core;
+    memset(info, 0, sizeof *info);
+    info->llm_arch = tlv__llm_arch_name(c->llm.arch);
+    info->vision_arch = c->vis.arch == TLV_VISION_CLIP ? "clip" : "siglip";
+    info->generation = tlv__generation_name(c->cfg.generation);
+    info->chat_template = m->em->tpl->name;
+    info->weight_dtype = m->weight_dtype;
+    info->n_layer = (uint32_t)c->llm.n_layer;
+    info->hidden = (uint32_t)c->llm.hidden;
+    info->n_head = (uint32_t)c->llm.n_head[0];
+    info->n_kv_head = (uint32_t)c->llm.n_kv_head[0];
+    info->head_dim = (uint32_t)c->llm.head_dim;
+    info->vocab = (uint32_t)c->llm.vocab;
+    info->vision_layers = (uint32_t)c->vis.n_run;
+    info->vision_hidden = (uint32_t)c->vis.hidden;
+    info->image_size = (uint32_t)c->vis.image_size;
+    info->patch_size = (uint32_t)c->vis.patch;
+    info->tokens_per_image = (uint32_t)c->vis.n_tokens;
+    info->max_context = (uint32_t)c->max_ctx;
+    info->n_params = c->n_params;
+    info->device_bytes = c->device_bytes;
+    return TLV_OK;
+}
+
+tlv_status tlv_model_tokenize(const tlv_model *m, const char *text, int add_special, int32_t *ids, size_t cap, size_t *n)
+{
+    if (!m || !text || !n || (cap && !ids)) return TLV_ERR_INVALID_ARG;
+    int32_t *all = NULL;
+    size_t count = 0;
+    tlv_status st = tlv__tokenizer_encode(m->em->tok, text, strlen(text), add_special, &all, &count, &m->ctx->err);
+    if (st) return st;
+    memcpy(ids, all, (count < cap ? count : cap) * sizeof *ids);
+    *n = count;
+    tlv__free(tlv__tokenizer_allocator(m->em->tok), all);
+    return TLV_OK;
+}
+
+tlv_status tlv_model_token_text(const tlv_model *m, int32_t id, char *buf, size_t cap, size_t *n)
+{
+    if (!m || !n || (cap && !buf)) return TLV_ERR_INVALID_ARG;
+    char *text = NULL;
+    size_t len = 0;
+    tlv_status st = tlv__tokenizer_decode(m->em->tok, &id, 1, 0, &text, &len, &m->ctx->err);
+    if (st) return st;
+    memcpy(buf, text, len < cap ? len : cap);
+    *n = len;
+    tlv__free(tlv__tokenizer_allocator(m->em->tok), text);
+    return TLV_OK;
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+tlv_status tlv_session_create(tlv_model *m, const tlv_session_options *o, tlv_session **out)
+{
+    if (!m || !out) return TLV_ERR_INVALID_ARG;
+    *out = NULL;
+    tlv_session *s = tlv__calloc(m->ctx->alloc, 1, sizeof *s);
+    if (!s) return TLV_ERR_NO_MEMORY;
+    s->model = m;
+    tlv_status st = tlv__engine_session_create(m->em, o ? (int)o->n_ctx : 0, 0, &s->es, &m->ctx->err);
+    if (st) {
+        tlv__free(m->ctx->alloc, s);
+        return st;
+    }
+    *out = s;
+    return TLV_OK;
+}
+
+void tlv_session_destroy(tlv_session *s)
+{
+    if (!s) return;
+    tlv__engine_session_destroy(s->es);
+    tlv__free(s->model->ctx->alloc, s);
+}
+
+const char *tlv_session_errmsg(const tlv_session *s)
+{
+    if (!s) return "no session";
+    return s->err.status ? s->err.msg : "";
+}
+
+tlv_status tlv_session_add_image_file(tlv_session *s, const char *path)
+{
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (!path) return tlv__err_set(&s->err, TLV_ERR_INVALID_ARG, "no image path given");
+    tlv_image img;
+    tlv_status st = tlv__image_load_file(path, TLV_IMAGE_DEFAULT_MAX_PIXELS, s->model->ctx->alloc, &img, &s->err);
+    if (!st) st = tlv__engine_add_image(s->es, &img, &s->err);
+    return st;
+}
+
+tlv_status tlv_session_add_image_rgb(tlv_session *s, const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride)
+{
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (!pixels) return tlv__err_set(&s->err, TLV_ERR_INVALID_ARG, "no pixels given");
+    if (width == 0 || height == 0 || width > 65535 || height > 65535 || stride < (size_t)width * 3)
+        return tlv__err_set(&s->err, TLV_ERR_INVALID_ARG, "image of %ux%u with stride %zu: expected 1..65535 pixels a side and stride >= 3*width",
+                            width, height, stride);
+    if ((uint64_t)width * height > TLV_IMAGE_DEFAULT_MAX_PIXELS)
+        return tlv__err_set(&s->err, TLV_ERR_LIMIT, "image of %ux%u exceeds the pixel limit of %llu", width, height,
+                            (unsigned long long)TLV_IMAGE_DEFAULT_MAX_PIXELS);
+    tlv_image img;
+    tlv_status st = tlv__image_from_rgb8(pixels, (int)width, (int)height, stride, s->model->ctx->alloc, &img, &s->err);
+    if (!st) st = tlv__engine_add_image(s->es, &img, &s->err);
+    return st;
+}
+
+tlv_status tlv_session_add_text(tlv_session *s, const char *text)
+{
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (!text) return tlv__err_set(&s->err, TLV_ERR_INVALID_ARG, "no text given");
+    return tlv__engine_add_text(s->es, text, &s->err);
+}
+
+void tlv_sampling_init(tlv_sampling *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->top_p = 1.0f;
+    p->repeat_penalty = 1.0f;
+    p->repeat_last_n = 64;
+}
+
+tlv_status tlv_session_generate(tlv_session *s, const tlv_sampling *p, tlv_token_fn cb, void *user_data, tlv_generate_stats *result)
+{
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (result) memset(result, 0, sizeof *result);
+    return tlv__engine_generate(s->es, p, cb, user_data, result, &s->err);
+}
+
+const char *tlv_session_last_answer(const tlv_session *s)
+{
+    return s ? tlv__engine_last_answer(s->es) : "";
+}
+
+void tlv_session_cancel(tlv_session *s)
+{
+    if (s) tlv__engine_cancel(s->es);
+}
+
+tlv_status tlv_session_reset(tlv_session *s)
+{
+    if (!s) return TLV_ERR_INVALID_ARG;
+    tlv__engine_reset(s->es);
+    return TLV_OK;
+}
+
+/* Internal hooks for the CLI's --json/--dump (tools/), not part of tinyllava.h. */
+TLV_API tlv_engine_session *tlv__session_engine(tlv_session *s);
+tlv_engine_session *tlv__session_engine(tlv_session *s)
+{
+    return s ? s->es : NULL;
+}

@@ -1,0 +1,68 @@
+/* engine.h: a model ready to serve (weights, tokenizer, template) and sessions on it.
+ *
+ * A session plans its buffers once (tlv_model_scratch: n_batch rows per pass, n_ctx positions of
+ * KV cache), encodes each image once when it first generates with it, and keeps the token
+ * sequence whose KV cache is valid. Each generate renders the whole conversation with the chat
+ * template, tokenises it, and prefills only what differs from that sequence (the longest common
+ * prefix is reused: a follow-up question in a chat does not recompute the earlier turns), in
+ * passes of n_batch rows, then decodes one position per pass with the cache on the device.
+ *
+ * Sequence items: a token id (>= 0), or an image row, coded as ITEM_IMAGE(image, row) < 0. */
+#ifndef TLV_ENGINE_ENGINE_H
+#define TLV_ENGINE_ENGINE_H
+
+#include "engine/sample.h"
+#include "image/image.h"
+#include "model/model.h"
+#include "text/template.h"
+#include "text/tokenizer.h"
+#include "tinyllava.h"
+
+typedef struct tlv_engine_model {
+    const tlv_allocator *alloc;
+    tlv_model_core *core;
+    tlv_tokenizer *tok;
+    const tlv_chat_template *tpl;
+    tlv_image_params image_params;
+    int32_t n_valid_tokens;   /* ids >= this have no token string (padded vocabulary) */
+    char dir[1024];
+} tlv_engine_model;
+
+tlv_status tlv__engine_model_load(tlv_vk_device *dev, const char *dir, const tlv_model_options *o,
+                                  const tlv_allocator *alloc, tlv_engine_model **out, tlv_err *err);
+void tlv__engine_model_destroy(tlv_engine_model *m);
+
+typedef struct tlv_engine_session tlv_engine_session;
+
+tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batch, tlv_engine_session **out,
+                                      tlv_err *err);
+void tlv__engine_session_destroy(tlv_engine_session *s);
+tlv_status tlv__engine_add_image(tlv_engine_session *s, tlv_image *img, tlv_err *err); /* takes ownership of img's pixels */
+tlv_status tlv__engine_add_text(tlv_engine_session *s, const char *text, tlv_err *err);
+tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tlv_token_fn cb, void *ud,
+                                tlv_generate_stats *res, tlv_err *err);
+void tlv__engine_cancel(tlv_engine_session *s);
+void tlv__engine_reset(tlv_engine_session *s);
+const char *tlv__engine_last_answer(const tlv_engine_session *s);
+
+/* What the last generate saw, for --json and --dump: the prompt ids (image placeholders as
+ * image_token_id), the generated ids, the preprocessed pixels and image features of image 0,
+ * and the logits at the last prompt position. Pointers live until the next generate or reset. */
+typedef struct tlv_engine_trace {
+    const int32_t *prompt_ids;
+    size_t n_prompt_ids;
+    const int32_t *generated;
+    size_t n_generated;
+    const float *last_logits;  /* vocab floats */
+    int32_t vocab;
+    int n_image_tokens;
+    int hidden;                /* LLM width: image features are [n_image_tokens, hidden] */
+    int image_size;
+} tlv_engine_trace;
+
+void tlv__engine_trace(const tlv_engine_session *s, tlv_engine_trace *t);
+/* Copies image i's preprocessed pixels (3*S*S floats) / features (n_tokens*hidden floats). */
+tlv_status tlv__engine_image_pixels(tlv_engine_session *s, int i, float *out, tlv_err *err);
+tlv_status tlv__engine_image_features(tlv_engine_session *s, int i, float *out, tlv_err *err);
+
+#endif

@@ -1,0 +1,526 @@
+/* session.c: one conversation on a model (engine.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/engine.h"
+
+#define MAX_IMAGES 16
+#define ITEM_IMAGE(img, row) (-1 - ((int64_t)(img) << 24) - (int64_t)(row))
+#define ITEM_IS_IMAGE(it) ((it) < 0)
+#define ITEM_IMG(it) ((int)((-1 - (it)) >> 24))
+#define ITEM_ROW(it) ((int)((-1 - (it)) & 0xFFFFFF))
+
+typedef struct img_slot {
+    float *chw;            /* preprocessed pixels, 3*S*S */
+    tlv_tensor features;   /* [n_tokens, hidden] once encoded */
+    int encoded;
+} img_slot;
+
+typedef struct turn {
+    char *user;
+    int n_images;
+    char *assistant;
+} turn;
+
+struct tlv_engine_session {
+    tlv_engine_model *m;
+    const tlv_allocator *a;
+    tlv_model_scratch sc;
+    tlv_stream *stream;
+    int n_ctx, n_batch;
+
+    turn *turns;
+    int n_turns, cap_turns;
+    char *pending;          /* text of the next user message */
+    int pending_images;
+    img_slot imgs[MAX_IMAGES];
+    int n_imgs;
+
+    int64_t *cached;        /* items whose KV is in the cache, n_ctx capacity */
+    int n_cached;
+    int64_t *seq;           /* scratch for the new sequence, n_ctx capacity */
+
+    int32_t *prompt_ids;
+    size_t n_prompt_ids;
+    int32_t *gen;
+    size_t n_gen;
+    float *last_logits, *work_logits;
+    char *answer;
+    size_t answer_len, answer_cap;
+    volatile int cancel;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void tlv__engine_session_destroy(tlv_engine_session *s)
+{
+    if (!s) return;
+    const tlv_allocator *a = s->a;
+    tlv__engine_reset(s);
+    tlv__stream_destroy(s->stream);
+    tlv__model_scratch_destroy(s->m->core, &s->sc);
+    tlv__free(a, s->turns);
+    tlv__free(a, s->cached);
+    tlv__free(a, s->seq);
+    tlv__free(a, s->gen);
+    tlv__free(a, s->last_logits);
+    tlv__free(a, s->work_logits);
+    tlv__free(a, s->answer);
+    tlv__free(a, s);
+}
+
+tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batch, tlv_engine_session **out, tlv_err *err)
+{
+    *out = NULL;
+    const tlv_allocator *a = m->alloc;
+    tlv_model_core *core = m->core;
+    if (n_ctx <= 0) n_ctx = core->max_ctx < 2048 ? core->max_ctx : 2048;
+    if (n_ctx > core->max_ctx)
+        return tlv__err_set(err, TLV_ERR_LIMIT, "context of %d positions requested, the model supports %d", n_ctx, core->max_ctx);
+    if (n_batch <= 0) n_batch = 512;
+    if (n_batch > n_ctx) n_batch = n_ctx;
+    tlv_engine_session *s = tlv__calloc(a, 1, sizeof *s);
+    if (!s) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory creating a session");
+    s->m = m;
+    s->a = a;
+    s->n_ctx = n_ctx;
+    s->n_batch = n_batch;
+    tlv_status st;
+    s->cached = tlv__calloc(a, (size_t)n_ctx, sizeof *s->cached);
+    s->seq = tlv__calloc(a, (size_t)n_ctx, sizeof *s->seq);
+    s->gen = tlv__calloc(a, (size_t)n_ctx, sizeof *s->gen);
+    s->last_logits = tlv__calloc(a, (size_t)core->llm.vocab, sizeof(float));
+    s->work_logits = tlv__calloc(a, (size_t)core->llm.vocab, sizeof(float));
+    if (!s->cached || !s->seq || !s->gen || !s->last_logits || !s->work_logits) {
+        st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory creating a session");
+        goto fail;
+    }
+    if ((st = tlv__model_scratch_create(core, n_batch, n_ctx, &s->sc, err))) goto fail;
+    if ((st = tlv__stream_create(core->dev, &s->stream, err))) goto fail;
+    *out = s;
+    return TLV_OK;
+fail:
+    tlv__engine_session_destroy(s);
+    return st;
+}
+
+void tlv__engine_reset(tlv_engine_session *s)
+{
+    for (int i = 0; i < s->n_turns; i++) {
+        tlv__free(s->a, s->turns[i].user);
+        tlv__free(s->a, s->turns[i].assistant);
+    }
+    s->n_turns = 0;
+    tlv__free(s->a, s->pending);
+    s->pending = NULL;
+    s->pending_images = 0;
+    for (int i = 0; i < s->n_imgs; i++) {
+        tlv__free(s->a, s->imgs[i].chw);
+        tlv__tensor_free(s->m->core->dev, &s->imgs[i].features);
+        memset(&s->imgs[i], 0, sizeof s->imgs[i]);
+    }
+    s->n_imgs = 0;
+    s->n_cached = 0;
+    tlv__free(tlv__tokenizer_allocator(s->m->tok), s->prompt_ids);
+    s->prompt_ids = NULL;
+    s->n_prompt_ids = 0;
+    s->n_gen = 0;
+    s->answer_len = 0;
+    if (s->answer) s->answer[0] = 0;
+    s->cancel = 0;
+}
+
+void tlv__engine_cancel(tlv_engine_session *s)
+{
+    __atomic_store_n(&s->cancel, 1, __ATOMIC_RELAXED);
+}
+
+const char *tlv__engine_last_answer(const tlv_engine_session *s)
+{
+    return s->answer ? s->answer : "";
+}
+
+tlv_status tlv__engine_add_image(tlv_engine_session *s, tlv_image *img, tlv_err *err)
+{
+    const tlv_allocator *a = s->a;
+    if (s->n_imgs == MAX_IMAGES) {
+        tlv__image_free(a, img);
+        return tlv__err_set(err, TLV_ERR_LIMIT, "at most %d images per conversation", MAX_IMAGES);
+    }
+    int S = s->m->image_params.size;
+    float *chw = tlv__malloc(a, (size_t)3 * S * S * sizeof(float));
+    if (!chw) {
+        tlv__image_free(a, img);
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory for an image");
+    }
+    tlv_status st = tlv__image_preprocess(img, &s->m->image_params, a, chw, err);
+    tlv__image_free(a, img);
+    if (st) {
+        tlv__free(a, chw);
+        return st;
+    }
+    s->imgs[s->n_imgs].chw = chw;
+    s->n_imgs++;
+    s->pending_images++;
+    return TLV_OK;
+}
+
+tlv_status tlv__engine_add_text(tlv_engine_session *s, const char *text, tlv_err *err)
+{
+    size_t old = s->pending ? strlen(s->pending) : 0, n = strlen(text);
+    char *p = tlv__realloc(s->a, s->pending, old + n + 1);
+    if (!p) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    memcpy(p + old, text, n + 1);
+    s->pending = p;
+    return TLV_OK;
+}
+
+/* ------------------------------------------------------------------ generation */
+
+static tlv_status encode_images(tlv_engine_session *s, double *ms, tlv_err *err)
+{
+    tlv_model_core *core = s->m->core;
+    double t0 = now_ms();
+    for (int i = 0; i < s->n_imgs; i++) {
+        img_slot *im = &s->imgs[i];
+        if (im->encoded) continue;
+        int64_t shape[2] = {core->vis.n_tokens, core->llm.hidden};
+        tlv__tensor_init(&im->features, TLV_F32, 2, shape);
+        tlv_status st = tlv__tensor_alloc(core->dev, &im->features, TLV_MEM_DEVICE, err);
+        if (!st) st = tlv__tensor_write(core->dev, &s->sc.img, im->chw, err);
+        if (st) return st;
+        tlv__stream_begin(s->stream, 0);
+        tlv__model_record_image(core, &s->sc, s->stream, &im->features);
+        if ((st = tlv__stream_run(s->stream, err))) return tlv__err_prefix(err, "image %d", i + 1);
+        im->encoded = 1;
+    }
+    *ms += now_ms() - t0;
+    return TLV_OK;
+}
+
+/* One forward pass over items [from, to) of s->seq at positions from..to-1; logits of the last. */
+static tlv_status forward(tlv_engine_session *s, int from, int to, tlv_err *err)
+{
+    tlv_model_core *core = s->m->core;
+    tlv_input_span spans[2 * MAX_IMAGES + 2];
+    int n_spans = 0, n_ids = 0;
+    int32_t *ids = (int32_t *)s->sc.ids.map;
+    for (int i = from; i < to;) {
+        tlv_input_span *sp = &spans[n_spans++];
+        memset(sp, 0, sizeof *sp);
+        if (ITEM_IS_IMAGE(s->seq[i])) {
+            int img = ITEM_IMG(s->seq[i]);
+            sp->image = &s->imgs[img].features;
+            sp->image_row0 = ITEM_ROW(s->seq[i]);
+            sp->id0 = -1;
+            while (i < to && ITEM_IS_IMAGE(s->seq[i]) && ITEM_IMG(s->seq[i]) == img) {
+                sp->n++;
+                i++;
+            }
+        } else {
+            sp->id0 = n_ids;
+            while (i < to && !ITEM_IS_IMAGE(s->seq[i])) {
+                ids[n_ids++] = (int32_t)s->seq[i];
+                sp->n++;
+                i++;
+            }
+        }
+    }
+    tlv__stream_begin(s->stream, 0);
+    tlv__model_record_llm(core, &s->sc, s->stream, spans, n_spans, from);
+    return tlv__stream_run(s->stream, err);
+}
+
+static int append_answer(tlv_engine_session *s, const char *p, size_t n)
+{
+    if (s->answer_len + n + 1 > s->answer_cap) {
+        size_t cap = (s->answer_len + n + 1) * 2;
+        char *a = tlv__realloc(s->a, s->answer, cap);
+        if (!a) return 0;
+        s->answer = a;
+        s->answer_cap = cap;
+    }
+    memcpy(s->answer + s->answer_len, p, n);
+    s->answer_len += n;
+    s->answer[s->answer_len] = 0;
+    return 1;
+}
+
+/* Where the first stop string starts in the answer (or -1), and how many trailing bytes could
+ * still become one (held back from the stream). */
+static long find_stop(const char *text, size_t len, const char *const *stops, size_t *hold)
+{
+    long best = -1;
+    *hold = 0;
+    for (int i = 0; stops && stops[i]; i++) {
+        size_t sl = strlen(stops[i]);
+        if (!sl) continue;
+        for (size_t p = 0; p + sl <= len; p++)
+            if (!memcmp(text + p, stops[i], sl)) {
+                if (best < 0 || (long)p < best) best = (long)p;
+                break;
+            }
+        for (size_t k = sl - 1; k > 0; k--)
+            if (k <= len && !memcmp(text + len - k, stops[i], k)) {
+                if (k > *hold) *hold = k;
+                break;
+            }
+    }
+    return best;
+}
+
+static tlv_status build_sequence(tlv_engine_session *s, int *out_len, int *n_image_rows, tlv_err *err)
+{
+    tlv_engine_model *m = s->m;
+    tlv_chat_turn turns[64];
+    if (s->n_turns > 64) return tlv__err_set(err, TLV_ERR_LIMIT, "at most 64 turns per conversation");
+    for (int i = 0; i < s->n_turns; i++) {
+        turns[i].user = s->turns[i].user;
+        turns[i].n_images = s->turns[i].n_images;
+        turns[i].assistant = s->turns[i].assistant;
+    }
+    char *prompt = NULL;
+    size_t plen = 0, n_img = 0;
+    tlv_status st = tlv__template_render(m->tpl, turns, (size_t)s->n_turns, s->a, &prompt, &plen, err);
+    if (st) return st;
+    tlv__free(tlv__tokenizer_allocator(m->tok), s->prompt_ids);
+    s->prompt_ids = NULL;
+    int32_t image_id = m->core->cfg.image_token_index;
+    st = tlv__template_tokenize(m->tok, prompt, plen, image_id, &s->prompt_ids, &s->n_prompt_ids, &n_img, err);
+    tlv__free(s->a, prompt);
+    if (st) return st;
+    if ((int)n_img != s->n_imgs)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "the prompt has %zu image placeholders for %d images", n_img, s->n_imgs);
+    int n = 0, img = 0, rows = m->core->vis.n_tokens;
+    *n_image_rows = 0;
+    for (size_t i = 0; i < s->n_prompt_ids; i++) {
+        int32_t id = s->prompt_ids[i];
+        int need = id == image_id ? rows : 1;
+        if (n + need >= s->n_ctx)
+            return tlv__err_set(err, TLV_ERR_LIMIT,
+                                "the prompt needs more than %d positions (%zu tokens, %d images of %d rows): "
+                                "it exceeds the context of %d; shorten it or raise the context size",
+                                n + need, s->n_prompt_ids, s->n_imgs, rows, s->n_ctx);
+        if (id == image_id) {
+            for (int r = 0; r < rows; r++) s->seq[n++] = ITEM_IMAGE(img, r);
+            img++;
+            *n_image_rows += rows;
+        } else {
+            if (id < 0 || id >= m->core->llm.vocab)
+                return tlv__err_set(err, TLV_ERR_FORMAT, "token id %d outside the embedding table (%d rows)", id,
+                                    m->core->llm.vocab);
+            s->seq[n++] = id;
+        }
+    }
+    *out_len = n;
+    return TLV_OK;
+}
+
+tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tlv_token_fn cb, void *ud,
+                                tlv_generate_stats *res, tlv_err *err)
+{
+    tlv_engine_model *m = s->m;
+    tlv_model_core *core = m->core;
+    tlv_generate_stats r;
+    memset(&r, 0, sizeof r);
+    tlv_sampling defaults;
+    tlv_sampling_init(&defaults);
+    if (!p) p = &defaults;
+    __atomic_store_n(&s->cancel, 0, __ATOMIC_RELAXED);
+    if (!s->pending && !s->pending_images)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "nothing to answer: add text or an image first");
+
+    /* the open turn */
+    if (s->n_turns == s->cap_turns) {
+        int nc = s->cap_turns ? 2 * s->cap_turns : 8;
+        turn *nt = tlv__realloc(s->a, s->turns, (size_t)nc * sizeof *nt);
+        if (!nt) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+        s->turns = nt;
+        s->cap_turns = nc;
+    }
+    turn *t = &s->turns[s->n_turns++];
+    t->user = s->pending ? s->pending : tlv__strdup(s->a, "");
+    t->n_images = s->pending_images;
+    t->assistant = NULL;
+    s->pending = NULL;
+    s->pending_images = 0;
+    if (!t->user) {
+        s->n_turns--;
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    }
+
+    int len = 0, image_rows = 0;
+    tlv_status st = build_sequence(s, &len, &image_rows, err);
+    if (!st) st = encode_images(s, &r.image_ms, err);
+    if (st) {
+        /* the turn did not happen: give the text back as pending */
+        s->n_turns--;
+        s->pending = t->user;
+        s->pending_images = t->n_images;
+        return st;
+    }
+    r.image_tokens = (uint32_t)image_rows;
+
+    /* reuse the longest common prefix of the cache; at least the last position is recomputed */
+    int keep = 0;
+    while (keep < s->n_cached && keep < len && s->cached[keep] == s->seq[keep]) keep++;
+    if (keep >= len) keep = len - 1;
+    r.reused_tokens = (uint32_t)keep;
+    r.prompt_tokens = (uint32_t)(len - keep);
+    double t0 = now_ms();
+    s->n_cached = keep;
+    for (int from = keep; from < len; from += s->n_batch) {
+        int to = from + s->n_batch < len ? from + s->n_batch : len;
+        if ((st = forward(s, from, to, err))) goto out;
+        memcpy(s->cached + from, s->seq + from, (size_t)(to - from) * sizeof *s->cached);
+        s->n_cached = to;
+        if (__atomic_load_n(&s->cancel, __ATOMIC_RELAXED)) {
+            st = tlv__err_set(err, TLV_ERR_CANCELLED, "generation cancelled");
+            r.stop_reason = "cancelled";
+            goto out;
+        }
+    }
+    r.prefill_ms = now_ms() - t0;
+    int32_t vocab = core->llm.vocab;
+    memcpy(s->last_logits, s->sc.logits.slabs[0].map, (size_t)vocab * sizeof(float));
+
+    /* decode */
+    tlv_sampler smp;
+    if (tlv__sampler_init(&smp, p, vocab, s->a)) {
+        st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+        goto out;
+    }
+    tlv_detok *dt = NULL;
+    if ((st = tlv__detok_create(m->tok, 1, &dt))) {
+        tlv__sampler_free(&smp);
+        tlv__err_set(err, st, "out of host memory");
+        goto out;
+    }
+    const char *stops[8];
+    int n_stops = 0;
+    for (int i = 0; m->tpl->stop[i] && n_stops < 3; i++) stops[n_stops++] = m->tpl->stop[i];
+    for (int i = 0; p->stop && p->stop[i] && n_stops < 7; i++) stops[n_stops++] = p->stop[i];
+    stops[n_stops] = NULL;
+    s->n_gen = 0;
+    s->answer_len = 0;
+    if (!append_answer(s, "", 0)) {
+        st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+        goto decode_out;
+    }
+    size_t emitted = 0;
+    int started = 0; /* leading whitespace of the answer is dropped (the reference strips) */
+    const float *logits = s->last_logits;
+    t0 = now_ms();
+    r.stop_reason = "max_tokens";
+    for (;;) {
+        memcpy(s->work_logits, logits, (size_t)vocab * sizeof(float));
+        int32_t id = tlv__sampler_pick(&smp, s->work_logits, m->n_valid_tokens, s->gen, s->n_gen);
+        s->gen[s->n_gen++] = id;
+        r.generated_tokens++;
+        if (id == core->llm.eos_id || id == tlv__tokenizer_eos(m->tok)) {
+            r.stop_reason = "eos";
+            break;
+        }
+        size_t plen = 0;
+        const char *piece = tlv__detok_push(dt, id, &plen);
+        if (!started) {
+            while (plen && (*piece == ' ' || *piece == '\n' || *piece == '\t' || *piece == '\r')) {
+                piece++;
+                plen--;
+            }
+            if (plen) started = 1;
+        }
+        if (plen && !append_answer(s, piece, plen)) {
+            st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+            break;
+        }
+        size_t hold = 0;
+        long at = find_stop(s->answer, s->answer_len, stops, &hold);
+        size_t upto = at >= 0 ? (size_t)at : s->answer_len - hold;
+        int stop_cb = 0;
+        if (cb && upto > emitted) stop_cb = cb(ud, s->answer + emitted, upto - emitted, id);
+        if (upto > emitted) emitted = upto;
+        if (at >= 0) {
+            s->answer_len = (size_t)at;
+            s->answer[at] = 0;
+            r.stop_reason = "stop_string";
+            break;
+        }
+        if (stop_cb) {
+            r.stop_reason = "callback";
+            break;
+        }
+        if (p->max_tokens > 0 && (int)s->n_gen >= p->max_tokens) break;
+        int pos = s->n_cached;
+        if (pos + 1 >= s->n_ctx) {
+            r.stop_reason = "context_full";
+            break;
+        }
+        if (__atomic_load_n(&s->cancel, __ATOMIC_RELAXED)) {
+            r.stop_reason = "cancelled";
+            st = tlv__err_set(err, TLV_ERR_CANCELLED, "generation cancelled");
+            break;
+        }
+        s->seq[pos] = id;
+        if ((st = forward(s, pos, pos + 1, err))) break;
+        s->cached[pos] = id;
+        s->n_cached = pos + 1;
+        logits = (const float *)s->sc.logits.slabs[0].map;
+    }
+    r.decode_ms = now_ms() - t0;
+    /* flush what the stream held back (a partial stop string or character that never completed) */
+    if (!st && r.stop_reason && strcmp(r.stop_reason, "stop_string") != 0) {
+        size_t fl = 0;
+        const char *rest = tlv__detok_flush(dt, &fl);
+        if (fl && started) append_answer(s, rest, fl);
+        if (cb && s->answer_len > emitted) cb(ud, s->answer + emitted, s->answer_len - emitted, -1);
+    }
+decode_out:
+    tlv__detok_destroy(dt);
+    tlv__sampler_free(&smp);
+out:
+    /* the answer joins the history (stripped, as the reference decodes it) */
+    if (s->answer) {
+        while (s->answer_len && (s->answer[s->answer_len - 1] == ' ' || s->answer[s->answer_len - 1] == '\n'))
+            s->answer[--s->answer_len] = 0;
+    }
+    t->assistant = tlv__strdup(s->a, s->answer ? s->answer : "");
+    if (!t->assistant && !st) st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    if (res) *res = r;
+    return st;
+}
+
+void tlv__engine_trace(const tlv_engine_session *s, tlv_engine_trace *t)
+{
+    t->prompt_ids = s->prompt_ids;
+    t->n_prompt_ids = s->n_prompt_ids;
+    t->generated = s->gen;
+    t->n_generated = s->n_gen;
+    t->last_logits = s->last_logits;
+    t->vocab = s->m->core->llm.vocab;
+    t->n_image_tokens = s->m->core->vis.n_tokens;
+    t->hidden = s->m->core->llm.hidden;
+    t->image_size = s->m->image_params.size;
+}
+
+tlv_status tlv__engine_image_pixels(tlv_engine_session *s, int i, float *out, tlv_err *err)
+{
+    if (i < 0 || i >= s->n_imgs) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "no image %d", i);
+    int S = s->m->image_params.size;
+    memcpy(out, s->imgs[i].chw, (size_t)3 * S * S * sizeof(float));
+    return TLV_OK;
+}
+
+tlv_status tlv__engine_image_features(tlv_engine_session *s, int i, float *out, tlv_err *err)
+{
+    if (i < 0 || i >= s->n_imgs || !s->imgs[i].encoded)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image %d has not been encoded", i);
+    return tlv__tensor_read(s->m->core->dev, &s->imgs[i].features, out, err);
+}

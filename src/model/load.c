@@ -1,0 +1,396 @@
+/* load.c: binding a checkpoint's tensors to the model, by name, with every shape and dtype
+ * checked, then uploading them.
+ *
+ * Names: <generation prefix> + the family's own names (MODELS.md 2.1, 2.2; config.h lists the
+ * prefixes). A tensor the model needs and the checkpoint lacks is an error naming it; a tensor the
+ * checkpoint has and nothing uses is an error too (a misnamed tensor would otherwise be silently
+ * replaced by nothing), except those TinyLLaVA itself never reads (the vision layers past the
+ * selected one, SigLIP's post_layernorm and pooling head, rotary inv_freq buffers).
+ *
+ * Upload: from the mmapped file straight into device memory (mapped on UMA devices), or through
+ * the device's bounded staging buffer: never a second full copy in host memory. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "ops/attention.h"
+
+typedef struct binder {
+    tlv_model_core *m;
+    tlv_checkpoint *ck;
+    tlv_err *err;
+    const char *dir;
+    uint64_t done, total;
+    tlv_load_progress_fn progress;
+    void *progress_ud;
+    int counting;             /* first pass: only add up bytes */
+} binder;
+
+static tlv_status upload(binder *b, const tlv_st_tensor *st, tlv_tensor *t)
+{
+    tlv_dtype dt = st->dtype == TLV_ST_F32 ? TLV_F32 : st->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
+    int64_t shape[TLV_MAX_DIMS];
+    int nd = st->ndim < 1 ? 1 : st->ndim;
+    if (nd > TLV_MAX_DIMS) return tlv__err_set(b->err, TLV_ERR_FORMAT, "tensor '%s' has %d dims", st->name, st->ndim);
+    for (int i = 0; i < nd; i++) shape[i] = st->ndim ? st->shape[i] : 1;
+    tlv__tensor_init(t, dt, nd, shape);
+    tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
+    if (!s) s = tlv__tensor_write(b->m->dev, t, st->data, b->err);
+    if (s) return tlv__err_prefix(b->err, "tensor '%s'", st->name);
+    b->m->device_bytes += st->n_bytes;
+    b->m->n_params += st->n_elems;
+    b->done += st->n_bytes;
+    if (b->progress && b->progress(b->progress_ud, b->done, b->total))
+        return tlv__err_set(b->err, TLV_ERR_CANCELLED, "loading cancelled");
+    return TLV_OK;
+}
+
+/* Binds name (printf-style) to t after checking its shape: dims[i] < 0 means "any". required 0:
+ * an absent tensor leaves t empty. */
+static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
+{
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    const tlv_st_tensor *st = tlv__checkpoint_use(b->ck, name);
+    if (!st) {
+        if (!required) return TLV_OK;
+        return tlv__err_set(b->err, TLV_ERR_FORMAT, "%s: tensor '%s' is missing from the checkpoint", b->dir, name);
+    }
+    if (!tlv__st_dtype_supported(st->dtype))
+        return tlv__err_set(b->err, TLV_ERR_UNSUPPORTED, "%s: tensor '%s': expected F32, F16 or BF16, found %s", b->dir, name,
+                            tlv__st_dtype_name(st->dtype));
+    int ok = st->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = dims[i] < 0 || st->shape[i] == dims[i];
+    if (!ok) {
+        char want[128] = "", got[128] = "";
+        for (int i = 0; i < ndim; i++) {
+            char part[24];
+            snprintf(part, sizeof part, dims[i] < 0 ? "%s*" : "%s%lld", i ? ", " : "", (long long)dims[i]);
+            strncat(want, part, sizeof want - strlen(want) - 1);
+        }
+        for (int i = 0; i < st->ndim; i++) {
+            char part[24];
+            snprintf(part, sizeof part, "%s%lld", i ? ", " : "", (long long)st->shape[i]);
+            strncat(got, part, sizeof got - strlen(got) - 1);
+        }
+        return tlv__err_set(b->err, TLV_ERR_SHAPE, "%s: tensor '%s': expected shape [%s], found [%s]", b->dir, name, want, got);
+    }
+    if (b->counting) {
+        b->total += st->n_bytes;
+        return TLV_OK;
+    }
+    return upload(b, st, t);
+}
+
+#define D1(a) (const int64_t[]){(a)}
+#define D2(a, c) (const int64_t[]){(a), (c)}
+#define D4(a, c, e, f) (const int64_t[]){(a), (c), (e), (f)}
+
+static tlv_status bind_linear(binder *b, tlv_linear *l, int64_t out, int64_t in, int bias, const char *name)
+{
+    tlv_status s = bind(b, &l->w, 1, 2, D2(out, in), "%s.weight", name);
+    if (!s && bias) s = bind(b, &l->b, 1, 1, D1(out), "%s.bias", name);
+    return s;
+}
+
+static tlv_status bind_norm(binder *b, tlv_norm_w *n, int64_t width, int bias, const char *name)
+{
+    tlv_status s = bind(b, &n->w, 1, 1, D1(width), "%s.weight", name);
+    if (!s && bias) s = bind(b, &n->b, 1, 1, D1(width), "%s.bias", name);
+    return s;
+}
+
+static tlv_status bind_vision(binder *b)
+{
+    tlv_model_core *m = b->m;
+    const tlv_vision_desc *v = &m->vis;
+    tlv_model_weights *w = &m->w;
+    const char *P = m->cfg.prefix_vision;
+    const int64_t H = v->hidden;
+    char n[512];
+    tlv_status s;
+    int clip = v->arch == TLV_VISION_CLIP;
+    if ((s = bind(b, &w->patch_w, 1, 4, D4(H, 3, v->patch, v->patch), "%sembeddings.patch_embedding.weight", P)) ||
+        (s = bind(b, &w->patch_b, 0, 1, D1(H), "%sembeddings.patch_embedding.bias", P)) ||
+        (s = bind(b, &w->pos_emb, 1, 2, D2(v->grid * v->grid + (clip ? 1 : 0), H), "%sembeddings.position_embedding.weight", P)))
+        return s;
+    if (clip) {
+        snprintf(n, sizeof n, "%spre_layrnorm", P);
+        if ((s = bind(b, &w->class_emb, 1, 1, D1(H), "%sembeddings.class_embedding", P)) ||
+            (s = bind_norm(b, &w->pre_norm, H, 1, n)))
+            return s;
+    }
+    for (int l = 0; l < v->n_run; l++) {
+        tlv_vision_layer *L = &w->vlayers[l];
+        char base[400];
+        snprintf(base, sizeof base, "%sencoder.layers.%d.", P, l);
+#define SUB(x) (snprintf(n, sizeof n, "%s%s", base, x), n)
+        if ((s = bind_norm(b, &L->ln1, H, 1, SUB("layer_norm1"))) || (s = bind_norm(b, &L->ln2, H, 1, SUB("layer_norm2"))) ||
+            (s = bind_linear(b, &L->q, H, H, 1, SUB("self_attn.q_proj"))) ||
+            (s = bind_linear(b, &L->k, H, H, 1, SUB("self_attn.k_proj"))) ||
+            (s = bind_linear(b, &L->v, H, H, 1, SUB("self_attn.v_proj"))) ||
+            (s = bind_linear(b, &L->o, H, H, 1, SUB("self_attn.out_proj"))) ||
+            (s = bind_linear(b, &L->fc1, v->ffn, H, 1, SUB("mlp.fc1"))) ||
+            (s = bind_linear(b, &L->fc2, H, v->ffn, 1, SUB("mlp.fc2"))))
+            return s;
+#undef SUB
+    }
+    const int64_t HL = m->llm.hidden;
+    snprintf(n, sizeof n, "%.*s", (int)strlen(m->cfg.prefix_connector_0) - 1, m->cfg.prefix_connector_0);
+    if ((s = bind_linear(b, &w->conn1, HL, H, 1, n))) return s;
+    snprintf(n, sizeof n, "%.*s", (int)strlen(m->cfg.prefix_connector_2) - 1, m->cfg.prefix_connector_2);
+    return bind_linear(b, &w->conn2, HL, HL, 1, n);
+}
+
+static tlv_status bind_llm(binder *b)
+{
+    tlv_model_core *m = b->m;
+    const tlv_llm_desc *d = &m->llm;
+    const struct tlv_llm_config *c = &m->cfg.llm;
+    tlv_model_weights *w = &m->w;
+    const char *P = m->cfg.prefix_llm;
+    const int64_t H = d->hidden, hd = d->head_dim;
+    const int elm = d->arch == TLV_ARCH_OPENELM, phi = d->arch == TLV_ARCH_PHI;
+    const int ln_bias = d->norm == TLV_NORM_LAYER;
+    char n[512], base[400];
+    tlv_status s;
+    const char *model = elm ? "transformer." : "model.";
+    if ((s = bind(b, &w->embed, 1, 2, D2(d->vocab, H), "%s%s%s", P, model, elm ? "token_embeddings.weight" : "embed_tokens.weight")))
+        return s;
+    for (int l = 0; l < d->n_layer; l++) {
+        tlv_llm_layer *L = &w->layers[l];
+        const int64_t nh = d->n_head[l], nkv = d->n_kv_head[l], ffn = d->ffn[l];
+        snprintf(base, sizeof base, "%s%slayers.%d.", P, model, l);
+#define SUB(x) (snprintf(n, sizeof n, "%s%s", base, x), n)
+        if (elm) {
+            if ((s = bind_norm(b, &L->attn_norm, H, 0, SUB("attn_norm"))) || (s = bind_norm(b, &L->ffn_norm, H, 0, SUB("ffn_norm"))) ||
+                (s = bind_linear(b, &L->qkv, (nh + 2 * nkv) * hd, H, 0, SUB("attn.qkv_proj"))) ||
+                (s = bind_linear(b, &L->o, H, nh * hd, 0, SUB("attn.out_proj"))) ||
+                (s = bind(b, &L->q_norm, 1, 1, D1(hd), "%sattn.q_norm.weight", base)) ||
+                (s = bind(b, &L->k_norm, 1, 1, D1(hd), "%sattn.k_norm.weight", base)) ||
+                (s = bind_linear(b, &L->up, 2 * ffn, H, 0, SUB("ffn.proj_1"))) ||
+                (s = bind_linear(b, &L->down, H, ffn, 0, SUB("ffn.proj_2"))))
+                return s;
+            continue;
+        }
+        if ((s = bind_norm(b, &L->attn_norm, H, ln_bias, SUB("input_layernorm"))) ||
+            (s = bind_linear(b, &L->q, nh * hd, H, c->qkv_bias, SUB("self_attn.q_proj"))) ||
+            (s = bind_linear(b, &L->k, nkv * hd, H, c->qkv_bias, SUB("self_attn.k_proj"))) ||
+            (s = bind_linear(b, &L->v, nkv * hd, H, c->qkv_bias, SUB("self_attn.v_proj"))) ||
+            (s = bind_linear(b, &L->o, H, nh * hd, c->o_bias, SUB(phi ? "self_attn.dense" : "self_attn.o_proj"))))
+            return s;
+        if (phi) {
+            if ((s = bind_linear(b, &L->up, ffn, H, 1, SUB("mlp.fc1"))) || (s = bind_linear(b, &L->down, H, ffn, 1, SUB("mlp.fc2"))))
+                return s;
+        } else if ((s = bind_norm(b, &L->ffn_norm, H, ln_bias, SUB("post_attention_layernorm"))) ||
+                   (s = bind_linear(b, &L->gate, ffn, H, 0, SUB("mlp.gate_proj"))) ||
+                   (s = bind_linear(b, &L->up, ffn, H, 0, SUB("mlp.up_proj"))) ||
+                   (s = bind_linear(b, &L->down, H, ffn, 0, SUB("mlp.down_proj")))) {
+            return s;
+        }
+#undef SUB
+    }
+    snprintf(n, sizeof n, "%s%s%s", P, model, phi ? "final_layernorm" : "norm");
+    if ((s = bind_norm(b, &w->final_norm, H, ln_bias, n))) return s;
+    /* lm_head: absent when tied (Qwen2, Gemma, OpenELM); its bias decided by the tensors
+     * (Factory Phi has one, legacy Phi not: MODELS.md 6.7). */
+    if ((s = bind(b, &w->lm_head.w, !c->tie_embeddings, 2, D2(d->vocab, H), "%slm_head.weight", P))) return s;
+    return bind(b, &w->lm_head.b, 0, 1, D1(d->vocab), "%slm_head.bias", P);
+}
+
+/* Tensors TinyLLaVA never reads; everything else left unused is an error. */
+static int ignorable(const tlv_model_core *m, const char *name)
+{
+    const char *P = m->cfg.prefix_vision;
+    size_t np = strlen(P);
+    if (strstr(name, "rotary_emb.inv_freq")) return 1;
+    if (strncmp(name, P, np) != 0) return 0;
+    const char *r = name + np;
+    if (!strncmp(r, "post_layernorm.", 15) || !strncmp(r, "head.", 5)) return 1;
+    int l;
+    if (sscanf(r, "encoder.layers.%d.", &l) == 1 && l >= m->vis.n_run) return 1;
+    return 0;
+}
+
+static tlv_status check_unused(binder *b)
+{
+    tlv_checkpoint *ck = b->ck;
+    size_t n = tlv__checkpoint_count(ck), bad = 0;
+    char list[300] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (tlv__checkpoint_is_used(ck, i)) continue;
+        const char *name = tlv__checkpoint_at(ck, i)->name;
+        if (ignorable(b->m, name)) continue;
+        if (bad < 3) {
+            strncat(list, bad ? ", '" : "'", sizeof list - strlen(list) - 1);
+            strncat(list, name, sizeof list - strlen(list) - 1);
+            strncat(list, "'", sizeof list - strlen(list) - 1);
+        }
+        bad++;
+    }
+    if (bad)
+        return tlv__err_set(b->err, TLV_ERR_FORMAT, "%s: %zu unexpected tensor%s in the checkpoint (%s%s): misnamed, or a layout this "
+                            "%s model does not have", b->dir, bad, bad == 1 ? "" : "s", list, bad > 3 ? ", ..." : "",
+                            tlv__llm_arch_name(b->m->llm.arch));
+    return TLV_OK;
+}
+
+static tlv_act map_act(tlv_cfg_act a)
+{
+    switch (a) {
+    case TLV_CFG_ACT_GELU_TANH: return TLV_ACT_GELU_TANH;
+    case TLV_CFG_ACT_GELU_ERF: return TLV_ACT_GELU_ERF;
+    case TLV_CFG_ACT_QUICK_GELU: return TLV_ACT_QUICK_GELU;
+    case TLV_CFG_ACT_SILU: return TLV_ACT_SILU;
+    }
+    return TLV_ACT_NONE;
+}
+
+static tlv_norm_kind map_norm(tlv_cfg_norm n)
+{
+    return n == TLV_CFG_NORM_LAYER ? TLV_NORM_LAYER : n == TLV_CFG_NORM_RMS ? TLV_NORM_RMS : TLV_NORM_RMS_1P;
+}
+
+/* The architecture as data (model.h), from the config plus the embedding table's real size. */
+static tlv_status describe(tlv_model_core *m, const char *dir, tlv_err *err)
+{
+    const struct tlv_model_config *cfg = &m->cfg;
+    const struct tlv_llm_config *c = &cfg->llm;
+    tlv_llm_desc *d = &m->llm;
+    if (c->n_layer > TLV_MAX_LAYERS || cfg->vision_layers_run > TLV_MAX_LAYERS)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s/config.json: %d layers, at most %d supported", dir, c->n_layer,
+                            TLV_MAX_LAYERS);
+    if (c->qk_norm && c->arch != TLV_ARCH_OPENELM)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s/config.json: qk_layernorm is not supported for %s", dir,
+                            tlv__llm_arch_name(c->arch));
+    if (c->head_dim > 256)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s/config.json: head_dim %d, at most 256 supported", dir, c->head_dim);
+    d->arch = c->arch;
+    d->n_layer = c->n_layer;
+    d->hidden = c->hidden;
+    d->vocab = c->vocab;
+    for (int l = 0; l < c->n_layer; l++) {
+        d->n_head[l] = c->layer_n_head[l];
+        d->n_kv_head[l] = c->layer_n_kv_head[l];
+        d->ffn[l] = c->layer_intermediate[l];
+    }
+    d->head_dim = c->head_dim;
+    d->rot_dim = c->rotary_dim;
+    d->rope_theta = (float)c->rope_theta;
+    d->norm = map_norm(c->norm);
+    d->norm_eps = (float)c->norm_eps;
+    d->parallel = c->parallel_residual;
+    d->gated = c->gated_mlp;
+    d->fused_qkv = d->fused_gate_up = d->qk_norm = c->arch == TLV_ARCH_OPENELM;
+    d->act = map_act(c->act);
+    d->embed_scale = c->scale_embeddings ? sqrtf((float)c->hidden) : 1.0f;
+    d->max_pos = c->max_positions;
+    d->bos_id = c->bos_id;
+    d->eos_id = c->eos_id;
+
+    const struct tlv_vision_config *vc = &cfg->vision;
+    tlv_vision_desc *v = &m->vis;
+    v->arch = vc->arch;
+    v->image_size = vc->image_size;
+    v->patch = vc->patch_size;
+    v->grid = vc->grid;
+    v->hidden = vc->hidden;
+    v->n_head = vc->n_head;
+    v->head_dim = vc->head_dim;
+    v->ffn = vc->intermediate;
+    v->n_run = cfg->vision_layers_run;
+    v->act = map_act(vc->act);
+    v->eps = (float)vc->norm_eps;
+    v->class_token = vc->has_class_token;
+    v->drop_first = cfg->drop_first_token;
+    v->n_tokens = cfg->n_image_tokens;
+    if (v->head_dim > 256)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s/config.json: vision head_dim %d, at most 256 supported", dir, v->head_dim);
+    return TLV_OK;
+}
+
+void tlv__model_destroy(tlv_model_core *m)
+{
+    if (!m) return;
+    tlv_vk_device *dev = m->dev;
+    tlv_model_weights *w = &m->w;
+    tlv_tensor *single[] = {&w->patch_w, &w->patch_b, &w->class_emb, &w->pos_emb, &w->pre_norm.w, &w->pre_norm.b,
+                            &w->conn1.w, &w->conn1.b, &w->conn2.w, &w->conn2.b, &w->embed, &w->final_norm.w,
+                            &w->final_norm.b, &w->lm_head.w, &w->lm_head.b, &w->rope_table};
+    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) tlv__tensor_free(dev, single[i]);
+    for (int l = 0; l < TLV_MAX_LAYERS; l++) {
+        tlv_vision_layer *V = &w->vlayers[l];
+        tlv_tensor *vt[] = {&V->ln1.w, &V->ln1.b, &V->ln2.w, &V->ln2.b, &V->q.w, &V->q.b, &V->k.w, &V->k.b, &V->v.w, &V->v.b,
+                            &V->o.w, &V->o.b, &V->fc1.w, &V->fc1.b, &V->fc2.w, &V->fc2.b};
+        for (size_t i = 0; i < sizeof vt / sizeof vt[0]; i++) tlv__tensor_free(dev, vt[i]);
+        tlv_llm_layer *L = &w->layers[l];
+        tlv_tensor *lt[] = {&L->attn_norm.w, &L->attn_norm.b, &L->ffn_norm.w, &L->ffn_norm.b, &L->q.w, &L->q.b, &L->k.w,
+                            &L->k.b, &L->v.w, &L->v.b, &L->qkv.w, &L->qkv.b, &L->o.w, &L->o.b, &L->q_norm, &L->k_norm,
+                            &L->gate.w, &L->gate.b, &L->up.w, &L->up.b, &L->down.w, &L->down.b};
+        for (size_t i = 0; i < sizeof lt / sizeof lt[0]; i++) tlv__tensor_free(dev, lt[i]);
+    }
+    tlv__free(m->alloc, m);
+}
+
+tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv_load_progress_fn progress,
+                           void *progress_ud, const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
+{
+    *out = NULL;
+    tlv_model_core *m = tlv__calloc(alloc, 1, sizeof *m);
+    if (!m) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory loading %s", dir);
+    m->alloc = alloc;
+    m->dev = dev;
+    tlv_checkpoint *ck = NULL;
+    tlv_status s;
+    if ((s = tlv__config_load(dir, &m->cfg, err))) goto fail;
+    if ((s = tlv__checkpoint_open(dir, alloc, &ck, err))) goto fail;
+    /* The embedding table is authoritative for the vocabulary (padded rows included). */
+    const char *embed_name = m->cfg.llm.arch == TLV_ARCH_OPENELM ? "transformer.token_embeddings.weight" : "model.embed_tokens.weight";
+    char name[512];
+    snprintf(name, sizeof name, "%s%s", m->cfg.prefix_llm, embed_name);
+    const tlv_st_tensor *emb = tlv__checkpoint_find(ck, name);
+    if (emb && emb->ndim == 2) m->cfg.llm.vocab = (int32_t)emb->shape[0];
+    if ((s = describe(m, dir, err))) goto fail;
+
+    binder b = {m, ck, err, dir, 0, 0, progress, progress_ud, 1};
+    /* pass 1: names, shapes and dtypes of everything, and the byte total for progress */
+    if ((s = bind_vision(&b)) || (s = bind_llm(&b)) || (s = check_unused(&b))) goto fail;
+    /* pass 2: upload */
+    tlv__checkpoint_clear_marks(ck);
+    b.counting = 0;
+    if ((s = bind_vision(&b)) || (s = bind_llm(&b))) goto fail;
+    m->weight_dtype = m->w.layers[0].o.w.dtype;
+
+    /* RoPE table for the positions any session may use (attention.h). */
+    int ctx = max_ctx > 0 ? max_ctx : m->cfg.tokenizer_max_length > 0 ? m->cfg.tokenizer_max_length : m->llm.max_pos;
+    if (ctx > m->llm.max_pos && m->llm.max_pos > 0) ctx = m->llm.max_pos;
+    if (ctx <= 0) ctx = 2048;
+    m->max_ctx = ctx;
+    int rot = m->llm.rot_dim > 0 ? m->llm.rot_dim : 2;
+    int64_t shape[2] = {ctx, rot};
+    tlv__tensor_init(&m->w.rope_table, TLV_F32, 2, shape);
+    float *table = tlv__malloc(alloc, (size_t)ctx * (size_t)rot * sizeof(float));
+    if (!table) {
+        s = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory for the RoPE table");
+        goto fail;
+    }
+    tlv__rope_table_fill(table, ctx, rot, m->llm.rope_theta);
+    s = tlv__tensor_alloc(dev, &m->w.rope_table, TLV_MEM_DEVICE, err);
+    if (!s) s = tlv__tensor_write(dev, &m->w.rope_table, table, err);
+    tlv__free(alloc, table);
+    if (s) goto fail;
+    tlv__checkpoint_destroy(ck);
+    *out = m;
+    return TLV_OK;
+fail:
+    tlv__checkpoint_destroy(ck);
+    tlv__model_destroy(m);
+    return s;
+}

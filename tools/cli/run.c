@@ -1,0 +1,233 @@
+/* run.c: `tinyllava run` (one question, streamed) and `tinyllava chat` (multi-turn). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "engine/engine.h"
+
+tlv_engine_session *tlv__session_engine(tlv_session *s);
+
+static int print_piece(void *ud, const char *piece, size_t len, int32_t id)
+{
+    (void)id;
+    (void)ud;
+    fwrite(piece, 1, len, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+/* A .npy file (NumPy format 1.0): float32, C order. */
+static int write_npy(const char *dir, const char *name, const float *data, const int64_t *shape, int ndim)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "tinyllava: cannot write %s\n", path);
+        return 0;
+    }
+    char dims[128] = "";
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        char part[32];
+        snprintf(part, sizeof part, "%lld,%s", (long long)shape[i], ndim > 1 && i < ndim - 1 ? " " : "");
+        strncat(dims, part, sizeof dims - strlen(dims) - 1);
+        n *= (size_t)shape[i];
+    }
+    if (ndim > 1) dims[strlen(dims) - 1] = 0; /* (a, b) not (a, b,) */
+    char header[256];
+    int hl = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", dims);
+    int total = 10 + hl + 1;
+    int pad = (64 - total % 64) % 64;
+    unsigned short hlen = (unsigned short)(hl + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hlen & 0xff, f);
+    fputc(hlen >> 8, f);
+    fwrite(header, 1, (size_t)hl, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t w = fwrite(data, sizeof(float), n, f);
+    int ok = fclose(f) == 0 && w == n;
+    if (!ok) fprintf(stderr, "tinyllava: writing %s failed\n", path);
+    return ok;
+}
+
+static int dump(tlv_session *s, const char *dir)
+{
+    tlv_engine_session *es = tlv__session_engine(s);
+    tlv_engine_trace t;
+    tlv__engine_trace(es, &t);
+    mkdir(dir, 0755);
+    tlv_err err;
+    int ok = 1;
+    int64_t lshape[1] = {t.vocab};
+    ok &= write_npy(dir, "last_logits.npy", t.last_logits, lshape, 1);
+    int S = t.image_size;
+    float *px = malloc((size_t)3 * S * S * sizeof(float));
+    if (px && !tlv__engine_image_pixels(es, 0, px, &err)) {
+        int64_t shape[4] = {1, 3, S, S};
+        ok &= write_npy(dir, "pixel_values.npy", px, shape, 4);
+    }
+    free(px);
+    size_t hidden = (size_t)t.hidden;
+    float *feat = malloc((size_t)t.n_image_tokens * hidden * sizeof(float));
+    if (feat && !tlv__engine_image_features(es, 0, feat, &err)) {
+        int64_t shape[2] = {t.n_image_tokens, (int64_t)hidden};
+        ok &= write_npy(dir, "image_features.npy", feat, shape, 2);
+    }
+    free(feat);
+    return ok;
+}
+
+static void print_json(tlv_session *s, const tlv_generate_stats *r)
+{
+    tlv_engine_trace t;
+    tlv__engine_trace(tlv__session_engine(s), &t);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *p = cJSON_AddArrayToObject(j, "prompt_ids");
+    for (size_t i = 0; i < t.n_prompt_ids; i++) cJSON_AddItemToArray(p, cJSON_CreateNumber(t.prompt_ids[i]));
+    cJSON_AddNumberToObject(j, "n_image_tokens", t.n_image_tokens);
+    cJSON *g = cJSON_AddArrayToObject(j, "generated_ids");
+    for (size_t i = 0; i < t.n_generated; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(t.generated[i]));
+    cJSON_AddStringToObject(j, "text", tlv_session_last_answer(s));
+    cJSON_AddStringToObject(j, "stop_reason", r->stop_reason ? r->stop_reason : "");
+    cJSON *tm = cJSON_AddObjectToObject(j, "timings");
+    cJSON_AddNumberToObject(tm, "image_encode_ms", r->image_ms);
+    cJSON_AddNumberToObject(tm, "prefill_tokens", r->prompt_tokens);
+    cJSON_AddNumberToObject(tm, "prefill_ms", r->prefill_ms);
+    cJSON_AddNumberToObject(tm, "reused_tokens", r->reused_tokens);
+    cJSON_AddNumberToObject(tm, "decode_tokens", r->generated_tokens);
+    cJSON_AddNumberToObject(tm, "decode_tok_per_s", r->decode_ms > 0 ? r->generated_tokens / (r->decode_ms / 1e3) : 0);
+    char *str = cJSON_Print(j);
+    puts(str);
+    free(str);
+    cJSON_Delete(j);
+}
+
+static tlv_status add_images(tlv_session *s, const cli_opts *o)
+{
+    for (int i = 0; i < o->n_images; i++) {
+        tlv_status st = tlv_session_add_image_file(s, o->images[i]);
+        if (st) {
+            fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+            return st;
+        }
+    }
+    return TLV_OK;
+}
+
+int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atomic_t *interrupted)
+{
+    if (!o->prompt && !o->n_images) {
+        fprintf(stderr, "tinyllava: run needs -p TEXT and/or --image PATH (see tinyllava --help)\n");
+        return 2;
+    }
+    tlv_context *ctx = NULL;
+    tlv_model *m = NULL;
+    tlv_session *s = NULL;
+    tlv_status st = cli_open(o, &ctx, &m);
+    if (st) goto out;
+    tlv_session_options so = {(uint32_t)o->ctx_size};
+    if ((st = tlv_session_create(m, &so, &s))) {
+        fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
+        goto out;
+    }
+    if ((st = add_images(s, o))) goto out;
+    if (o->prompt && (st = tlv_session_add_text(s, o->prompt))) {
+        fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+        goto out;
+    }
+    *current = s;
+    tlv_generate_stats r;
+    st = tlv_session_generate(s, &o->sampling, o->json ? NULL : print_piece, NULL, &r);
+    *current = NULL;
+    if (!o->json) putchar('\n');
+    if (st) {
+        fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+        if (st == TLV_ERR_CANCELLED || *interrupted) st = TLV_ERR_CANCELLED;
+        goto out;
+    }
+    if (o->json) print_json(s, &r);
+    else if (o->verbose)
+        fprintf(stderr, "image %.0f ms | prefill %u tokens %.0f ms (%.1f tok/s) | decode %u tokens %.0f ms (%.2f tok/s) | %s\n",
+                r.image_ms, r.prompt_tokens, r.prefill_ms, r.prefill_ms > 0 ? r.prompt_tokens / (r.prefill_ms / 1e3) : 0,
+                r.generated_tokens, r.decode_ms, r.decode_ms > 0 ? r.generated_tokens / (r.decode_ms / 1e3) : 0,
+                r.stop_reason);
+    if (o->dump && !dump(s, o->dump)) st = TLV_ERR_IO;
+out:
+    tlv_session_destroy(s);
+    tlv_model_destroy(m);
+    tlv_context_destroy(ctx);
+    return cli_exit_code(st);
+}
+
+int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_atomic_t *interrupted)
+{
+    tlv_context *ctx = NULL;
+    tlv_model *m = NULL;
+    tlv_session *s = NULL;
+    tlv_status st = cli_open(o, &ctx, &m);
+    if (st) goto out;
+    tlv_session_options so = {(uint32_t)o->ctx_size};
+    if ((st = tlv_session_create(m, &so, &s))) {
+        fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
+        goto out;
+    }
+    if ((st = add_images(s, o))) goto out;
+    int tty = isatty(0);
+    if (tty) fprintf(stderr, "chat: type a message; /image PATH adds an image, /reset starts over, /quit ends (Ctrl-C stops an answer)\n");
+    char line[16384];
+    for (;;) {
+        if (tty) {
+            fputs("> ", stdout);
+            fflush(stdout);
+        }
+        *interrupted = 0;
+        if (!fgets(line, sizeof line, stdin)) break;
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (!n) continue;
+        if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) break;
+        if (!strcmp(line, "/reset")) {
+            tlv_session_reset(s);
+            fprintf(stderr, "(conversation reset)\n");
+            continue;
+        }
+        if (!strncmp(line, "/image ", 7)) {
+            if (tlv_session_add_image_file(s, line + 7)) fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+            else fprintf(stderr, "(image added)\n");
+            continue;
+        }
+        if (line[0] == '/') {
+            fprintf(stderr, "unknown command %s: /image PATH, /reset, /quit\n", line);
+            continue;
+        }
+        if ((st = tlv_session_add_text(s, line))) {
+            fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+            continue;
+        }
+        *current = s;
+        tlv_generate_stats r;
+        st = tlv_session_generate(s, &o->sampling, print_piece, NULL, &r);
+        *current = NULL;
+        putchar('\n');
+        fflush(stdout);
+        if (st == TLV_ERR_CANCELLED) {
+            fprintf(stderr, "(stopped)\n");
+            st = TLV_OK;
+        } else if (st) {
+            fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+            st = TLV_OK; /* the chat goes on */
+        }
+    }
+out:
+    tlv_session_destroy(s);
+    tlv_model_destroy(m);
+    tlv_context_destroy(ctx);
+    return cli_exit_code(st);
+}

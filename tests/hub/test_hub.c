@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -765,6 +766,55 @@ static void test_alloc_failures(void)
     }
 }
 
+/* Two processes pull the same model: the second waits on the folder's lock and then uses what
+ * the first downloaded (one CDN request). Two threads pull different models at once. */
+struct job {
+    const char *model;
+    tlv_hub_options o;
+    tlv_status st;
+};
+
+static void *run_job(void *ud)
+{
+    struct job *j = ud;
+    tlv_err e;
+    j->st = resolve(j->model, &j->o, NULL, &e);
+    if (j->st != TLV_OK) fprintf(stderr, "  %s: %s\n", j->model, e.msg);
+    return NULL;
+}
+
+static void test_concurrent(void)
+{
+    tlv_hub_options o = opts(new_cache());
+    ctl_reset();
+    free(ctl("/_ctl/rule?path=tiny/single/model.safetensors&delay=0.01&times=1"));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        tlv_err e;
+        char *d = NULL;
+        _exit(tlv__hub_resolve("tiny/single", &o, &d, &e) == TLV_OK ? 0 : 1);
+    }
+    sleep_ms(30);
+    tlv_err e;
+    char *d = NULL;
+    CHECK_EQ_INT(resolve("tiny/single", &o, &d, &e), TLV_OK);
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(d && same_file(d, "model.safetensors", "tiny/single"));
+    CHECK_EQ_INT(count_requests("/cdn/", NULL, NULL, 0), 1);
+    free(d);
+
+    struct job jobs[3] = {{"tiny/single", opts(new_cache()), TLV_OK},
+                          {"tiny/sharded", opts(new_cache()), TLV_OK},
+                          {"tiny/notok", opts(new_cache()), TLV_OK}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) CHECK(pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++) CHECK_EQ_INT(jobs[i].st, TLV_OK);
+}
+
 static void cleanup(void)
 {
     server_stop();
@@ -803,7 +853,7 @@ int main(void)
         {"resume", test_resume},             {"corrupt", test_corrupt},
         {"http_errors", test_http_errors},   {"base_tokenizer", test_base_tokenizer},
         {"cancel", test_cancel},             {"no_space", test_no_space},
-        {"alloc_failures", test_alloc_failures},
+        {"alloc_failures", test_alloc_failures}, {"concurrent", test_concurrent},
     };
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         struct timespec t0, t1;

@@ -1,0 +1,1058 @@
+/* tokenizer.c: what the slow Hugging Face tokenizers (transformers 4.40.1) do around the model:
+ * which files, added/special tokens, NFC, Llama's legacy flag, BOS/EOS, and decoding.
+ *
+ * Encoding, as PreTrainedTokenizer.tokenize() + the model classes do it:
+ *   1. invalid UTF-8 becomes U+FFFD (the text must be a Python str);
+ *   2. Qwen2Tokenizer: NFC of the whole text (prepare_for_tokenization);
+ *      CodeGen/GPT-2 with add_prefix_space: " " in front;
+ *      LlamaTokenizer with legacy=False: '▁' -> ' ', then '▁' in front;
+ *   3. added tokens are cut out, leftmost match first and the longest of those (Trie.split);
+ *      a token with rstrip/lstrip eats the Python whitespace (str.isspace) beside it;
+ *   4. each remaining piece goes to the model (bpe.c, spm.c); Llama legacy=False encodes a piece
+ *      that starts with '▁' or ' ' as unk_token + piece and drops unk_token's ids (so the model
+ *      adds no dummy prefix and keeps the leading '▁'), and drops a lone leading '▁' before a
+ *      special token;
+ *   5. BOS (add_bos_token) and EOS (add_eos_token) when the caller asks for special tokens.
+ *
+ * Decoding follows PreTrainedTokenizer._decode(): ids -> token strings (special ones skipped on
+ * request), "legacy added tokens" (added tokens that are not special, and additional special
+ * tokens past the model vocabulary) each form their own sub-text, the runs between them go
+ * through convert_tokens_to_string(), and the sub-texts are joined with " " when
+ * spaces_between_special_tokens (default True; False for Qwen2Tokenizer). The same state machine
+ * serves tlv__tokenizer_decode() and the streaming detokenizer, so both give the same text. */
+#include "text/tokenizer.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <utf8proc.h>
+
+#include "text/bpe.h"
+#include "text/spm.h"
+#include "text/unicode.h"
+
+#define SPACE_SYMBOL "\xE2\x96\x81" /* U+2581 '▁' */
+
+typedef struct added_tok {
+    char *content;
+    size_t len;
+    int32_t id;
+    uint8_t lstrip, rstrip, single_word, special;
+} added_tok;
+
+enum { F_SPECIAL = 1, F_LEGACY_ADDED = 2 };
+
+/* The special-token attributes of SpecialTokensMixin, in its order. */
+static const char *const SPECIAL_ATTRS[] = {"bos_token", "eos_token", "unk_token", "sep_token",
+                                            "pad_token", "cls_token", "mask_token"};
+enum { N_ATTRS = 7 };
+
+struct tlv_tokenizer {
+    const tlv_allocator *alloc;
+    tlv_tokenizer_kind kind;
+    tlv_bpe *bpe;
+    tlv_spm *spm;
+    int32_t n_model;  /* model vocabulary size */
+    int32_t n_tokens; /* len(tokenizer) */
+    added_tok *added;
+    size_t n_added, cap_added;
+    tlv_strmap added_map;  /* content -> index in added */
+    int32_t *added_of_id;  /* [n_tokens] index in added or -1 */
+    uint8_t *flags;        /* [n_tokens] F_* */
+    int32_t *match_order;  /* added indices sorted by first byte, longer first */
+    int32_t match_at[257]; /* match_order[match_at[c] .. match_at[c+1]) start with byte c */
+    char *attr[N_ATTRS];   /* special token strings or NULL */
+    char **extra;          /* additional_special_tokens */
+    size_t n_extra;
+    int32_t bos, eos, unk;
+    int add_bos, add_eos, nfc, add_prefix_space, legacy, spaces_between_special;
+    size_t unk_len; /* Llama legacy=False: ids of unk_token without a dummy prefix */
+};
+
+/* ---------------------------------------------------------------- small helpers */
+static tlv_status oom(tlv_err *err)
+{
+    return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void join(char *out, size_t n, const char *dir, const char *name)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+/* Reads and parses a JSON file. A missing optional file gives TLV_OK and *out NULL. */
+static tlv_status read_json(const char *path, int required, const tlv_allocator *alloc, cJSON **out, tlv_err *err)
+{
+    *out = NULL;
+    if (!required && !file_exists(path)) return TLV_OK;
+    char *text;
+    size_t len;
+    tlv_status st = tlv__text_read_file(path, alloc, &text, &len, err);
+    if (st) return st;
+    *out = cJSON_ParseWithLength(text, len);
+    if (!*out) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
+        st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: malformed JSON near byte %zu", path, off);
+    }
+    tlv__free(alloc, text);
+    return st;
+}
+
+static int json_bool(const cJSON *obj, const char *key, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+/* A special-token value: "text", {"content": "text", ...} or null. */
+static const char *token_content(const cJSON *v)
+{
+    if (cJSON_IsString(v)) return v->valuestring;
+    if (cJSON_IsObject(v)) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "content");
+        if (cJSON_IsString(c)) return c->valuestring;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- queries */
+const tlv_allocator *tlv__tokenizer_allocator(const tlv_tokenizer *t) { return t->alloc; }
+tlv_tokenizer_kind tlv__tokenizer_kind(const tlv_tokenizer *t) { return t->kind; }
+int32_t tlv__tokenizer_n_tokens(const tlv_tokenizer *t) { return t->n_tokens; }
+int32_t tlv__tokenizer_bos(const tlv_tokenizer *t) { return t->bos; }
+int32_t tlv__tokenizer_eos(const tlv_tokenizer *t) { return t->eos; }
+int tlv__tokenizer_adds_bos(const tlv_tokenizer *t) { return t->add_bos && t->bos >= 0; }
+
+static int32_t model_id(const tlv_tokenizer *t, const char *s, size_t n)
+{
+    return t->bpe ? tlv__bpe_piece_id(t->bpe, s, n) : tlv__spm_piece_id(t->spm, s, n);
+}
+
+static const char *model_piece(const tlv_tokenizer *t, int32_t id)
+{
+    return t->bpe ? tlv__bpe_piece(t->bpe, id) : tlv__spm_piece(t->spm, id);
+}
+
+static int32_t lookup(const tlv_tokenizer *t, const char *s, size_t n)
+{
+    int32_t a = tlv__strmap_get(&t->added_map, s, n);
+    return a >= 0 ? t->added[a].id : model_id(t, s, n);
+}
+
+int32_t tlv__tokenizer_token_id(const tlv_tokenizer *t, const char *token)
+{
+    return token ? lookup(t, token, strlen(token)) : -1;
+}
+
+const char *tlv__tokenizer_piece(const tlv_tokenizer *t, int32_t id)
+{
+    if (id < 0 || id >= t->n_tokens) return NULL;
+    if (t->added_of_id[id] >= 0) return t->added[t->added_of_id[id]].content;
+    return model_piece(t, id);
+}
+
+int tlv__tokenizer_is_special(const tlv_tokenizer *t, int32_t id)
+{
+    return id >= 0 && id < t->n_tokens && (t->flags[id] & F_SPECIAL);
+}
+
+/* ---------------------------------------------------------------- destroy */
+void tlv__tokenizer_destroy(tlv_tokenizer *t)
+{
+    if (!t) return;
+    const tlv_allocator *a = t->alloc;
+    tlv__bpe_destroy(t->bpe);
+    tlv__spm_destroy(t->spm);
+    for (size_t i = 0; i < t->n_added; i++) tlv__free(a, t->added[i].content);
+    tlv__free(a, t->added);
+    tlv__strmap_free(&t->added_map);
+    tlv__free(a, t->added_of_id);
+    tlv__free(a, t->flags);
+    tlv__free(a, t->match_order);
+    for (int i = 0; i < N_ATTRS; i++) tlv__free(a, t->attr[i]);
+    for (size_t i = 0; i < t->n_extra; i++) tlv__free(a, t->extra[i]);
+    tlv__free(a, t->extra);
+    tlv__free(a, t);
+}
+
+/* ---------------------------------------------------------------- added tokens */
+/* Adds (or, for an id already added, keeps) one added token. id < 0: look the content up in the
+ * vocabulary, else give it the next free id (PreTrainedTokenizer._add_tokens). */
+static tlv_status add_token(tlv_tokenizer *t, const char *content, int32_t id, const cJSON *flags, int special,
+                            const char *where, tlv_err *err)
+{
+    size_t len = strlen(content);
+    if (!len) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: empty added token", where);
+    int32_t existing = tlv__strmap_get(&t->added_map, content, len);
+    if (existing >= 0) {
+        if (special) t->added[existing].special = 1;
+        return TLV_OK;
+    }
+    if (id < 0) id = model_id(t, content, len);
+    if (id < 0) id = t->n_tokens;
+    if (id >= (1 << 24)) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: token id %d out of range", where, (int)id);
+    for (size_t i = 0; i < t->n_added; i++)
+        if (t->added[i].id == id) return TLV_OK; /* the first definition of an id wins */
+    if (t->n_added == t->cap_added) {
+        size_t cap = t->cap_added ? t->cap_added * 2 : 64;
+        added_tok *g = tlv__realloc(t->alloc, t->added, cap * sizeof *g);
+        if (!g) return oom(err);
+        t->added = g;
+        t->cap_added = cap;
+    }
+    added_tok *a = &t->added[t->n_added];
+    memset(a, 0, sizeof *a);
+    a->content = tlv__strndup(t->alloc, content, len);
+    if (!a->content) return oom(err);
+    a->len = len;
+    a->id = id;
+    a->special = (uint8_t)special;
+    if (flags) {
+        a->lstrip = (uint8_t)json_bool(flags, "lstrip", 0);
+        a->rstrip = (uint8_t)json_bool(flags, "rstrip", 0);
+        a->single_word = (uint8_t)json_bool(flags, "single_word", 0);
+    }
+    if (tlv__strmap_put(&t->added_map, a->content, len, (int32_t)t->n_added)) {
+        tlv__free(t->alloc, a->content);
+        return oom(err);
+    }
+    t->n_added++;
+    if (id >= t->n_tokens) t->n_tokens = id + 1;
+    return TLV_OK;
+}
+
+static int is_attr_token(const tlv_tokenizer *t, const char *s)
+{
+    for (int i = 0; i < N_ATTRS; i++)
+        if (t->attr[i] && !strcmp(t->attr[i], s)) return 1;
+    for (size_t i = 0; i < t->n_extra; i++)
+        if (!strcmp(t->extra[i], s)) return 1;
+    return 0;
+}
+
+/* Reads the special-token attributes from one config object (later files override). */
+static tlv_status read_attrs(tlv_tokenizer *t, const cJSON *cfg, tlv_err *err)
+{
+    if (!cfg) return TLV_OK;
+    for (int i = 0; i < N_ATTRS; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, SPECIAL_ATTRS[i]);
+        if (!v) continue;
+        const char *c = token_content(v);
+        tlv__free(t->alloc, t->attr[i]);
+        t->attr[i] = NULL;
+        if (c && *c && !(t->attr[i] = tlv__strdup(t->alloc, c))) return oom(err);
+    }
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(cfg, "additional_special_tokens");
+    if (cJSON_IsArray(x)) {
+        for (size_t i = 0; i < t->n_extra; i++) tlv__free(t->alloc, t->extra[i]);
+        tlv__free(t->alloc, t->extra);
+        t->n_extra = 0;
+        t->extra = tlv__calloc(t->alloc, (size_t)cJSON_GetArraySize(x) + 1, sizeof *t->extra);
+        if (!t->extra) return oom(err);
+        for (const cJSON *e = x->child; e; e = e->next) {
+            const char *c = token_content(e);
+            if (!c || !*c) continue;
+            if (!(t->extra[t->n_extra] = tlv__strdup(t->alloc, c))) return oom(err);
+            t->n_extra++;
+        }
+    }
+    return TLV_OK;
+}
+
+/* added_tokens_decoder of tokenizer_config.json: {"50256": {"content": ..., "special": ...}}. */
+static tlv_status read_added_decoder(tlv_tokenizer *t, const cJSON *cfg, const char *path, tlv_err *err)
+{
+    const cJSON *dec = cJSON_GetObjectItemCaseSensitive(cfg, "added_tokens_decoder");
+    if (!dec) return TLV_OK;
+    if (!cJSON_IsObject(dec)) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: added_tokens_decoder: expected an object", path);
+    for (const cJSON *e = dec->child; e; e = e->next) {
+        char *end;
+        long id = strtol(e->string, &end, 10);
+        const char *c = token_content(e);
+        if (*end || end == e->string || id < 0 || id >= (1 << 24) || !c)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: added_tokens_decoder: bad entry '%.64s'", path, e->string);
+        tlv_status st = add_token(t, c, (int32_t)id, e, json_bool(e, "special", 0), path, err);
+        if (st) return st;
+    }
+    return TLV_OK;
+}
+
+/* added_tokens.json: {"content": id}. */
+static tlv_status read_added_json(tlv_tokenizer *t, const cJSON *j, const char *path, tlv_err *err)
+{
+    if (!j) return TLV_OK;
+    if (!cJSON_IsObject(j)) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: expected an object of token -> id", path);
+    for (const cJSON *e = j->child; e; e = e->next) {
+        double v = e->valuedouble;
+        if (!cJSON_IsNumber(e) || v < 0 || v >= (1 << 24) || v != (double)(int32_t)v)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: token '%.64s': expected an id", path, e->string);
+        tlv_status st = add_token(t, e->string, (int32_t)v, NULL, is_attr_token(t, e->string), path, err);
+        if (st) return st;
+    }
+    return TLV_OK;
+}
+
+/* tokenizer.json's added_tokens: [{"id": .., "content": .., "lstrip": .., ...}]. */
+static tlv_status read_added_array(tlv_tokenizer *t, const cJSON *arr, const char *path, tlv_err *err)
+{
+    if (!arr) return TLV_OK;
+    if (!cJSON_IsArray(arr)) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: added_tokens: expected an array", path);
+    for (const cJSON *e = arr->child; e; e = e->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+        const char *c = token_content(e);
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (1 << 24) || !c)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: added_tokens: entry without id or content", path);
+        tlv_status st = add_token(t, c, (int32_t)id->valuedouble, e, json_bool(e, "special", 0), path, err);
+        if (st) return st;
+    }
+    return TLV_OK;
+}
+
+/* After all sources: special tokens not yet added are added, per-id tables are built. */
+static tlv_status finish_tokens(tlv_tokenizer *t, tlv_err *err)
+{
+    for (int i = 0; i < N_ATTRS; i++) {
+        if (!t->attr[i]) continue;
+        tlv_status st = add_token(t, t->attr[i], -1, NULL, 1, SPECIAL_ATTRS[i], err);
+        if (st) return st;
+    }
+    for (size_t i = 0; i < t->n_extra; i++) {
+        tlv_status st = add_token(t, t->extra[i], -1, NULL, 1, "additional_special_tokens", err);
+        if (st) return st;
+    }
+    t->added_of_id = tlv__malloc(t->alloc, (size_t)t->n_tokens * sizeof *t->added_of_id);
+    t->flags = tlv__calloc(t->alloc, (size_t)t->n_tokens, 1);
+    t->match_order = tlv__malloc(t->alloc, (t->n_added + 1) * sizeof *t->match_order);
+    if (!t->added_of_id || !t->flags || !t->match_order) return oom(err);
+    for (int32_t i = 0; i < t->n_tokens; i++) t->added_of_id[i] = -1;
+    for (size_t i = 0; i < t->n_added; i++) {
+        const added_tok *a = &t->added[i];
+        t->added_of_id[a->id] = (int32_t)i;
+        int attr = is_attr_token(t, a->content);
+        if (attr || a->special) t->flags[a->id] |= F_SPECIAL;
+        int extra = 0;
+        for (size_t k = 0; k < t->n_extra; k++) extra |= !strcmp(t->extra[k], a->content);
+        if (!attr || (extra && a->id >= t->n_model)) t->flags[a->id] |= F_LEGACY_ADDED;
+    }
+    /* Special attribute tokens that live in the model vocabulary only (not added). */
+    for (int i = 0; i < N_ATTRS; i++) {
+        int32_t id = t->attr[i] ? lookup(t, t->attr[i], strlen(t->attr[i])) : -1;
+        if (id >= 0) t->flags[id] |= F_SPECIAL;
+    }
+    /* The matcher: bucket by first byte, longest first within a bucket. */
+    size_t count[257] = {0};
+    for (size_t i = 0; i < t->n_added; i++) count[(unsigned char)t->added[i].content[0] + 1]++;
+    t->match_at[0] = 0;
+    for (int c = 1; c <= 256; c++) t->match_at[c] = t->match_at[c - 1] + (int32_t)count[c];
+    size_t fill[256];
+    for (int c = 0; c < 256; c++) fill[c] = (size_t)t->match_at[c];
+    for (size_t i = 0; i < t->n_added; i++) {
+        unsigned char c = (unsigned char)t->added[i].content[0];
+        size_t k = fill[c]++;
+        while (k > (size_t)t->match_at[c] && t->added[t->match_order[k - 1]].len < t->added[i].len) {
+            t->match_order[k] = t->match_order[k - 1];
+            k--;
+        }
+        t->match_order[k] = (int32_t)i;
+    }
+    t->bos = t->attr[0] ? lookup(t, t->attr[0], strlen(t->attr[0])) : -1;
+    t->eos = t->attr[1] ? lookup(t, t->attr[1], strlen(t->attr[1])) : -1;
+    t->unk = t->attr[2] ? lookup(t, t->attr[2], strlen(t->attr[2])) : -1;
+    return TLV_OK;
+}
+
+/* ---------------------------------------------------------------- loading */
+static tlv_status set_default_attr(tlv_tokenizer *t, int i, const char *v, tlv_err *err)
+{
+    if (!(t->attr[i] = tlv__strdup(t->alloc, v))) return oom(err);
+    return TLV_OK;
+}
+
+/* The pre-tokenizer of a tokenizer.json: the Split regex, or ByteLevel's own (GPT-2's). Returns
+ * NULL when there is no ByteLevel step (not a byte-level BPE). */
+static const char *json_pattern(const cJSON *pre, int *add_prefix_space, int *byte_level)
+{
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pre, "type"));
+    if (!type) return NULL;
+    if (!strcmp(type, "ByteLevel")) {
+        *byte_level = 1;
+        *add_prefix_space = json_bool(pre, "add_prefix_space", 0);
+        return json_bool(pre, "use_regex", 1) ? TLV_BPE_PATTERN_GPT2 : NULL;
+    }
+    if (!strcmp(type, "Split")) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(pre, "pattern");
+        return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "Regex"));
+    }
+    if (!strcmp(type, "Sequence")) {
+        const char *found = NULL;
+        const cJSON *steps = cJSON_GetObjectItemCaseSensitive(pre, "pretokenizers");
+        for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
+            const char *p = json_pattern(s, add_prefix_space, byte_level);
+            if (p && !found) found = p;
+        }
+        return found;
+    }
+    return NULL;
+}
+
+static int json_has_nfc(const cJSON *norm)
+{
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(norm, "type"));
+    if (!type) return 0;
+    if (!strcmp(type, "NFC")) return 1;
+    if (!strcmp(type, "Sequence")) {
+        const cJSON *steps = cJSON_GetObjectItemCaseSensitive(norm, "normalizers");
+        for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next)
+            if (json_has_nfc(s)) return 1;
+    }
+    return 0;
+}
+
+static tlv_status load_tokenizer_json(tlv_tokenizer *t, const char *path, cJSON **out_json, tlv_err *err)
+{
+    cJSON *j;
+    tlv_status st = read_json(path, 1, t->alloc, &j, err);
+    if (st) return st;
+    *out_json = j;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(model, "type"));
+    if (!type || strcmp(type, "BPE"))
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: model.type is '%s'; only BPE is supported", path,
+                            type ? type : "(missing)");
+    int byte_level = 0, prefix = 0;
+    const char *pattern = json_pattern(cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer"), &prefix, &byte_level);
+    if (!byte_level)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED,
+                            "%s: not a byte-level BPE (no ByteLevel pre-tokenizer); for SentencePiece models use tokenizer.model", path);
+    st = tlv__bpe_load_json(model, path, pattern ? pattern : TLV_BPE_PATTERN_GPT2, t->alloc, &t->bpe, err);
+    if (st) return st;
+    t->add_prefix_space = prefix;
+    t->nfc = json_has_nfc(cJSON_GetObjectItemCaseSensitive(j, "normalizer"));
+    return TLV_OK;
+}
+
+static tlv_status encode_text(const tlv_tokenizer *t, const char *text, size_t len, int add_special, tlv_ids *out,
+                              tlv_err *err);
+
+tlv_status tlv__tokenizer_load(const char *dir, const tlv_allocator *alloc, tlv_tokenizer **out, tlv_err *err)
+{
+    *out = NULL;
+    char path[4096];
+    cJSON *cfg = NULL, *map = NULL, *added = NULL, *tj = NULL;
+    tlv_status st;
+    if (!dir) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tokenizer directory is NULL");
+    if (strlen(dir) > sizeof path - 64) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "%.64s...: path too long", dir);
+    tlv_tokenizer *t = tlv__calloc(alloc, 1, sizeof *t);
+    if (!t) return oom(err);
+    t->alloc = alloc;
+    t->bos = t->eos = t->unk = -1;
+    st = tlv__strmap_init(&t->added_map, alloc, 64);
+    if (st) goto fail_oom;
+
+    join(path, sizeof path, dir, "tokenizer_config.json");
+    if ((st = read_json(path, 0, alloc, &cfg, err))) goto fail;
+    const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "tokenizer_class"));
+    if (!cls) cls = "";
+
+    /* The model: tokenizer.model, vocab.json + merges.txt, or tokenizer.json. */
+    char vocab[4096], merges[4096], model[4096], tjson[4096];
+    join(vocab, sizeof vocab, dir, "vocab.json");
+    join(merges, sizeof merges, dir, "merges.txt");
+    join(model, sizeof model, dir, "tokenizer.model");
+    join(tjson, sizeof tjson, dir, "tokenizer.json");
+    int qwen = strstr(cls, "Qwen2") != NULL;
+    if (file_exists(model) && !(file_exists(vocab) && file_exists(merges))) {
+        t->kind = TLV_TOKENIZER_SPM;
+        if ((st = tlv__spm_load(model, alloc, &t->spm, err))) goto fail;
+        t->n_model = tlv__spm_vocab_size(t->spm);
+        /* LlamaTokenizer.__init__ defaults; GemmaTokenizer has no legacy mode. */
+        t->add_bos = 1;
+        const cJSON *lg = cJSON_GetObjectItemCaseSensitive(cfg, "legacy");
+        t->legacy = strstr(cls, "Gemma") ? 1 : cJSON_IsBool(lg) ? cJSON_IsTrue(lg) : 1;
+        t->add_prefix_space = 1;
+        if ((st = set_default_attr(t, 0, "<s>", err)) || (st = set_default_attr(t, 1, "</s>", err)) ||
+            (st = set_default_attr(t, 2, "<unk>", err)))
+            goto fail;
+    } else {
+        t->kind = TLV_TOKENIZER_BPE;
+        if (file_exists(vocab) || file_exists(merges) || !file_exists(tjson)) {
+            st = tlv__bpe_load_files(vocab, merges, qwen ? TLV_BPE_PATTERN_QWEN2 : TLV_BPE_PATTERN_GPT2, alloc, &t->bpe, err);
+            if (st) goto fail;
+            t->nfc = qwen;
+        } else if ((st = load_tokenizer_json(t, tjson, &tj, err))) {
+            goto fail;
+        }
+        t->n_model = tlv__bpe_vocab_size(t->bpe);
+        t->spaces_between_special = !qwen;
+        /* GPT2Tokenizer / CodeGenTokenizer / Qwen2Tokenizer defaults. */
+        if (!qwen && (st = set_default_attr(t, 0, "<|endoftext|>", err))) goto fail;
+        if ((st = set_default_attr(t, 1, "<|endoftext|>", err)) || (st = set_default_attr(t, 2, "<|endoftext|>", err)))
+            goto fail;
+    }
+    t->n_tokens = t->n_model;
+    if (cfg) {
+        t->add_bos = json_bool(cfg, "add_bos_token", t->add_bos);
+        t->add_eos = json_bool(cfg, "add_eos_token", 0);
+        t->add_prefix_space = json_bool(cfg, "add_prefix_space", t->add_prefix_space);
+    }
+
+    /* Special tokens: tokenizer_config.json, then special_tokens_map.json (which wins). */
+    join(path, sizeof path, dir, "special_tokens_map.json");
+    if ((st = read_json(path, 0, alloc, &map, err))) goto fail;
+    if ((st = read_attrs(t, cfg, err)) || (st = read_attrs(t, map, err))) goto fail;
+
+    /* Added tokens: tokenizer.json, added_tokens_decoder, added_tokens.json. */
+    if (tj && (st = read_added_array(t, cJSON_GetObjectItemCaseSensitive(tj, "added_tokens"), tjson, err))) goto fail;
+    join(path, sizeof path, dir, "tokenizer_config.json");
+    if (cfg && (st = read_added_decoder(t, cfg, path, err))) goto fail;
+    join(path, sizeof path, dir, "added_tokens.json");
+    if ((st = read_json(path, 0, alloc, &added, err))) goto fail;
+    if ((st = read_added_json(t, added, path, err))) goto fail;
+    if ((st = finish_tokens(t, err))) goto fail;
+
+    if (t->spm && !t->legacy) {
+        /* LlamaTokenizer.unk_token_length = len(sp_model.encode(str(unk_token))), no dummy prefix. */
+        tlv_ids ids = {0};
+        ids.alloc = alloc;
+        const char *u = t->attr[2] ? t->attr[2] : "<unk>";
+        st = tlv__spm_encode(t->spm, u, strlen(u), 0, &ids, err);
+        t->unk_len = ids.n;
+        tlv__free(alloc, ids.p);
+        if (st) goto fail;
+    }
+    cJSON_Delete(cfg);
+    cJSON_Delete(map);
+    cJSON_Delete(added);
+    cJSON_Delete(tj);
+    *out = t;
+    return TLV_OK;
+fail_oom:
+    st = oom(err);
+fail:
+    cJSON_Delete(cfg);
+    cJSON_Delete(map);
+    cJSON_Delete(added);
+    cJSON_Delete(tj);
+    tlv__tokenizer_destroy(t);
+    return st;
+}
+
+/* ---------------------------------------------------------------- encoding */
+typedef struct seg {
+    const char *p;
+    size_t n;
+    int32_t added; /* index in t->added when the splitter cut it out, else -1 */
+} seg;
+
+typedef struct segs {
+    seg *v;
+    size_t n, cap;
+    const tlv_allocator *alloc;
+    int oom;
+} segs;
+
+static void segs_push(segs *s, const char *p, size_t n, int32_t added)
+{
+    if (s->oom) return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        seg *g = tlv__realloc(s->alloc, s->v, cap * sizeof *g);
+        if (!g) {
+            s->oom = 1;
+            return;
+        }
+        s->v = g;
+        s->cap = cap;
+    }
+    seg x = {p, n, added};
+    s->v[s->n++] = x;
+}
+
+/* Trie.split: at the leftmost position where an added token starts, the longest one wins. */
+static void split_added(const tlv_tokenizer *t, const char *s, size_t n, segs *out)
+{
+    size_t text_start = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        int32_t hit = -1;
+        for (int32_t k = t->match_at[c]; k < t->match_at[c + 1]; k++) {
+            const added_tok *a = &t->added[t->match_order[k]];
+            if (a->len <= n - i && !memcmp(a->content, s + i, a->len)) {
+                hit = t->match_order[k];
+                break;
+            }
+        }
+        if (hit < 0) {
+            i++;
+            continue;
+        }
+        if (i > text_start) segs_push(out, s + text_start, i - text_start, -1);
+        segs_push(out, s + i, t->added[hit].len, hit);
+        i += t->added[hit].len;
+        text_start = i;
+    }
+    if (n > text_start) segs_push(out, s + text_start, n - text_start, -1);
+}
+
+static size_t cp_len(const char *p, size_t n, uint32_t *cp)
+{
+    size_t bad, k = tlv__utf8_next((const unsigned char *)p, n, TLV_UTF8_PYTHON, cp, &bad);
+    return k ? k : 1;
+}
+
+static void strip_left(seg *s)
+{
+    while (s->n) {
+        uint32_t cp;
+        size_t k = cp_len(s->p, s->n, &cp);
+        if (!tlv__py_isspace(cp)) break;
+        s->p += k;
+        s->n -= k;
+    }
+}
+
+static void strip_right(seg *s)
+{
+    while (s->n) {
+        size_t k = 1;
+        while (k < s->n && k < 4 && ((unsigned char)s->p[s->n - k] & 0xC0) == 0x80) k++;
+        uint32_t cp;
+        cp_len(s->p + s->n - k, k, &cp);
+        if (!tlv__py_isspace(cp)) break;
+        s->n -= k;
+    }
+}
+
+/* lstrip / rstrip / single_word, as PreTrainedTokenizer.tokenize applies them. */
+static void apply_strip(const tlv_tokenizer *t, segs *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->v[i].added < 0) continue;
+        const added_tok *a = &t->added[g->v[i].added];
+        seg *left = i > 0 && g->v[i - 1].n ? &g->v[i - 1] : NULL;
+        seg *right = i + 1 < g->n && g->v[i + 1].n ? &g->v[i + 1] : NULL;
+        if (a->rstrip && right) strip_left(right);
+        if (a->lstrip && left) strip_right(left);
+        /* single_word: the token only counts when not glued to a word; Python then re-joins
+         * the strings (we mark the token as plain text; neighbours are encoded separately). */
+        if (a->single_word && left && left->p[left->n - 1] != ' ') g->v[i].added = -1;
+        else if (a->single_word && right && right->p[0] != ' ') g->v[i].added = -1;
+    }
+}
+
+static tlv_status encode_piece(const tlv_tokenizer *t, const char *p, size_t n, tlv_ids *out, tlv_err *err)
+{
+    if (t->bpe) return tlv__bpe_encode(t->bpe, p, n, out, err);
+    int starts_ws = n && (p[0] == ' ' || (n >= 3 && !memcmp(p, SPACE_SYMBOL, 3)));
+    if (t->legacy || !starts_ws) return tlv__spm_encode(t->spm, p, n, t->legacy ? tlv__spm_add_dummy_prefix(t->spm) : 0, out, err);
+    /* LlamaTokenizer._tokenize, legacy=False: encode unk_token + text, drop unk_token's pieces. */
+    const char *u = t->attr[2] ? t->attr[2] : "<unk>";
+    size_t un = strlen(u), at = out->n;
+    tlv_buf b;
+    tlv__buf_init(&b, t->alloc);
+    tlv__buf_put(&b, u, un);
+    tlv__buf_put(&b, p, n);
+    if (b.oom) {
+        tlv__buf_free(&b);
+        return oom(err);
+    }
+    tlv_status st = tlv__spm_encode(t->spm, b.p, b.n, 0, out, err);
+    tlv__buf_free(&b);
+    if (st) return st;
+    size_t drop = out->n - at < t->unk_len ? out->n - at : t->unk_len;
+    memmove(out->p + at, out->p + at + drop, (out->n - at - drop) * sizeof *out->p);
+    out->n -= drop;
+    return TLV_OK;
+}
+
+static tlv_status encode_text(const tlv_tokenizer *t, const char *text, size_t len, int add_special, tlv_ids *out,
+                              tlv_err *err)
+{
+    tlv_status st = TLV_OK;
+    tlv_buf clean, pre;
+    tlv__buf_init(&clean, t->alloc);
+    tlv__buf_init(&pre, t->alloc);
+    segs g = {0};
+    g.alloc = t->alloc;
+    utf8proc_uint8_t *nfc = NULL;
+
+    tlv__utf8_sanitize(&clean, text, len);
+    if (clean.oom) goto oom;
+    const char *s = clean.p;
+    size_t n = clean.n;
+    if (t->nfc && n) {
+        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &nfc,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (r < 0) {
+            st = r == UTF8PROC_ERROR_NOMEM ? oom(err)
+                                           : tlv__err_set(err, TLV_ERR_INVALID_ARG, "NFC failed: %s", utf8proc_errmsg(r));
+            goto done;
+        }
+        s = (const char *)nfc;
+        n = (size_t)r;
+    }
+    if (t->bpe && t->add_prefix_space) {
+        tlv__buf_putc(&pre, ' ');
+        tlv__buf_put(&pre, s, n);
+        s = pre.p;
+        n = pre.n;
+    } else if (t->spm && !t->legacy && n) {
+        /* LlamaTokenizer.tokenize, legacy=False. */
+        if (t->add_prefix_space) tlv__buf_put(&pre, SPACE_SYMBOL, 3);
+        for (size_t i = 0; i < n; i++) {
+            if (i + 3 <= n && !memcmp(s + i, SPACE_SYMBOL, 3)) {
+                tlv__buf_putc(&pre, ' ');
+                i += 2;
+            } else {
+                tlv__buf_putc(&pre, s[i]);
+            }
+        }
+        s = pre.p;
+        n = pre.n;
+    }
+    if (pre.oom) goto oom;
+
+    if (add_special && t->add_bos && t->bos >= 0) tlv__ids_push(out, t->bos);
+    size_t first = out->n;
+    split_added(t, s, n, &g);
+    if (g.oom) goto oom;
+    apply_strip(t, &g);
+    for (size_t i = 0; i < g.n && !st; i++) {
+        if (!g.v[i].n) continue;
+        int32_t a = tlv__strmap_get(&t->added_map, g.v[i].p, g.v[i].n);
+        if (a >= 0 && (g.v[i].added >= 0 || t->added[a].len == g.v[i].n)) tlv__ids_push(out, t->added[a].id);
+        else st = encode_piece(t, g.v[i].p, g.v[i].n, out, err);
+    }
+    if (st) goto done;
+    if (t->spm && !t->legacy && out->n - first > 1) {
+        const char *p0 = tlv__tokenizer_piece(t, out->p[first]);
+        if (p0 && !strcmp(p0, SPACE_SYMBOL) && tlv__tokenizer_is_special(t, out->p[first + 1])) {
+            memmove(out->p + first, out->p + first + 1, (out->n - first - 1) * sizeof *out->p);
+            out->n--;
+        }
+    }
+    if (add_special && t->add_eos && t->eos >= 0) tlv__ids_push(out, t->eos);
+    if (out->oom) goto oom;
+    goto done;
+oom:
+    st = oom(err);
+done:
+    free(nfc); /* utf8proc allocates with malloc */
+    tlv__free(t->alloc, g.v);
+    tlv__buf_free(&clean);
+    tlv__buf_free(&pre);
+    return st;
+}
+
+tlv_status tlv__tokenizer_encode(const tlv_tokenizer *t, const char *text, size_t len, int add_special,
+                                 int32_t **ids, size_t *n_ids, tlv_err *err)
+{
+    *ids = NULL;
+    *n_ids = 0;
+    if (!t || (!text && len)) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tokenizer encode: NULL argument");
+    tlv_ids v = {0};
+    v.alloc = t->alloc;
+    tlv_status st = encode_text(t, text ? text : "", len, add_special, &v, err);
+    if (st) {
+        tlv__free(t->alloc, v.p);
+        return st;
+    }
+    if (!v.p) { /* empty result: still hand back an allocation, so the caller can always free */
+        v.p = tlv__malloc(t->alloc, sizeof *v.p);
+        if (!v.p) return oom(err);
+    }
+    *ids = v.p;
+    *n_ids = v.n;
+    return TLV_OK;
+}
+
+/* ---------------------------------------------------------------- decoding */
+struct tlv_detok {
+    const tlv_tokenizer *t;
+    int skip_special;
+    tlv_buf out;  /* text produced by the current push */
+    tlv_buf tmp;  /* characters completed by the UTF-8 decoder */
+    tlv_buf held; /* Llama: text of the current sp_model.decode() call not yet written */
+    tlv_utf8_stream u8;
+    size_t n_sub;     /* sub-texts written so far */
+    int sub_open;     /* a convert_tokens_to_string run has tokens */
+    int sub_written;  /* ... and has produced text */
+    size_t seg_i;     /* index of the token in the run */
+    int prev_special; /* Llama: the previous token in the run was special */
+    int call_empty;   /* Llama: the current sp_model.decode() call has produced nothing yet */
+    int call_ws_done; /* ... and has dropped its dummy-prefix space */
+};
+
+/* Writes text of the current sub-text, with the " " that joins sub-texts before its first byte. */
+static void dk_write(tlv_detok *d, tlv_buf *out, const char *p, size_t n)
+{
+    if (!n) return;
+    if (!d->sub_written) {
+        if (d->n_sub && d->t->spaces_between_special) tlv__buf_putc(out, ' ');
+        d->n_sub++;
+        d->sub_written = 1;
+    }
+    tlv__buf_put(out, p, n);
+}
+
+static void dk_drain(tlv_detok *d, tlv_buf *out, int final)
+{
+    if (final) tlv__utf8_stream_flush(&d->u8, &d->tmp);
+    dk_write(d, out, d->tmp.p, d->tmp.n);
+    d->tmp.n = 0;
+}
+
+static void dk_feed(tlv_detok *d, tlv_buf *out, const char *p, size_t n)
+{
+    tlv__utf8_stream_feed(&d->u8, p, n, &d->tmp);
+    dk_drain(d, out, 0);
+}
+
+static void sp_collect(tlv_detok *d, int final);
+static void sp_release(tlv_detok *d, tlv_buf *out);
+
+/* Ends the current run of model tokens (before a legacy added token: final = 0, the run is
+ * dropped when empty; at the end: final = 1, an empty run still counts as a sub-text). */
+static void dk_end_run(tlv_detok *d, tlv_buf *out, int final)
+{
+    if (!d->sub_open) return;
+    if (d->t->spm) {
+        sp_collect(d, 1);
+        sp_release(d, out);
+    } else {
+        dk_drain(d, out, 1);
+    }
+    if (final && !d->sub_written) {
+        if (d->n_sub && d->t->spaces_between_special) tlv__buf_putc(out, ' ');
+        d->n_sub++;
+    }
+    d->sub_open = d->sub_written = 0;
+}
+
+static void dk_start_run(tlv_detok *d)
+{
+    if (d->sub_open) return;
+    d->sub_open = 1;
+    d->sub_written = 0;
+    d->seg_i = 0;
+    d->prev_special = 0;
+    d->call_empty = 1;
+    d->call_ws_done = 0;
+}
+
+/* Byte-level: the token's characters mapped back through the GPT-2 alphabet. */
+static void dk_bpe_token(tlv_detok *d, tlv_buf *out, int32_t id)
+{
+    const tlv_tokenizer *t = d->t;
+    size_t n;
+    const char *bytes = t->added_of_id[id] < 0 ? tlv__bpe_piece_bytes(t->bpe, id, &n) : NULL;
+    if (bytes) {
+        dk_feed(d, out, bytes, n);
+        return;
+    }
+    /* An added token inside a run (a special one): map what is in the alphabet. */
+    tlv_byte_alphabet ab;
+    tlv__byte_alphabet_init(&ab);
+    const char *p = tlv__tokenizer_piece(t, id);
+    size_t len = strlen(p);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = cp_len(p + i, len - i, &cp);
+        if (cp < 0x144 && ab.to_byte[cp] >= 0) {
+            char c = (char)ab.to_byte[cp];
+            dk_feed(d, out, &c, 1);
+        } else {
+            dk_feed(d, out, p + i, k);
+        }
+        i += k;
+    }
+}
+
+/* LlamaTokenizer.convert_tokens_to_string, one token at a time. The text of the current
+ * sp_model.decode() call collects in d->held: with legacy=True a special token that follows
+ * normal ones puts a " " *before* that text, so it is held back until the call ends (only when
+ * special tokens are not skipped; otherwise no such token can come). */
+static void sp_collect(tlv_detok *d, int final)
+{
+    if (final) tlv__utf8_stream_flush(&d->u8, &d->tmp);
+    tlv__buf_put(&d->held, d->tmp.p, d->tmp.n);
+    d->tmp.n = 0;
+}
+
+static void sp_release(tlv_detok *d, tlv_buf *out)
+{
+    dk_write(d, out, d->held.p, d->held.n);
+    d->held.n = 0;
+}
+
+static void sp_put_text(tlv_detok *d, const char *piece, size_t n)
+{
+    for (size_t k = 0; k < n;) {
+        if (k + 3 <= n && !memcmp(piece + k, SPACE_SYMBOL, 3)) {
+            tlv__buf_putc(&d->held, ' ');
+            k += 3;
+        } else {
+            tlv__buf_putc(&d->held, piece[k]);
+            k++;
+        }
+    }
+}
+
+static void dk_spm_token(tlv_detok *d, tlv_buf *out, int32_t id)
+{
+    const tlv_tokenizer *t = d->t;
+    const char *piece = tlv__tokenizer_piece(t, id);
+    size_t n = strlen(piece);
+    size_t i = d->seg_i++;
+    if (i == 0 && n >= 3 && !memcmp(piece, SPACE_SYMBOL, 3)) { /* "we manually add the prefix space" */
+        piece += 3;
+        n -= 3;
+    }
+    if (t->flags[id] & F_SPECIAL) {
+        if (!d->prev_special && i != 0 && t->legacy) dk_write(d, out, " ", 1);
+        sp_collect(d, 1); /* the end of this sp_model.decode() call */
+        sp_release(d, out);
+        dk_write(d, out, piece, n);
+        d->prev_special = 1;
+        d->call_empty = 1;
+        d->call_ws_done = 0;
+        return;
+    }
+    d->prev_special = 0;
+    int byte = t->added_of_id[id] < 0 ? tlv__spm_byte(t->spm, id) : -1;
+    if (byte >= 0) {
+        char c = (char)byte;
+        tlv__utf8_stream_feed(&d->u8, &c, 1, &d->tmp);
+        sp_collect(d, 0);
+        d->call_empty = 0;
+    } else {
+        sp_collect(d, 1); /* ProcessBytePieces before a normal piece */
+        tlv_spm_type type = t->added_of_id[id] < 0 ? tlv__spm_type(t->spm, id) : TLV_SPM_USER_DEFINED;
+        if (type == TLV_SPM_CONTROL) {
+            n = 0;
+        } else if (type == TLV_SPM_UNKNOWN && i != 0) {
+            piece = " \xE2\x81\x87 "; /* sentencepiece's unk_surface " ⁇ " */
+            n = 5;
+        }
+        int dummy = t->legacy ? tlv__spm_add_dummy_prefix(t->spm) : 0;
+        /* sentencepiece drops the dummy-prefix space once, from the first piece that starts
+         * with '▁' while the call's text is still empty (python3-sentencepiece 0.1.97:
+         * decode(['▁', '▁Hello']) == ' Hello', decode(['<s>', '▁Hello']) == 'Hello'). */
+        if (d->call_empty && !d->call_ws_done && (dummy || tlv__spm_remove_extra_whitespaces(t->spm)) && n >= 3 &&
+            !memcmp(piece, SPACE_SYMBOL, 3)) {
+            piece += 3;
+            n -= 3;
+            d->call_ws_done = 1;
+        }
+        sp_put_text(d, piece, n);
+        if (n) d->call_empty = 0;
+    }
+    if (!(t->legacy && !d->skip_special)) sp_release(d, out);
+}
+
+static void dk_push(tlv_detok *d, int32_t id, tlv_buf *out)
+{
+    const tlv_tokenizer *t = d->t;
+    if (id < 0 || id >= t->n_tokens || !tlv__tokenizer_piece(t, id)) return;
+    if (d->skip_special && (t->flags[id] & F_SPECIAL)) return;
+    if (t->flags[id] & F_LEGACY_ADDED) {
+        dk_end_run(d, out, 0);
+        const char *c = tlv__tokenizer_piece(t, id);
+        d->sub_written = 0;
+        dk_write(d, out, c, strlen(c));
+        d->sub_written = 0;
+        return;
+    }
+    dk_start_run(d);
+    if (t->bpe) dk_bpe_token(d, out, id);
+    else dk_spm_token(d, out, id);
+}
+
+static void dk_init(tlv_detok *d, const tlv_tokenizer *t, int skip_special)
+{
+    memset(d, 0, sizeof *d);
+    d->t = t;
+    d->skip_special = skip_special;
+    tlv__buf_init(&d->out, t->alloc);
+    tlv__buf_init(&d->tmp, t->alloc);
+    tlv__buf_init(&d->held, t->alloc);
+    d->u8.policy = t->bpe ? TLV_UTF8_PYTHON : TLV_UTF8_SPM;
+}
+
+tlv_status tlv__tokenizer_decode(const tlv_tokenizer *t, const int32_t *ids, size_t n_ids, int skip_special,
+                                 char **text, size_t *len, tlv_err *err)
+{
+    *text = NULL;
+    if (len) *len = 0;
+    if (!t || (!ids && n_ids)) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tokenizer decode: NULL argument");
+    for (size_t i = 0; i < n_ids; i++)
+        if (!tlv__tokenizer_piece(t, ids[i]))
+            return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tokenizer decode: id %d at position %zu is not a token (the tokenizer has %d)",
+                                (int)ids[i], i, (int)t->n_tokens);
+    tlv_detok d;
+    dk_init(&d, t, skip_special);
+    for (size_t i = 0; i < n_ids; i++) dk_push(&d, ids[i], &d.out);
+    dk_end_run(&d, &d.out, 1);
+    int bad = d.tmp.oom || d.held.oom;
+    tlv__buf_free(&d.tmp);
+    tlv__buf_free(&d.held);
+    if (bad) {
+        tlv__buf_free(&d.out);
+        return oom(err);
+    }
+    return tlv__buf_finish(&d.out, text, len, err);
+}
+
+tlv_status tlv__detok_create(const tlv_tokenizer *t, int skip_special, tlv_detok **out)
+{
+    *out = NULL;
+    if (!t) return TLV_ERR_INVALID_ARG;
+    tlv_detok *d = tlv__malloc(t->alloc, sizeof *d);
+    if (!d) return TLV_ERR_NO_MEMORY;
+    dk_init(d, t, skip_special);
+    *out = d;
+    return TLV_OK;
+}
+
+static const char *dk_result(tlv_detok *d, size_t *len)
+{
+    tlv__buf_putc(&d->out, 0);
+    if (d->out.oom || d->tmp.oom || d->held.oom) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = d->out.n - 1;
+    return d->out.p;
+}
+
+const char *tlv__detok_push(tlv_detok *d, int32_t id, size_t *len)
+{
+    d->out.n = 0;
+    dk_push(d, id, &d->out);
+    return dk_result(d, len);
+}
+
+const char *tlv__detok_flush(tlv_detok *d, size_t *len)
+{
+    d->out.n = 0;
+    dk_end_run(d, &d->out, 1);
+    return dk_result(d, len);
+}
+
+void tlv__detok_destroy(tlv_detok *d)
+{
+    if (!d) return;
+    const tlv_allocator *a = d->t->alloc;
+    tlv__buf_free(&d->out);
+    tlv__buf_free(&d->tmp);
+    tlv__buf_free(&d->held);
+    tlv__free(a, d);
+}

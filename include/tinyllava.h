@@ -212,6 +212,10 @@ TLV_API tlv_status tlv_session_generate(tlv_session *s, const tlv_sampling *p, t
                                         tlv_generate_stats *result);
 /* The whole text of the last answer (valid until the next call on s). */
 TLV_API const char *tlv_session_last_answer(const tlv_session *s);
+/* Restores history: appends a finished turn (the images and text added since the last generate,
+ * then user_text, answered by assistant_text) without generating. Its KV is computed by the next
+ * generate. */
+TLV_API tlv_status tlv_session_add_turn(tlv_session *s, const char *user_text, const char *assistant_text);
 /* Asks a running generate (on another thread) to stop soon; safe to call from any thread or a
  * signal handler. The generate returns TLV_ERR_CANCELLED; the session stays usable. */
 TLV_API void tlv_session_cancel(tlv_session *s);

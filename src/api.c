@@ -374,6 +374,13 @@ tlv_status tlv_session_add_text(tlv_session *s, const char *text)
     return tlv__engine_add_text(s->es, text, &s->err);
 }
 
+tlv_status tlv_session_add_turn(tlv_session *s, const char *user_text, const char *assistant_text)
+{
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (!user_text || !assistant_text) return tlv__err_set(&s->err, TLV_ERR_INVALID_ARG, "add_turn needs user and assistant text");
+    return tlv__engine_add_turn(s->es, user_text, assistant_text, &s->err);
+}
+
 void tlv_sampling_init(tlv_sampling *p)
 {
     if (!p) return;
@@ -412,4 +419,11 @@ TLV_API tlv_engine_session *tlv__session_engine(tlv_session *s);
 tlv_engine_session *tlv__session_engine(tlv_session *s)
 {
     return s ? s->es : NULL;
+}
+
+/* For tests: validation-layer messages seen by this context. */
+TLV_API uint32_t tlv__context_validation_count(const tlv_context *ctx);
+uint32_t tlv__context_validation_count(const tlv_context *ctx)
+{
+    return ctx ? tlv__vk_instance_validation_count(ctx->inst) : 0;
 }

@@ -39,6 +39,7 @@ tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batc
 void tlv__engine_session_destroy(tlv_engine_session *s);
 tlv_status tlv__engine_add_image(tlv_engine_session *s, tlv_image *img, tlv_err *err); /* takes ownership of img's pixels */
 tlv_status tlv__engine_add_text(tlv_engine_session *s, const char *text, tlv_err *err);
+tlv_status tlv__engine_add_turn(tlv_engine_session *s, const char *user, const char *assistant, tlv_err *err);
 tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tlv_token_fn cb, void *ud,
                                 tlv_generate_stats *res, tlv_err *err);
 void tlv__engine_cancel(tlv_engine_session *s);

@@ -182,6 +182,38 @@ tlv_status tlv__engine_add_text(tlv_engine_session *s, const char *text, tlv_err
     return TLV_OK;
 }
 
+static turn *push_turn(tlv_engine_session *s)
+{
+    if (s->n_turns == s->cap_turns) {
+        int nc = s->cap_turns ? 2 * s->cap_turns : 8;
+        turn *nt = tlv__realloc(s->a, s->turns, (size_t)nc * sizeof *nt);
+        if (!nt) return NULL;
+        s->turns = nt;
+        s->cap_turns = nc;
+    }
+    turn *t = &s->turns[s->n_turns++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+tlv_status tlv__engine_add_turn(tlv_engine_session *s, const char *user, const char *assistant, tlv_err *err)
+{
+    tlv_status st = tlv__engine_add_text(s, user, err);
+    if (st) return st;
+    char *a = tlv__strdup(s->a, assistant);
+    turn *t = a ? push_turn(s) : NULL;
+    if (!t) {
+        tlv__free(s->a, a);
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    }
+    t->user = s->pending;
+    t->n_images = s->pending_images;
+    t->assistant = a;
+    s->pending = NULL;
+    s->pending_images = 0;
+    return TLV_OK;
+}
+
 /* ------------------------------------------------------------------ generation */
 
 static tlv_status encode_images(tlv_engine_session *s, double *ms, tlv_err *err)
@@ -338,14 +370,8 @@ tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tl
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "nothing to answer: add text or an image first");
 
     /* the open turn */
-    if (s->n_turns == s->cap_turns) {
-        int nc = s->cap_turns ? 2 * s->cap_turns : 8;
-        turn *nt = tlv__realloc(s->a, s->turns, (size_t)nc * sizeof *nt);
-        if (!nt) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
-        s->turns = nt;
-        s->cap_turns = nc;
-    }
-    turn *t = &s->turns[s->n_turns++];
+    turn *t = push_turn(s);
+    if (!t) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
     t->user = s->pending ? s->pending : tlv__strdup(s->a, "");
     t->n_images = s->pending_images;
     t->assistant = NULL;

@@ -10,6 +10,7 @@
  * Upload: from the mmapped file straight into device memory (mapped on UMA devices), or through
  * the device's bounded staging buffer: never a second full copy in host memory. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,58 @@ typedef struct binder {
     tlv_load_progress_fn progress;
     void *progress_ud;
     int counting;             /* first pass: only add up bytes */
+    /* synthetic weights (the bench): no checkpoint; every tensor is made at its shape and
+     * filled on the device with hashed uniform numbers */
+    int synthetic;
+    tlv_dtype synth_dtype;
+    uint32_t seed;
+    tlv_stream *stream;
 } binder;
+
+/* Fills t on the device: offset + scale * U[-1, 1). */
+static tlv_status synth_fill(binder *b, tlv_tensor *t, float scale, float offset)
+{
+    tlv_vk_device *dev = b->m->dev;
+    uint32_t spec[2] = {256, (uint32_t)t->dtype};
+    const tlv_vk_pipeline *p;
+    tlv_status s = tlv__vk_pipeline_get(dev, "fill_random", spec, 2, 1, 16, &p, b->err);
+    if (s) return s;
+    for (int i = 0; i < t->n_slabs; i++) {
+        uint64_t n = (uint64_t)tlv__tensor_slab_nrows(t, i) * (uint64_t)tlv__tensor_row_elems(t);
+        uint64_t words = t->dtype == TLV_F32 ? n : (n + 1) / 2;
+        uint64_t groups = (words + 255) / 256, gx = groups < 65535 ? groups : 65535, gy = (groups + gx - 1) / gx;
+        struct { uint32_t n, seed; float scale, offset; } pc = {(uint32_t)n, b->seed++, scale, offset};
+        tlv_vk_binding bind = tlv__tensor_binding(t, i, 1);
+        tlv__stream_dispatch(b->stream, p, &bind, 1, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1, "fill_random");
+    }
+    return tlv__stream_status(b->stream);
+}
+
+static tlv_status synth_bind(binder *b, tlv_tensor *t, const char *name, int ndim, const int64_t *dims)
+{
+    int64_t shape[TLV_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) shape[i] = dims[i];
+    tlv__tensor_init(t, b->synth_dtype, ndim, shape);
+    if (b->counting) {
+        b->total += tlv__tensor_bytes(t);
+        return TLV_OK;
+    }
+    tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
+    if (s) return tlv__err_prefix(b->err, "tensor '%s'", name);
+    int64_t in = ndim >= 2 ? tlv__tensor_row_elems(t) : 1;
+    const char *dot = strrchr(name, '.');
+    int is_bias = dot && !strcmp(dot, ".bias");
+    float scale, offset = 0;
+    if (ndim >= 2) scale = sqrtf(3.0f / (float)in); /* std 1/sqrt(in): activations stay O(1) */
+    else if (is_bias) scale = 0.02f;
+    else {
+        scale = 0.02f; /* norm weights near 1 (near 0 for Gemma's 1 + w) */
+        offset = b->m->llm.norm == TLV_NORM_RMS_1P && strstr(name, "language_model") ? 0.0f : 1.0f;
+    }
+    b->m->device_bytes += tlv__tensor_bytes(t);
+    b->m->n_params += (uint64_t)tlv__tensor_nelem(t);
+    return synth_fill(b, t, scale, offset);
+}
 
 static tlv_status upload(binder *b, const tlv_st_tensor *st, tlv_tensor *t)
 {
@@ -58,6 +110,13 @@ static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const i
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
+    if (b->synthetic) {
+        /* optional tensors the published checkpoints have: SigLIP's patch bias, Factory Phi's
+         * lm_head bias */
+        int make = required || (strstr(name, "patch_embedding.bias") && b->m->vis.arch == TLV_VISION_SIGLIP) ||
+                   (strstr(name, "lm_head.bias") && b->m->llm.arch == TLV_ARCH_PHI && b->m->cfg.generation == TLV_GEN_FACTORY);
+        return make ? synth_bind(b, t, name, ndim, dims) : TLV_OK;
+    }
     const tlv_st_tensor *st = tlv__checkpoint_use(b->ck, name);
     if (!st) {
         if (!required) return TLV_OK;
@@ -339,6 +398,25 @@ void tlv__model_destroy(tlv_model_core *m)
     tlv__free(m->alloc, m);
 }
 
+/* The RoPE table for the positions any session may use (attention.h). */
+static tlv_status finish(tlv_model_core *m, int max_ctx, tlv_err *err)
+{
+    int ctx = max_ctx > 0 ? max_ctx : m->cfg.tokenizer_max_length > 0 ? m->cfg.tokenizer_max_length : m->llm.max_pos;
+    if (ctx > m->llm.max_pos && m->llm.max_pos > 0) ctx = m->llm.max_pos;
+    if (ctx <= 0) ctx = 2048;
+    m->max_ctx = ctx;
+    int rot = m->llm.rot_dim > 0 ? m->llm.rot_dim : 2;
+    int64_t shape[2] = {ctx, rot};
+    tlv__tensor_init(&m->w.rope_table, TLV_F32, 2, shape);
+    float *table = tlv__malloc(m->alloc, (size_t)ctx * (size_t)rot * sizeof(float));
+    if (!table) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory for the RoPE table");
+    tlv__rope_table_fill(table, ctx, rot, m->llm.rope_theta);
+    tlv_status s = tlv__tensor_alloc(m->dev, &m->w.rope_table, TLV_MEM_DEVICE, err);
+    if (!s) s = tlv__tensor_write(m->dev, &m->w.rope_table, table, err);
+    tlv__free(m->alloc, table);
+    return s;
+}
+
 tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv_load_progress_fn progress,
                            void *progress_ud, const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
 {
@@ -359,7 +437,7 @@ tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv
     if (emb && emb->ndim == 2) m->cfg.llm.vocab = (int32_t)emb->shape[0];
     if ((s = describe(m, dir, err))) goto fail;
 
-    binder b = {m, ck, err, dir, 0, 0, progress, progress_ud, 1};
+    binder b = {m, ck, err, dir, 0, 0, progress, progress_ud, 1, 0, TLV_F32, 0, NULL};
     /* pass 1: names, shapes and dtypes of everything, and the byte total for progress */
     if ((s = bind_vision(&b)) || (s = bind_llm(&b)) || (s = check_unused(&b))) goto fail;
     /* pass 2: upload */
@@ -367,30 +445,40 @@ tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv
     b.counting = 0;
     if ((s = bind_vision(&b)) || (s = bind_llm(&b))) goto fail;
     m->weight_dtype = m->w.layers[0].o.w.dtype;
-
-    /* RoPE table for the positions any session may use (attention.h). */
-    int ctx = max_ctx > 0 ? max_ctx : m->cfg.tokenizer_max_length > 0 ? m->cfg.tokenizer_max_length : m->llm.max_pos;
-    if (ctx > m->llm.max_pos && m->llm.max_pos > 0) ctx = m->llm.max_pos;
-    if (ctx <= 0) ctx = 2048;
-    m->max_ctx = ctx;
-    int rot = m->llm.rot_dim > 0 ? m->llm.rot_dim : 2;
-    int64_t shape[2] = {ctx, rot};
-    tlv__tensor_init(&m->w.rope_table, TLV_F32, 2, shape);
-    float *table = tlv__malloc(alloc, (size_t)ctx * (size_t)rot * sizeof(float));
-    if (!table) {
-        s = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory for the RoPE table");
-        goto fail;
-    }
-    tlv__rope_table_fill(table, ctx, rot, m->llm.rope_theta);
-    s = tlv__tensor_alloc(dev, &m->w.rope_table, TLV_MEM_DEVICE, err);
-    if (!s) s = tlv__tensor_write(dev, &m->w.rope_table, table, err);
-    tlv__free(alloc, table);
-    if (s) goto fail;
+    if ((s = finish(m, max_ctx, err))) goto fail;
     tlv__checkpoint_destroy(ck);
     *out = m;
     return TLV_OK;
 fail:
     tlv__checkpoint_destroy(ck);
+    tlv__model_destroy(m);
+    return s;
+}
+
+tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype, int max_ctx,
+                                const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
+{
+    *out = NULL;
+    tlv_model_core *m = tlv__calloc(alloc, 1, sizeof *m);
+    if (!m) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    m->alloc = alloc;
+    m->dev = dev;
+    m->cfg = *cfg;
+    tlv_stream *stream = NULL;
+    tlv_status s;
+    if ((s = describe(m, "(synthetic)", err))) goto fail;
+    if ((s = tlv__stream_create(dev, &stream, err))) goto fail;
+    binder b = {m, NULL, err, "(synthetic)", 0, 0, NULL, NULL, 0, 1, dtype, 12345, stream};
+    tlv__stream_begin(stream, 0);
+    if ((s = bind_vision(&b)) || (s = bind_llm(&b))) goto fail;
+    if ((s = tlv__stream_run(stream, err))) goto fail;
+    m->weight_dtype = dtype;
+    if ((s = finish(m, max_ctx, err))) goto fail;
+    tlv__stream_destroy(stream);
+    *out = m;
+    return TLV_OK;
+fail:
+    tlv__stream_destroy(stream);
     tlv__model_destroy(m);
     return s;
 }

@@ -110,6 +110,11 @@ tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv
                            void *progress_ud, const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err);
 void tlv__model_destroy(tlv_model_core *m);
 
+/* A model with the shapes of cfg and random weights of dtype generated on the device (the bench:
+ * nothing to download). The numbers are meaningless; the work is the real model's. */
+tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype, int max_ctx,
+                                const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err);
+
 /* Scratch of one session: planned once for at most n_batch rows per forward pass, n_ctx
  * positions of KV cache and one image at a time. */
 typedef struct tlv_model_scratch {

@@ -88,6 +88,11 @@ def build_repos():
                                 "llm_model_name_or_path": "base/llm"}), False),
         "model.safetensors": (rand_bytes(5, 4000), True),
     }
+    # Gemma-like: the base tokenizer's repo is gated.
+    repos["tiny/gatedbase"] = {
+        "config.json": (jbytes({"model_type": "tinyllava", "tokenizer_name_or_path": "tiny/private"}), False),
+        "model.safetensors": (rand_bytes(9, 2000), True),
+    }
     repos["base/llm"] = {
         "config.json": (jbytes({"model_type": "llama"}), False),
         "generation_config.json": (jbytes({"from": "base"}), False),

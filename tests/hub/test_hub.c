@@ -670,6 +670,19 @@ static void test_base_tokenizer(void)
     cJSON_Delete(m);
     free(d);
 
+    /* The base repo is gated (Gemma, Llama): said before any weights are fetched. */
+    CHECK_EQ_INT(resolve("tiny/gatedbase", &o, NULL, &e), TLV_ERR_NETWORK);
+    CHECK_CONTAINS(e.msg, "tokenizer of tiny/gatedbase from tiny/private: tiny/private: HTTP 401");
+    CHECK_CONTAINS(e.msg, "set HF_TOKEN");
+    CHECK(!exists_in(o.cache_dir, "tiny/gatedbase/model.safetensors"));
+    o.token = "secret-token";
+    CHECK_EQ_INT(resolve("tiny/gatedbase", &o, &d, &e), TLV_OK);
+    CHECK(d && same_file(d, "vocab.json", "tiny/private"));
+    CHECK(d && same_file(d, "merges.txt", "tiny/private"));
+    CHECK(d && same_file(d, "model.safetensors", "tiny/gatedbase"));
+    free(d);
+    o.token = "";
+
     /* tokenizer_name_or_path is a local path: llm_model_name_or_path is used. */
     CHECK_EQ_INT(resolve("tiny/llmname", &o, &d, &e), TLV_OK);
     CHECK(d && same_file(d, "tokenizer.model", "base/llm"));

@@ -603,13 +603,13 @@ def make(name):
         gen_cfg = {"_from_model_config": True, "bos_token_id": 1, "eos_token_id": 2,
                    "transformers_version": "4.40.1", "use_cache": False}
     elif case["layout"] == "legacy":
+        # Additions to the published legacy layout (whose tower config and image-processor settings
+        # live in the separate repository named by mm_vision_tower): the tiny tower's config inline as
+        # "vision_config" (the full tower's, num_hidden_layers counting the deleted last layer) and a
+        # preprocessor_config.json next to it, as the shared fixtures do.
         cfg = legacy_config(case)
-        vt_dir = os.path.join(cdir, "vision_tower")
-        os.makedirs(vt_dir)
-        write_json(os.path.join(vt_dir, "config.json"), dict(
-            {"architectures": ["SiglipVisionModel"], "attention_dropout": 0.0, "num_channels": 3,
-             "torch_dtype": "float16", "transformers_version": "4.37.2"}, **vc))
-        write_json(os.path.join(vt_dir, "preprocessor_config.json"), pp)
+        cfg["vision_config"] = dict(sorted(vc.items()))
+        write_json(os.path.join(mdir, "preprocessor_config.json"), pp)
         gen_cfg = {"_from_model_config": True, "bos_token_id": 50256, "eos_token_id": 50256,
                    "transformers_version": "4.37.2"}
     else:
@@ -705,8 +705,6 @@ def make(name):
           "random_init": {"seed": seed, "lm_head_scale": case["head_scale"],
                           "residual_output_gain": case.get("resid_gain", 1.0)},
           "tokenizer": tokenizer_note(case), "notes": case_notes(case)}
-    if vt_dir:
-        cj["vision_tower_dir"] = "vision_tower"
     write_json(os.path.join(cdir, "case.json"), cj)
     return cj
 
@@ -820,9 +818,10 @@ def case_notes(case):
             "LEGACY TinyLLaVABench layout as bczhou/TinyLLaVA-2.0B: model_type tiny_llava_stablelm, top-level "
             "StableLM-epoch fields + mm_* fields, tensors model.embed_tokens / model.layers.N.* / model.norm / "
             "lm_head.weight (no bias), model.vision_tower.vision_tower.vision_model.*, model.mm_projector.{0,2}.",
-            "The vision tower's config and image-processor settings live in the separate tower repository "
-            "(mm_vision_tower = bczhou/TinyLLaVA-2.0B-SigLIP); here they are in ../vision_tower/ (config.json, "
-            "preprocessor_config.json). The main checkpoint has no preprocessor_config.json.",
+            "The published legacy repositories take the tower's config and image processor from the separate "
+            "tower repository (mm_vision_tower = bczhou/TinyLLaVA-2.0B-SigLIP); as the tiny tower is not that "
+            "one, config.json carries it inline as 'vision_config' and model/ has a preprocessor_config.json "
+            "(both additions to the published layout).",
             "The vision config says num_hidden_layers 3, but the checkpoint stores only layers 0..1 (the legacy "
             "module deletes the last encoder layer and the head); features = output of the last stored layer, "
             "ALL 36 patches kept (729-style), no post_layernorm.",
@@ -837,8 +836,8 @@ def case_notes(case):
             "Weights are stored as FLOAT32 (F32 in the safetensors headers) while config.json says torch_dtype "
             "float16, as the real repository does; the checkpoint is SHARDED in two files with "
             "model.safetensors.index.json.",
-            "Vision config and preprocessor settings in ../vision_tower/ (see the stablelm legacy case); 3 layers "
-            "in config, 2 stored; all 25 patches kept.",
+            "Inline 'vision_config' and model/preprocessor_config.json are additions (see the stablelm legacy "
+            "case); 3 layers in vision_config, 2 stored; all 25 patches kept.",
             "Phi: hidden 12, 2 heads x 6, partial_rotary_factor 0.4 -> rotary_dim int(2.4)=2.",
             "image_aspect_ratio pad."],
         "openelm_siglip_square": [

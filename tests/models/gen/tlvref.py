@@ -520,8 +520,11 @@ def load_model(model_dir, vision_config_dir=None):
         tc = dict(cfg)
         tc["model_type"] = {"tiny_llava_phi": "phi", "tiny_llava_stablelm": "stablelm_epoch"}[mt]
         m["text"] = with_defaults(tc, TEXT_DEFAULTS)
-        vdir = vision_config_dir
-        vc = json.load(open(os.path.join(vdir, "config.json")))
+        # published legacy configs have no vision_config (the tower's config is in the repository named
+        # by mm_vision_tower); the tiny cases carry it inline
+        vc = cfg.get("vision_config")
+        if vc is None:
+            vc = json.load(open(os.path.join(vision_config_dir, "config.json")))
         m["vision"] = with_defaults(vc, VISION_DEFAULTS)
         m["select"] = "legacy_all"
         m["feature_layer"] = cfg.get("mm_vision_select_layer", -2)

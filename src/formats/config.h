@@ -38,6 +38,8 @@
 
 #define TLV_CONFIG_MAX_LAYERS 256
 #define TLV_CONFIG_NAME_MAX 256
+#define TLV_CONFIG_MAX_IMAGE_SIZE 8192 /* vision image_size, pixels */
+#define TLV_CONFIG_MAX_DIM (1 << 24)    /* any width, vocabulary or head count */
 
 typedef enum tlv_generation {
     TLV_GEN_FACTORY = 1, /* TinyLLaVA_Factory, model_type "tinyllava" */

@@ -89,6 +89,8 @@ tlv_cfg_act tlv__config_act_from_name(const char *s)
 
 static const char *dot(const char *where) { return where ? "." : ""; }
 static const char *w0(const char *where) { return where ? where : ""; }
+/* "text_config: " before a message that names no single key */
+static const char *colon(const char *where) { return where ? ": " : ""; }
 
 static int set_act(tlv_json_reader *r, const char *where, const char *key, const char *name, tlv_cfg_act *act,
                    char *act_name)
@@ -138,29 +140,33 @@ static void fill_layers(struct tlv_llm_config *l)
 static tlv_status check_llm(tlv_json_reader *r, const char *where, struct tlv_llm_config *l)
 {
     if (r->status) return r->status;
-    const char *w = w0(where), *d = dot(where);
+    const char *w = w0(where), *d = dot(where), *cl = colon(where);
     if (l->hidden <= 0 || l->n_layer <= 0 || l->n_head <= 0 || l->n_kv_head <= 0 || l->head_dim <= 0 ||
         l->intermediate <= 0 || l->vocab <= 0)
         return tlv__json_fail(r, TLV_ERR_FORMAT,
                               "%s%sLLM sizes must be positive (hidden %d, layers %d, heads %d, kv heads %d, head_dim %d, "
                               "intermediate %d, vocab %d)",
-                              w, d, l->hidden, l->n_layer, l->n_head, l->n_kv_head, l->head_dim, l->intermediate, l->vocab);
+                              w, cl, l->hidden, l->n_layer, l->n_head, l->n_kv_head, l->head_dim, l->intermediate, l->vocab);
     if (l->n_layer > TLV_CONFIG_MAX_LAYERS)
         return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "%s%snum_hidden_layers: %d layers, at most %d supported", w, d,
                               l->n_layer, TLV_CONFIG_MAX_LAYERS);
+    if (l->hidden > TLV_CONFIG_MAX_DIM || l->intermediate > TLV_CONFIG_MAX_DIM || l->vocab > TLV_CONFIG_MAX_DIM ||
+        l->head_dim > TLV_CONFIG_MAX_DIM || l->n_head > TLV_CONFIG_MAX_DIM)
+        return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "%s%sLLM sizes above %d are not supported (hidden %d, intermediate %d, vocab %d)",
+                              w, cl, TLV_CONFIG_MAX_DIM, l->hidden, l->intermediate, l->vocab);
     for (int i = 0; i < l->n_layer; i++)
         if (l->layer_n_kv_head[i] <= 0 || l->layer_n_head[i] % l->layer_n_kv_head[i])
             return tlv__json_fail(r, TLV_ERR_FORMAT,
                                   "%s%snum_attention_heads %d is not a multiple of num_key_value_heads %d (layer %d)", w, d,
                                   l->layer_n_head[i], l->layer_n_kv_head[i], i);
     if (l->partial_rotary_factor <= 0.0 || l->partial_rotary_factor > 1.0)
-        return tlv__json_fail(r, TLV_ERR_FORMAT, "%s%spartial rotary factor %g outside (0, 1]", w, d,
+        return tlv__json_fail(r, TLV_ERR_FORMAT, "%s%spartial rotary factor %g outside (0, 1]", w, cl,
                               l->partial_rotary_factor);
     if (l->rotary_dim <= 0 || l->rotary_dim % 2 || l->rotary_dim > l->head_dim)
         return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "%s%srotary dims %d (head_dim %d x %g) must be even and in 2..%d", w,
-                              d, l->rotary_dim, l->head_dim, l->partial_rotary_factor, l->head_dim);
+                              cl, l->rotary_dim, l->head_dim, l->partial_rotary_factor, l->head_dim);
     if (!(l->norm_eps > 0.0) || !(l->rope_theta > 0.0))
-        return tlv__json_fail(r, TLV_ERR_FORMAT, "%s%snorm eps %g and rope theta %g must be positive", w, d, l->norm_eps,
+        return tlv__json_fail(r, TLV_ERR_FORMAT, "%s%snorm eps %g and rope theta %g must be positive", w, cl, l->norm_eps,
                               l->rope_theta);
     return TLV_OK;
 }
@@ -203,12 +209,14 @@ static int read_multipliers(tlv_json_reader *r, const cJSON *obj, const char *wh
         return 1;
     }
     if (cJSON_IsNumber(v)) {
+        if (!(v->valuedouble > 0.0 && v->valuedouble <= 64.0)) goto bad;
         for (int i = 0; i < n_layer; i++) out[i] = v->valuedouble;
         return 1;
     }
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
     if (n == 2 && cJSON_IsNumber(v->child) && cJSON_IsNumber(v->child->next)) {
         double lo = v->child->valuedouble, hi = v->child->next->valuedouble;
+        if (!(lo > 0.0 && lo <= 64.0 && hi > 0.0 && hi <= 64.0)) goto bad;
         double step = n_layer > 1 ? (hi - lo) / (n_layer - 1) : 0.0;
         for (int i = 0; i < n_layer; i++) out[i] = round2(i == n_layer - 1 && n_layer > 1 ? hi : i * step + lo);
         return 1;
@@ -216,14 +224,15 @@ static int read_multipliers(tlv_json_reader *r, const cJSON *obj, const char *wh
     if (allow_list && n == n_layer) {
         int i = 0;
         for (const cJSON *e = v->child; e; e = e->next, i++) {
-            if (!cJSON_IsNumber(e)) break;
+            if (!cJSON_IsNumber(e) || !(e->valuedouble > 0.0 && e->valuedouble <= 64.0)) break;
             out[i] = e->valuedouble;
         }
         if (i == n_layer) return 1;
     }
+bad:;
     char found[48];
     tlv__json_describe(v, found, sizeof found);
-    tlv__json_fail(r, TLV_ERR_FORMAT, "%s%s%s: expected a number or [first, last]%s, found %s", w0(where), dot(where), key,
+    tlv__json_fail(r, TLV_ERR_FORMAT, "%s%s%s: expected a number in (0, 64] or [first, last]%s, found %s", w0(where), dot(where), key,
                    allow_list ? " or one value per layer" : "", found);
     return 0;
 }
@@ -485,7 +494,7 @@ tlv_status tlv__config_read_vision(tlv_json_reader *r, const cJSON *o, const cha
                                    struct tlv_vision_config *v)
 {
     vision_fill(kind, kind == TLV_VISION_SIGLIP ? &siglip_defaults : &clip_defaults, v);
-    const char *w = w0(where), *d = dot(where);
+    const char *w = w0(where), *d = dot(where), *cl = colon(where);
     tlv__json_int(r, o, where, "hidden_size", &v->hidden);
     tlv__json_int(r, o, where, "intermediate_size", &v->intermediate);
     tlv__json_int(r, o, where, "num_hidden_layers", &v->n_layer);
@@ -502,13 +511,20 @@ tlv_status tlv__config_read_vision(tlv_json_reader *r, const cJSON *o, const cha
     if (v->hidden <= 0 || v->intermediate <= 0 || v->n_layer <= 0 || v->n_head <= 0 || v->patch_size <= 0)
         return tlv__json_fail(r, TLV_ERR_FORMAT,
                               "%s%svision sizes must be positive (hidden %d, intermediate %d, layers %d, heads %d, patch %d)",
-                              w, d, v->hidden, v->intermediate, v->n_layer, v->n_head, v->patch_size);
+                              w, cl, v->hidden, v->intermediate, v->n_layer, v->n_head, v->patch_size);
     if (v->n_layer > TLV_CONFIG_MAX_LAYERS)
         return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "%s%snum_hidden_layers: %d, at most %d supported", w, d, v->n_layer,
                               TLV_CONFIG_MAX_LAYERS);
+    if (v->hidden > TLV_CONFIG_MAX_DIM || v->intermediate > TLV_CONFIG_MAX_DIM)
+        return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "%s%svision sizes above %d are not supported (hidden %d, intermediate %d)",
+                              w, cl, TLV_CONFIG_MAX_DIM, v->hidden, v->intermediate);
     if (v->hidden % v->n_head)
         return tlv__json_fail(r, TLV_ERR_FORMAT, "%s%shidden_size %d is not divisible by num_attention_heads %d", w, d,
                               v->hidden, v->n_head);
+    /* keeps grid^2 and every size product the model code forms far from overflow */
+    if (v->image_size > TLV_CONFIG_MAX_IMAGE_SIZE)
+        return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "%s%simage_size: %d, at most %d supported", w, d, v->image_size,
+                              TLV_CONFIG_MAX_IMAGE_SIZE);
     if (v->image_size < v->patch_size)
         return tlv__json_fail(r, TLV_ERR_FORMAT, "%s%simage_size %d is smaller than patch_size %d", w, d, v->image_size,
                               v->patch_size);

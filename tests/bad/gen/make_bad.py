@@ -182,7 +182,7 @@ def main():
     cfg("act_unknown", "UNSUPPORTED", "text_config.hidden_act: unsupported activation 'relu2'", tc(hidden_act="relu2"))
     cfg("vision_act_unknown", "UNSUPPORTED", "vision_config.hidden_act: unsupported activation 'gelu_10'",
         vc(hidden_act="gelu_10"))
-    cfg("rotary_odd", "UNSUPPORTED", "rotary dims 5 (head_dim 16 x 0.35) must be even", tc(partial_rotary_factor=0.35))
+    cfg("rotary_odd", "UNSUPPORTED", "text_config: rotary dims 5 (head_dim 16 x 0.35) must be even", tc(partial_rotary_factor=0.35))
     cfg("hidden_mismatch", "FORMAT", "config.json: hidden_size: 64 disagrees with text_config hidden size 32", top(hidden_size=64))
     cfg("vision_hidden_mismatch", "FORMAT", "vision_hidden_size: 1152 disagrees with vision_config.hidden_size 48",
         top(vision_hidden_size=1152))
@@ -195,6 +195,8 @@ def main():
     cfg("image_below_patch", "FORMAT", "vision_config.image_size 10 is smaller than patch_size 12", vc(image_size=10))
     cfg("vision_heads", "FORMAT", "vision_config.hidden_size 48 is not divisible by num_attention_heads 5",
         vc(num_attention_heads=5))
+    cfg("image_huge", "UNSUPPORTED", "vision_config.image_size: 3000000, at most 8192 supported", vc(image_size=3000000))
+    cfg("vocab_huge", "UNSUPPORTED", "text_config: LLM sizes above 16777216 are not supported", tc(vocab_size=2000000000))
     cfg("too_many_layers", "UNSUPPORTED", "text_config.num_hidden_layers: 300 layers, at most 256 supported",
         tc(num_hidden_layers=300))
     cfg("no_text_config", "FORMAT", "text_config: missing (TinyLLaVA would fetch it from the hub as 'microsoft/phi-2'",
@@ -223,8 +225,10 @@ def main():
     cfg("openelm_heads", "FORMAT", "text_config.num_query_heads/num_kv_heads[0]: expected 12/3 from qkv_multipliers, found 16/4",
         lambda c: (c["text_config"]["num_query_heads"].__setitem__(0, 16),
                    c["text_config"]["num_kv_heads"].__setitem__(0, 4)), src=openelm)
-    cfg("openelm_ffn_list", "FORMAT", "text_config.ffn_multipliers: expected a number or [first, last] or one value per layer",
+    cfg("openelm_ffn_list", "FORMAT", "text_config.ffn_multipliers: expected a number in (0, 64] or [first, last] or one value per layer",
         tc(ffn_multipliers=[1.0, 2.0, 3.0]), src=openelm)
+    cfg("openelm_qkv_huge", "FORMAT", "text_config.qkv_multipliers: expected a number in (0, 64] or [first, last], found [0.5,1e+300]",
+        tc(qkv_multipliers=[0.5, 1e300]), src=openelm)
     cfg("openelm_layernorm", "UNSUPPORTED", "normalization_layer_name: expected rms_norm, found 'layer_norm'",
         tc(normalization_layer_name="layer_norm"), src=openelm)
     cfg("hf_llava_act", "UNSUPPORTED", "projector_hidden_act: unsupported 'relu' (expected gelu)",

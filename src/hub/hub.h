@@ -37,8 +37,11 @@
  *     token is sent, since it cannot tell that from a private one.
  * A file is written to FILE.part, resumed with "Range: bytes=N-" (206 appends after checking
  * Content-Range, 200 starts over, 416 discards the part), hashed while it is written, and renamed
- * into place only when size and sha256 match; a mismatch deletes the part. Interrupted transfers
- * are retried (resuming) up to max_retries times.
+ * into place only when size and sha256 match; a mismatch deletes the part. Interrupted transfers,
+ * 5xx/429 answers and a CDN refusing after the redirect (401/403 without X-Error-Code: an expired
+ * signed URL) are retried, resuming, up to max_retries times. Requests send
+ * "Accept-Encoding: identity" (the stored bytes, hashable and resumable), proxies come from the
+ * usual environment variables (libcurl), the token goes to the endpoint's host only.
  *
  * Threads: no global state of ours. libcurl's curl_global_init() is called (and balanced by
  * curl_global_cleanup()) around each resolve; libcurl >= 7.84 built thread-safe (Debian 12's

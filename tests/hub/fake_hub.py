@@ -41,7 +41,7 @@ TOKEN_NO_ACCESS = "other-token" # a valid token without access to tiny/private
 
 
 def rand_bytes(seed, n):
-    return random.Random(seed).randbytes(n)
+    return random.Random(seed).getrandbits(8 * n).to_bytes(n, "little")  # randbytes needs 3.9
 
 
 def jbytes(obj):

@@ -75,22 +75,38 @@ static const char *sniff_unsupported(const uint8_t *b, size_t n)
     return NULL;
 }
 
-/* libjpeg (Pillow) rejects a JPEG whose data ends before the EOI marker ("image file is
- * truncated"); stb_image pads the missing data with zeros and succeeds. Walk the marker
- * segments and the entropy-coded data after each SOS and report whether EOI is reached.
- * Skipping segments by their lengths keeps an EXIF thumbnail's own EOI from counting. */
-static int jpeg_reaches_eoi(const uint8_t *b, size_t n)
+/* Walks a JPEG's marker segments and entropy-coded data (skipping each segment by its length, so
+ * an EXIF thumbnail's own markers do not count) and reports what stb_image would get wrong:
+ *  - JPEG_TRUNCATED: the data ends before the EOI marker. libjpeg (Pillow) fails with "image file
+ *    is truncated"; stb_image pads the missing data with zeros and succeeds.
+ *  - JPEG_BAD_HUFFMAN: a DHT table with more than 256 codes. stb_image 2.27 (Debian 12) writes
+ *    past its 257-entry size table in stbi__build_huffman on such a file (found by fuzzing under
+ *    ASan); libjpeg rejects it ("Bogus Huffman table definition"). */
+enum { JPEG_OK, JPEG_TRUNCATED, JPEG_BAD_HUFFMAN };
+
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+
+static int jpeg_scan(const uint8_t *b, size_t n)
 {
     size_t i = 2;   /* after SOI */
     while (i + 1 < n) {
         if (b[i] != 0xFF) { i++; continue; }   /* stray bytes: libjpeg warns and goes on */
         uint8_t m = b[i + 1];
         if (m == 0xFF) { i++; continue; }                       /* fill byte */
-        if (m == 0xD9) return 1;                                /* EOI */
+        if (m == 0xD9) return JPEG_OK;                          /* EOI */
         if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; } /* TEM, RSTn: no length */
-        if (i + 3 >= n) return 0;
-        size_t len = ((size_t)b[i + 2] << 8) | b[i + 3];
-        if (len < 2) return 0;
+        if (i + 3 >= n) return JPEG_TRUNCATED;
+        size_t len = be16(b + i + 2);
+        if (len < 2) return JPEG_TRUNCATED;
+        if (m == 0xC4) {   /* DHT: tables of (class/id, 16 counts, symbols) */
+            size_t p = i + 4, end = i + 2 + len;
+            while (p < end && p + 17 <= n) {
+                size_t total = 0;
+                for (int k = 1; k <= 16; k++) total += b[p + k];
+                if (total > 256) return JPEG_BAD_HUFFMAN;
+                p += 17 + total;
+            }
+        }
         i += 2 + len;
         if (m != 0xDA) continue;
         /* SOS: entropy-coded data up to the next marker that is not a stuffed 0xFF00 or RSTn. */
@@ -101,10 +117,9 @@ static int jpeg_reaches_eoi(const uint8_t *b, size_t n)
             i++;
         }
     }
-    return 0;
+    return JPEG_TRUNCATED;
 }
 
-static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 static uint32_t le16(const uint8_t *p) { return (uint32_t)p[1] << 8 | p[0]; }
 static uint32_t be32(const uint8_t *p) { return be16(p) << 16 | be16(p + 2); }
 static uint32_t le32(const uint8_t *p) { return le16(p + 2) << 16 | le16(p); }
@@ -170,6 +185,54 @@ static tlv_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const 
                             name, fmt, (unsigned long long)w, (unsigned long long)h,
                             (unsigned long long)(w * h), (unsigned long long)max_pixels);
     return TLV_OK;
+}
+
+/* stb_image reads past the end of a BMP, TGA or GIF as zeros and succeeds; Pillow stops with
+ * "image file is truncated". Bytes an uncompressed BMP or TGA must have, from its header; for a
+ * GIF, whether the first frame's data sub-blocks end inside the file. RLE-compressed BMP and TGA
+ * are not checked. Returns 1 when complete or unknown; 0 with *need (0 if not known) if not. */
+static int data_complete(const uint8_t *b, size_t n, const char *fmt, uint64_t *need)
+{
+    *need = 0;
+    if (!strcmp(fmt, "BMP") && n >= 30) {
+        uint64_t off = le32(b + 10), w, h, bpp, comp = 0;
+        if (le32(b + 14) == 12) {
+            w = le16(b + 18); h = le16(b + 20); bpp = le16(b + 24);
+        } else {
+            if (n < 34) return 1;
+            int32_t sh = (int32_t)le32(b + 22);
+            w = le32(b + 18);
+            h = sh < 0 ? (uint64_t)(-(int64_t)sh) : (uint64_t)sh;
+            bpp = le16(b + 28);
+            comp = le32(b + 30);
+        }
+        if (comp != 0 && comp != 3 && comp != 6) return 1;   /* RLE, JPEG/PNG in BMP */
+        if (!w || !h || !bpp || bpp > 32) return 1;
+        uint64_t row = (bpp * w + 31) / 32 * 4, last = (bpp * w + 7) / 8;
+        *need = off + row * (h - 1) + last;   /* the last row's padding may be missing */
+        return n >= *need;
+    }
+    if (!strcmp(fmt, "TGA") && n >= 18) {
+        uint8_t type = b[2];
+        if (type != 1 && type != 2 && type != 3) return 1;   /* 9, 10, 11: RLE */
+        uint64_t cm = b[1] ? (uint64_t)le16(b + 5) * ((b[7] + 7u) / 8) : 0;
+        *need = 18 + (uint64_t)b[0] + cm + (uint64_t)le16(b + 12) * le16(b + 14) * ((b[16] + 7u) / 8);
+        return n >= *need;
+    }
+    if (!strcmp(fmt, "GIF") && n >= 13) {
+        size_t i = 13 + ((b[10] & 0x80) ? 3u << ((b[10] & 7) + 1) : 0);
+        while (i < n && b[i] == 0x21) {                   /* extensions before the image */
+            i += 2;
+            while (i < n && b[i]) i += (size_t)b[i] + 1;
+            i++;
+        }
+        if (i + 10 > n || b[i] != 0x2C) return i < n;       /* no image: let stb say */
+        i += 10 + ((b[i + 9] & 0x80) ? 3u << ((b[i + 9] & 7) + 1) : 0);
+        i++;                                              /* LZW minimum code size */
+        while (i < n && b[i]) i += (size_t)b[i] + 1;      /* image data sub-blocks */
+        return i < n;                                     /* the 0 terminator is in the file */
+    }
+    return 1;
 }
 
 /* The colour Pillow 9.4 shows where stb_image leaves a GIF's first frame transparent (alpha 0):
@@ -301,9 +364,23 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
     tlv_status st = check_size(w < 0 ? 0 : (uint64_t)w, h < 0 ? 0 : (uint64_t)h, max_pixels, name, fmt, err);
     if (st != TLV_OK) return st;
 
-    if (!strcmp(fmt, "JPEG") && !jpeg_reaches_eoi(b, n_bytes))
-        return tlv__err_set(err, TLV_ERR_FORMAT,
-                            "%s: truncated JPEG image: the data ends before the end-of-image marker", name);
+    uint64_t need;
+    if (!data_complete(b, n_bytes, fmt, &need)) {
+        if (need)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated %s image: %zu bytes, the %dx%d "
+                                "pixels need %llu", name, fmt, n_bytes, w, h, (unsigned long long)need);
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated %s image: the first frame's data "
+                            "ends early", name, fmt);
+    }
+    if (!strcmp(fmt, "JPEG")) {
+        int j = jpeg_scan(b, n_bytes);
+        if (j == JPEG_TRUNCATED)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated JPEG image: the data ends before "
+                                "the end-of-image marker", name);
+        if (j == JPEG_BAD_HUFFMAN)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt JPEG image: a Huffman table defines "
+                                "more than 256 codes", name);
+    }
     if (!strcmp(fmt, "PNG") && comp == 1 && stbi_is_16_bit_from_memory(b, len))
         return load_png_gray16(b, len, name, a, out, err);
     if (!strcmp(fmt, "GIF"))

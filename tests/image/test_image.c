@@ -267,8 +267,25 @@ static void test_bad_input(void)
     expect_fail(jpg, njpg * 2 / 3, "cut.jpg", 0, TLV_ERR_FORMAT, "cut.jpg", "truncated JPEG");
     expect_fail(jpg, 200, "cut200.jpg", 0, TLV_ERR_FORMAT, "cut200.jpg", "JPEG");
 
+    /* truncated BMP, TGA, GIF: stb would read zeros; Pillow refuses; so do we */
+    static const char *const others[] = {"rgb_61x39.bmp", "pal_61x39.bmp", "rgb_61x39.tga", "pal_61x39.gif", "palt_61x39.gif"};
+    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, DATA "in/%s", others[k]);
+        size_t nf = 0;
+        uint8_t *buf = (uint8_t *)tlv_test_read_file(path, &nf);
+        CHECK(buf != NULL);
+        if (!buf) continue;
+        expect_fail(buf, nf - 40, others[k], 0, TLV_ERR_FORMAT, others[k], "truncated");
+        tlv_image ok;
+        tlv_err e2;
+        CHECK_EQ_INT(tlv__image_load_memory(buf, nf, others[k], 0, NULL, &ok, &e2), TLV_OK);
+        tlv__image_free(NULL, &ok);
+        free(buf);
+    }
+
     /* zero width; zero height (stb does not check the CRC, Pillow would reject it too) */
-    uint8_t *z = malloc(npng);
+    uint8_t *z = malloc(npng > njpg ? npng : njpg);
     memcpy(z, png, npng);
     z[16] = z[17] = z[18] = z[19] = 0;
     expect_fail(z, npng, "zero_w.png", 0, TLV_ERR_FORMAT, "zero_w.png", "0x91");
@@ -290,6 +307,11 @@ static void test_bad_input(void)
     for (size_t i = 2; i + 8 < 200; i++)
         if (z[i] == 0xFF && z[i + 1] == 0xC0) { z[i + 5] = z[i + 6] = z[i + 7] = z[i + 8] = 0xFF; break; }
     expect_fail(z, 200, "huge.jpg", 0, TLV_ERR_LIMIT, "huge.jpg: JPEG image is 65535x65535", "limit");
+    /* a Huffman table with too many codes (stb_image 2.27 would write out of bounds) */
+    memcpy(z, jpg, njpg);
+    for (size_t i = 2; i + 21 < njpg; i++)
+        if (z[i] == 0xFF && z[i + 1] == 0xC4) { memset(z + i + 5, 0x20, 16); break; }
+    expect_fail(z, njpg, "bad_dht.jpg", 0, TLV_ERR_FORMAT, "bad_dht.jpg", "Huffman table");
     /* GIF header claiming 65535x65535 */
     static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0};
     expect_fail(gif, sizeof gif, "huge.gif", 0, TLV_ERR_LIMIT, "GIF image is 65535x65535", "limit");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,7 +63,9 @@ char *tlv__hub_escape(const tlv_allocator *alloc, const char *s)
     char *out = tlv__malloc(alloc, 3 * n + 1), *p = out;
     if (!out) return NULL;
     for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (isalnum(*q) || *q == '.' || *q == '_' || *q == '-') {
+        /* ASCII by hand: isalnum() follows the locale */
+        if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+            *q == '.' || *q == '_' || *q == '-') {
             *p++ = (char)*q;
         } else {
             *p++ = '%';

@@ -93,7 +93,11 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int name_char_ok(int c) { return isalnum(c) || c == '.' || c == '_' || c == '-'; }
+/* ASCII by hand: isalnum() follows the locale. */
+static int name_char_ok(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
 
 /* One part of an id, or a file name: 1..max characters of [A-Za-z0-9._-], no leading '.' or
  * '-', no "..". */

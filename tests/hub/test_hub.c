@@ -281,6 +281,7 @@ static void test_ids_and_dirs(void)
     CHECK(!tlv__hub_is_repo_id("a/.."));
     CHECK(!tlv__hub_is_repo_id("a/b..c"));
     CHECK(!tlv__hub_is_repo_id("a b/c"));
+    CHECK(!tlv__hub_is_repo_id("tiny/caf\xc3\xa9"));
     CHECK(!tlv__hub_is_repo_id(NULL));
 
     tlv_err e;

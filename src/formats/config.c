@@ -73,14 +73,15 @@ static tlv_status read_aspect(tlv_json_reader *r, const char *value, struct tlv_
 }
 
 /* The nested vision_config: its model_type (or the hub name) picks the class. */
+/* by_name: the family the hub name implies (0: none, then `fallback` when model_type is absent). */
 static tlv_status read_vision_section(tlv_json_reader *r, const cJSON *vc, tlv_vision_arch by_name,
-                                      struct tlv_model_config *c)
+                                      tlv_vision_arch fallback, struct tlv_model_config *c)
 {
     if (vc && !cJSON_IsObject(vc)) return tlv__json_fail(r, TLV_ERR_FORMAT, "vision_config: expected a JSON object");
     char mt[32] = "";
     tlv__json_str(r, vc, "vision_config", "model_type", mt, sizeof mt);
     if (r->status) return r->status;
-    tlv_vision_arch kind = mt[0] ? kind_from_model_type(mt) : by_name;
+    tlv_vision_arch kind = mt[0] ? kind_from_model_type(mt) : by_name ? by_name : fallback;
     if (!kind)
         return tlv__json_fail(r, TLV_ERR_UNSUPPORTED,
                               "vision_config.model_type: unknown vision tower '%s' (expected siglip_vision_model or clip_vision_model)",
@@ -133,7 +134,7 @@ static tlv_status read_factory(tlv_json_reader *r, const cJSON *o, struct tlv_mo
     if (r->status || tlv__config_read_llm(r, tc, "text_config", mt, &c->llm)) return r->status;
 
     tlv_vision_arch by_name = kind_from_name(c->vision_name);
-    if (read_vision_section(r, cJSON_GetObjectItemCaseSensitive(o, "vision_config"), by_name, c)) return r->status;
+    if (read_vision_section(r, cJSON_GetObjectItemCaseSensitive(o, "vision_config"), by_name, 0, c)) return r->status;
 
     int32_t h = c->llm.hidden, vh = c->vision.hidden;
     if (tlv__json_int(r, o, NULL, "hidden_size", &h) && h != c->llm.hidden)
@@ -183,7 +184,7 @@ static tlv_status read_legacy(tlv_json_reader *r, const cJSON *o, const char *mo
     if (!kind)
         return tlv__json_fail(r, TLV_ERR_UNSUPPORTED, "mm_vision_tower: '%s' names neither a SigLIP nor a CLIP tower",
                               c->vision_name);
-    if (read_vision_section(r, cJSON_GetObjectItemCaseSensitive(o, "vision_config"), kind, c)) return r->status;
+    if (read_vision_section(r, cJSON_GetObjectItemCaseSensitive(o, "vision_config"), kind, 0, c)) return r->status;
     int32_t mh = c->vision.hidden;
     if (tlv__json_int(r, o, NULL, "mm_hidden_size", &mh) && mh != c->vision.hidden) {
         if (!c->vision.sizes_assumed)
@@ -239,7 +240,9 @@ static tlv_status read_hf_llava(tlv_json_reader *r, const cJSON *o, struct tlv_m
                               "vision_feature_select_strategy: unsupported '%s' (expected default or full)", c->select_strategy);
     if (tlv__config_read_llm(r, tc, tc ? "text_config" : NULL, mt, &c->llm)) return r->status;
     if (vc) {
-        if (read_vision_section(r, vc, TLV_VISION_CLIP, c)) return r->status;
+        tlv__json_str(r, vc, "vision_config", "_name_or_path", c->vision_name, sizeof c->vision_name);
+        /* LlavaConfig: a vision_config without model_type is clip_vision_model */
+        if (read_vision_section(r, vc, (tlv_vision_arch)0, TLV_VISION_CLIP, c)) return r->status;
     } else {
         tlv__config_vision_assume(TLV_VISION_CLIP, &c->vision);
         c->vision.sizes_assumed = 0; /* these are LlavaConfig's documented defaults, not a guess */

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <dirent.h>
+
 #include "formats/config.h"
 #include "text/template.h"
 
@@ -245,9 +247,56 @@ static void test_bad_input(void)
     CHECK(ok);
 }
 
+/* tests/models/<case> (tiny checkpoints of the other architectures and generations, rendered by
+ * the reference code in tests/models/gen): template choice and the exact prompt. The legacy
+ * cases name TinyLLaVABench's conv_mode ("phi", "v1"); ours are phi_legacy and v1. */
+static void test_models_cases(void)
+{
+    DIR *d = opendir(TLV_TEST_DATA "/models");
+    if (!d) {
+        printf("tests/models not found: skipped\n");
+        return;
+    }
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[1200], dir[1200];
+        snprintf(path, sizeof path, "%s/models/%s/expected.json", TLV_TEST_DATA, e->d_name);
+        cJSON *exp = e->d_name[0] != '.' ? load_json(path) : NULL;
+        snprintf(path, sizeof path, "%s/models/%s/case.json", TLV_TEST_DATA, e->d_name);
+        cJSON *cj = exp ? load_json(path) : NULL;
+        if (!exp || !cj) {
+            cJSON_Delete(exp);
+            continue;
+        }
+        snprintf(dir, sizeof dir, "%s/models/%s/model", TLV_TEST_DATA, e->d_name);
+        tlv_model_config *cfg = calloc(1, sizeof *cfg);
+        tlv_err err;
+        const tlv_chat_template *t = NULL;
+        CHECK_EQ_INT(tlv__config_load(dir, cfg, &err), TLV_OK);
+        CHECK_EQ_INT(tlv__template_for_config(cfg, NULL, &t, &err), TLV_OK);
+        const char *mode = cJSON_GetObjectItem(exp, "conv_mode")->valuestring;
+        if (cfg->generation == TLV_GEN_LEGACY && !strcmp(mode, "phi")) mode = "phi_legacy";
+        CHECK_EQ_STR(t ? t->name : NULL, mode);
+        if (t) CHECK_EQ_STR(t->stop[0], cJSON_GetObjectItem(exp, "stop_str")->valuestring);
+        tlv_chat_turn one = {cJSON_GetObjectItem(cj, "prompt")->valuestring, 1, NULL};
+        char *s = NULL;
+        size_t len;
+        if (t) CHECK_EQ_INT(tlv__template_render(t, &one, 1, NULL, &s, &len, &err), TLV_OK);
+        CHECK_EQ_STR(s, cJSON_GetObjectItem(exp, "prompt")->valuestring);
+        free(s);
+        free(cfg);
+        cJSON_Delete(exp);
+        cJSON_Delete(cj);
+        n++;
+    }
+    closedir(d);
+    printf("%d tests/models cases\n", n);
+}
+
 int main(void)
 {
     test_fixtures();
+    test_models_cases();
     test_selection();
     test_hand_checked();
     test_bad_input();

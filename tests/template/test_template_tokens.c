@@ -10,6 +10,9 @@
 
 #include <cjson/cJSON.h>
 
+#include <dirent.h>
+
+#include "formats/config.h"
 #include "formats/mapfile.h"
 #include "text/template.h"
 #include "text/tokenizer.h"
@@ -27,8 +30,71 @@ static const char *fixtures_dir(void)
     return NULL;
 }
 
+static cJSON *load_json(const char *path)
+{
+    size_t n;
+    char *s = tlv_test_read_file(path, &n);
+    cJSON *j = s ? cJSON_ParseWithLength(s, n) : NULL;
+    free(s);
+    return j;
+}
+
+/* The prompt of expected.json, tokenised with the case's own tokenizer files and its config's
+ * image token id, gives its input_ids. */
+static void check_ids(const char *name, const char *model_dir, const char *prompt, int32_t image_id, const cJSON *want)
+{
+    tlv_tokenizer *tok = NULL;
+    tlv_err err;
+    CHECK_EQ_INT(tlv__tokenizer_load(model_dir, NULL, &tok, &err), TLV_OK);
+    if (!tok) {
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+        return;
+    }
+    int32_t *ids = NULL;
+    size_t n_ids = 0, n_images = 0;
+    CHECK_EQ_INT(tlv__template_tokenize(tok, prompt, strlen(prompt), image_id, &ids, &n_ids, &n_images, &err), TLV_OK);
+    CHECK_EQ_INT(n_images, 1);
+    CHECK_EQ_INT(n_ids, cJSON_GetArraySize(want));
+    size_t i = 0;
+    int first_bad = -1;
+    for (const cJSON *e = want->child; e && i < n_ids; e = e->next, i++)
+        if (ids[i] != (int32_t)e->valuedouble && first_bad < 0) first_bad = (int)i;
+    CHECK_EQ_INT(first_bad, -1);
+    if (first_bad >= 0) fprintf(stderr, "%s: first difference at id %d\n", name, first_bad);
+    tlv__free(tlv__tokenizer_allocator(tok), ids);
+    tlv__tokenizer_destroy(tok);
+}
+
+static void test_models_cases(void)
+{
+    DIR *d = opendir(TLV_TEST_DATA "/models");
+    if (!d) {
+        printf("tests/models not found: skipped\n");
+        return;
+    }
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[1200], dir[1200];
+        snprintf(path, sizeof path, "%s/models/%s/expected.json", TLV_TEST_DATA, e->d_name);
+        cJSON *exp = e->d_name[0] != '.' ? load_json(path) : NULL;
+        if (!exp) continue;
+        snprintf(dir, sizeof dir, "%s/models/%s/model", TLV_TEST_DATA, e->d_name);
+        tlv_model_config *cfg = calloc(1, sizeof *cfg);
+        tlv_err err;
+        CHECK_EQ_INT(tlv__config_load(dir, cfg, &err), TLV_OK);
+        check_ids(e->d_name, dir, cJSON_GetObjectItem(exp, "prompt")->valuestring, cfg->image_token_index,
+                  cJSON_GetObjectItem(exp, "input_ids"));
+        free(cfg);
+        cJSON_Delete(exp);
+        n++;
+    }
+    closedir(d);
+    printf("%d tests/models cases\n", n);
+}
+
 int main(void)
 {
+    test_models_cases();
     const char *fx = fixtures_dir();
     if (!fx) {
         printf("fixtures not found (set TLV_FIXTURES_DIR): skipped\n");

@@ -19,6 +19,8 @@ typedef struct basic_tune {
     uint32_t topk_wg;    /* power of two */
     uint32_t topk_chunk; /* elements per workgroup in top-k pass 1 */
     uint32_t topk_max_parts;
+    uint32_t loop_budget; /* loop iterations one invocation may run, all loops together; 0: no limit */
+    uint32_t topk_budget; /* the same for top-k, whose count below is already the worst case */
 } basic_tune;
 
 static uint32_t pow2_floor(uint32_t v)
@@ -50,7 +52,11 @@ static basic_tune tune(const tlv_vk_caps *c)
         t.embed_wg = sg;
         t.topk_wg = sg;
         t.topk_chunk = 32768;
-        t.topk_max_parts = 16;
+        t.topk_max_parts = 64;
+        /* lavapipe (gallivm) silently ends an invocation after 65535 loop iterations, counted
+         * over all its loops together: every kernel gets a bounded share of the work. */
+        t.loop_budget = 32768;
+        t.topk_budget = 60000;
     } else {
         t.norm_wg = 256;
         t.ew_wg = 256;
@@ -60,6 +66,8 @@ static basic_tune tune(const tlv_vk_caps *c)
         t.topk_wg = 128;
         t.topk_chunk = 4096;
         t.topk_max_parts = 64;
+        t.loop_budget = 0;
+        t.topk_budget = 0;
     }
     uint32_t lim = c->max_wg_invocations < c->max_wg_size[0] ? c->max_wg_invocations : c->max_wg_size[0];
     if (lim >= 1) {
@@ -148,6 +156,11 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
     uint32_t wg = tu.norm_wg;
     uint32_t small = pow2_ceil((uint32_t)(n < 32 ? 32 : n > 4096 ? 4096 : n));
     if (c->type != VK_PHYSICAL_DEVICE_TYPE_CPU && small < wg) wg = small;
+    /* three passes over the vector (LayerNorm), a few reduction steps */
+    while (tu.loop_budget && 3 * ((uint64_t)n + wg - 1) / wg + 64 > tu.loop_budget && wg < 1024) wg *= 2;
+    if (wg > c->max_wg_invocations || wg > c->max_wg_size[0])
+        return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: vectors of %lld elements are too long for this device", op,
+                                (long long)n);
     int sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_ARITH);
     const char *shader = res ? (sg ? "norm_res_sg" : "norm_res") : (sg ? "norm_sg" : "norm");
     uint32_t spec[4] = {wg, (uint32_t)kind, w ? tlv__op_dtype_code(w->dtype) : 3u, b ? tlv__op_dtype_code(b->dtype) : 3u};
@@ -268,6 +281,10 @@ static void ew_split(const basic_tune *tu, uint32_t wg, uint64_t total, uint32_t
     uint64_t n = (total + tu->ew_chunk - 1) / tu->ew_chunk;
     if (n < 1) n = 1;
     if (tu->ew_max_wgs && n > tu->ew_max_wgs) n = tu->ew_max_wgs;
+    if (tu->loop_budget) {
+        uint64_t per_budget = (uint64_t)wg * tu->loop_budget;
+        if (n < (total + per_budget - 1) / per_budget) n = (total + per_budget - 1) / per_budget;
+    }
     uint64_t per = (total + n - 1) / n;
     per = (per + wg - 1) / wg * wg;
     if (per < wg) per = wg;
@@ -566,6 +583,9 @@ tlv_status tlv__op_embed_rows(tlv_stream *s, const tlv_tensor *table, const tlv_
 
     const tlv_vk_caps *c = stream_caps(s);
     basic_tune tu = tune(c);
+    if (tu.loop_budget && (uint64_t)hidden / tu.embed_wg + 1 > tu.loop_budget)
+        return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: rows of %lld elements are too long for this device", op,
+                                (long long)hidden);
     uint32_t spec[2] = {tu.embed_wg, tlv__op_dtype_code(table->dtype)};
     const tlv_vk_pipeline *p;
     st = tlv__op_pipeline(s, op, "embed", spec, 2, 3, sizeof(struct embed_push), &p);
@@ -695,18 +715,33 @@ _Static_assert(sizeof(struct topk_push) <= 128, "push constants");
 
 #define TOPK_KMAX 64 /* KMAX in topk.comp */
 
-static uint32_t topk_parts(const basic_tune *tu, int64_t n)
+/* Loop iterations of one invocation offering `offers` elements: each insertion shifts up to k
+ * entries; then k merge rounds of a log2(wg)-step reduction. */
+static uint64_t topk_iterations(uint64_t offers, uint32_t k, uint32_t wg)
+{
+    uint32_t steps = 1;
+    while ((1u << steps) < wg) steps++;
+    return offers * (k + 1) + (uint64_t)k * (steps + 2);
+}
+
+/* Workgroups per row in pass 1: enough to spread the row (topk_chunk each, at most
+ * topk_max_parts), and more if the loop budget needs it. */
+static uint32_t topk_parts(const basic_tune *tu, int64_t n, uint32_t k)
 {
     int64_t parts = (n + tu->topk_chunk - 1) / tu->topk_chunk;
-    if (parts < 1) parts = 1;
     if (parts > tu->topk_max_parts) parts = tu->topk_max_parts;
+    if (parts < 1) parts = 1;
+    while (tu->topk_budget && parts < n &&
+           topk_iterations((uint64_t)((n + parts - 1) / parts + tu->topk_wg - 1) / tu->topk_wg, k, tu->topk_wg) >
+               tu->topk_budget)
+        parts++;
     return (uint32_t)parts;
 }
 
 uint64_t tlv__op_topk_scratch_bytes(const tlv_vk_device *d, int64_t rows, int64_t n, uint32_t k)
 {
     basic_tune tu = tune(tlv__vk_device_caps(d));
-    return (uint64_t)rows * topk_parts(&tu, n) * k * 8;
+    return (uint64_t)rows * topk_parts(&tu, n, k) * k * 8;
 }
 
 static tlv_status topk_record(tlv_stream *s, const char *op, const tlv_tensor *x, uint32_t k,
@@ -730,7 +765,10 @@ static tlv_status topk_record(tlv_stream *s, const char *op, const tlv_tensor *x
     if (values && values->n_slabs != 1)
         return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: values: expected one storage slab", op);
     basic_tune tu = tune(c);
-    uint32_t parts = topk_parts(&tu, n);
+    uint32_t parts = topk_parts(&tu, n, k);
+    if (tu.topk_budget && topk_iterations(((uint64_t)parts * k + tu.topk_wg - 1) / tu.topk_wg, k, tu.topk_wg) > tu.topk_budget)
+        return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: rows of %lld elements with k = %u are too long for this device", op,
+                                (long long)n, k);
     uint64_t need = (uint64_t)rows * parts * k * 8;
     if (!scratch || !scratch->buffer || scratch_off % (c->min_storage_align ? c->min_storage_align : 1) ||
         scratch_off + need > scratch->size || need > c->max_storage_range)

@@ -89,7 +89,8 @@ static tlv_status compile_pattern(tlv_bpe *b, const char *pattern, const char *w
     if (!b->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
-        return tlv__err_set(err, code == PCRE2_ERROR_NOMEMORY ? TLV_ERR_NO_MEMORY : TLV_ERR_FORMAT,
+        int no_mem = code == PCRE2_ERROR_NOMEMORY || code == PCRE2_ERROR_HEAP_FAILED;
+        return tlv__err_set(err, no_mem ? TLV_ERR_NO_MEMORY : TLV_ERR_FORMAT,
                             "%s: pre-tokenizer regex does not compile: %s (at offset %zu of '%s')", where,
                             (const char *)msg, (size_t)off, pattern);
     }
@@ -157,13 +158,15 @@ static tlv_status load_vocab(tlv_bpe *b, const cJSON *vocab, const char *where, 
     /* Every byte must have its one-symbol token, or some text could not be encoded. */
     tlv__byte_alphabet_init(&b->ab);
     for (int c = 0; c < 256; c++) {
-        tlv_buf s;
-        tlv__buf_init(&s, b->alloc);
-        tlv__utf8_put(&s, b->ab.to_cp[c]);
-        int32_t id = s.oom ? -1 : tlv__strmap_get(&b->map, s.p, s.n);
-        int was_oom = s.oom;
-        tlv__buf_free(&s);
-        if (was_oom) return oom(err);
+        uint32_t cp = b->ab.to_cp[c]; /* < 0x144: one or two UTF-8 bytes */
+        char u[2] = {(char)cp, 0};
+        size_t un = 1;
+        if (cp >= 0x80) {
+            u[0] = (char)(0xC0 | (cp >> 6));
+            u[1] = (char)(0x80 | (cp & 0x3F));
+            un = 2;
+        }
+        int32_t id = tlv__strmap_get(&b->map, u, un);
         if (id < 0) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: no token for byte 0x%02X: not a byte-level BPE vocabulary", where, c);
         b->byte_id[c] = id;
     }
@@ -212,24 +215,24 @@ static tlv_status merges_init(tlv_bpe *b, size_t expected, tlv_err *err)
     return TLV_OK;
 }
 
-/* One merge rule; where = "merges.txt:17". A later duplicate overrides the rank, as the slow
- * tokenizer's dict(zip(merges, range(n))) does. */
+/* One merge rule. A later duplicate overrides the rank, as the slow tokenizer's
+ * dict(zip(merges, range(n))) does. The caller prefixes errors with where it is. */
 static tlv_status add_merge(tlv_bpe *b, const char *l, size_t ln, const char *r, size_t rn, uint32_t rank,
-                            const char *where, tlv_err *err)
+                            tlv_err *err)
 {
     int32_t li = tlv__strmap_get(&b->map, l, ln), ri = tlv__strmap_get(&b->map, r, rn);
     if (li < 0 || ri < 0) {
         int left_bad = li < 0;
-        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: merge names unknown token '%.*s'", where,
+        return tlv__err_set(err, TLV_ERR_FORMAT, "merge names unknown token '%.*s'",
                             (int)(left_bad ? ln : rn) > 64 ? 64 : (int)(left_bad ? ln : rn), left_bad ? l : r);
     }
     char tmp[1024];
-    if (ln + rn > sizeof tmp) return tlv__err_set(err, TLV_ERR_FORMAT, "%s: merge result longer than 1024 bytes", where);
+    if (ln + rn > sizeof tmp) return tlv__err_set(err, TLV_ERR_FORMAT, "merge result longer than 1024 bytes");
     memcpy(tmp, l, ln);
     memcpy(tmp + ln, r, rn);
     int32_t mi = tlv__strmap_get(&b->map, tmp, ln + rn);
     if (mi < 0)
-        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: merge result '%.*s' is not in the vocabulary", where,
+        return tlv__err_set(err, TLV_ERR_FORMAT, "merge result '%.*s' is not in the vocabulary",
                             (int)(ln + rn) > 64 ? 64 : (int)(ln + rn), tmp);
     uint64_t key = ((uint64_t)(uint32_t)li << 32) | (uint32_t)ri;
     merge_slot *s = merge_find(b->merges, b->merges_cap, key);
@@ -245,7 +248,6 @@ static tlv_status load_merges_text(tlv_bpe *b, char *text, size_t len, const cha
     for (size_t i = 0; i < len; i++) n_lines += text[i] == '\n';
     tlv_status st = merges_init(b, n_lines, err);
     if (st) return st;
-    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     uint32_t rank = 0;
     size_t line_no = 0;
     char *p = text, *end = text + len;
@@ -256,18 +258,16 @@ static tlv_status load_merges_text(tlv_bpe *b, char *text, size_t len, const cha
         char *q = eol;
         while (q > p && (q[-1] == '\r' || q[-1] == ' ' || q[-1] == '\t')) q--;
         size_t n = (size_t)(q - p);
-        char where[300];
-        snprintf(where, sizeof where, "%s:%zu", name, line_no);
         if (n == 0 || (line_no == 1 && n >= 8 && !memcmp(p, "#version", 8))) {
             p = eol + 1;
             continue;
         }
         char *sp = memchr(p, ' ', n);
         if (!sp || sp == p || sp + 1 == q || memchr(sp + 1, ' ', (size_t)(q - sp - 1)))
-            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: expected two tokens separated by one space, found '%.*s'", where,
-                                (int)n > 64 ? 64 : (int)n, p);
-        st = add_merge(b, p, (size_t)(sp - p), sp + 1, (size_t)(q - sp - 1), rank++, where, err);
-        if (st) return st;
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s:%zu: expected two tokens separated by one space, found '%.*s'",
+                                path, line_no, (int)n > 64 ? 64 : (int)n, p);
+        st = add_merge(b, p, (size_t)(sp - p), sp + 1, (size_t)(q - sp - 1), rank++, err);
+        if (st) return tlv__err_prefix(err, "%s:%zu", path, line_no);
         p = eol + 1;
     }
     return TLV_OK;
@@ -280,21 +280,20 @@ static tlv_status load_merges_json(tlv_bpe *b, const cJSON *merges, const char *
     if (st) return st;
     uint32_t rank = 0;
     for (const cJSON *m = merges->child; m; m = m->next, rank++) {
-        char where[300];
-        snprintf(where, sizeof where, "%s: model.merges[%u]", path, (unsigned)rank);
         if (cJSON_IsString(m)) {
             const char *s = m->valuestring, *sp = strchr(s, ' ');
             if (!sp || sp == s || !sp[1] || strchr(sp + 1, ' '))
-                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: expected \"left right\", found '%.64s'", where, s);
-            st = add_merge(b, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), rank, where, err);
+                st = tlv__err_set(err, TLV_ERR_FORMAT, "expected \"left right\", found '%.64s'", s);
+            else
+                st = add_merge(b, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), rank, err);
         } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(m->child) &&
                    cJSON_IsString(m->child->next)) {
             const char *l = m->child->valuestring, *r = m->child->next->valuestring;
-            st = add_merge(b, l, strlen(l), r, strlen(r), rank, where, err);
+            st = add_merge(b, l, strlen(l), r, strlen(r), rank, err);
         } else {
-            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: expected a string or a pair of strings", where);
+            st = tlv__err_set(err, TLV_ERR_FORMAT, "expected a string or a pair of strings");
         }
-        if (st) return st;
+        if (st) return tlv__err_prefix(err, "%s: model.merges[%u]", path, (unsigned)rank);
     }
     return TLV_OK;
 }
@@ -353,7 +352,7 @@ tlv_status tlv__bpe_load_json(const cJSON *model, const char *path, const char *
     *out = NULL;
     tlv_bpe *b = bpe_new(alloc);
     if (!b) return oom(err);
-    char where[300];
+    char where[4200];
     snprintf(where, sizeof where, "%s: model.vocab", path);
     tlv_status st = load_vocab(b, cJSON_GetObjectItemCaseSensitive(model, "vocab"), where, err);
     if (!st) st = load_merges_json(b, cJSON_GetObjectItemCaseSensitive(model, "merges"), path, err);

@@ -294,6 +294,7 @@ tlv_status tlv__spm_load_bytes(const void *data, size_t len, const char *name, c
     tlv_status st = TLV_OK;
     /* Pass 1: count pieces; pass 2 fills them. */
     size_t n = 0, cap = 0;
+    int seen_trainer = 0;
     uint32_t f;
     int w;
     while (pb_key(&r, &f, &w)) {
@@ -315,6 +316,7 @@ tlv_status tlv__spm_load_bytes(const void *data, size_t len, const char *name, c
                 if (!parse_piece(&sub, &raw[n])) r.st = sub.st;
                 n++;
             } else if (f == 2) {
+                seen_trainer = 1;
                 if (!parse_trainer(&sub, s)) r.st = sub.st;
             } else if (!parse_normalizer(&sub, s)) {
                 r.st = sub.st;
@@ -334,6 +336,10 @@ tlv_status tlv__spm_load_bytes(const void *data, size_t len, const char *name, c
     }
     if (n > INT32_MAX / 4) {
         st = tlv__err_set(err, TLV_ERR_LIMIT, "%s: %zu pieces is too many", name, n);
+        goto fail;
+    }
+    if (!seen_trainer) {
+        st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: no trainer_spec after %zu pieces (truncated file?)", name, n);
         goto fail;
     }
     if (s->model_type != 2) {

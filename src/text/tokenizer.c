@@ -469,6 +469,11 @@ tlv_status tlv__tokenizer_load(const char *dir, const tlv_allocator *alloc, tlv_
     join(model, sizeof model, dir, "tokenizer.model");
     join(tjson, sizeof tjson, dir, "tokenizer.json");
     int qwen = strstr(cls, "Qwen2") != NULL;
+    if (!file_exists(model) && !file_exists(vocab) && !file_exists(merges) && !file_exists(tjson)) {
+        st = tlv__err_set(err, TLV_ERR_NOT_FOUND,
+                          "%s: no tokenizer files (expected tokenizer.model, vocab.json + merges.txt, or tokenizer.json)", dir);
+        goto fail;
+    }
     if (file_exists(model) && !(file_exists(vocab) && file_exists(merges))) {
         t->kind = TLV_TOKENIZER_SPM;
         if ((st = tlv__spm_load(model, alloc, &t->spm, err))) goto fail;

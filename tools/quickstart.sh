@@ -5,18 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTLV_BUILD_TESTS=OFF > /dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" > /dev/null
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTLV_BUILD_TESTS=OFF > /dev/null
+cmake --build build-release -j"$(nproc 2>/dev/null || echo 2)" > /dev/null
 question="What is in the picture?"
 set +e
-./build/tools/tinyllava run -m Zhang199/TinyLLaVA-Qwen2-0.5B-SigLIP --image examples/house.png -p "$question"
+./build-release/tools/tinyllava run -m Zhang199/TinyLLaVA-Qwen2-0.5B-SigLIP --image examples/house.png -p "$question"
 rc=$?
 set -e
 if [ $rc -eq 5 ]; then
   echo
   echo "quickstart: no network, so no model download. Running the bundled tiny test model instead:"
   echo "quickstart: RANDOM WEIGHTS (tests/fixtures/qwen2_siglip_square): the answer is gibberish."
-  ./build/tools/tinyllava run -m tests/fixtures/qwen2_siglip_square/model --image examples/house.png -p "$question" -n 24
+  ./build-release/tools/tinyllava run -m tests/fixtures/qwen2_siglip_square/model --image examples/house.png -p "$question" -n 24
   exit $?
 fi
 exit $rc

@@ -32,22 +32,9 @@ _Static_assert(sizeof(struct probe_fma_push) <= 128, "probe_fma push constants")
 /* ------------------------------------------------------------------------------------------
  * Tuning, per device. */
 
-struct mm_tune {
-    /* matvec */
-    uint32_t mv_wg;          /* workgroup size */
-    uint32_t mv_t;           /* threads per weight row */
-    uint32_t mv_mode;        /* shader MODE: 0 chunked rows, 1 lane per row + broadcast x */
-    uint32_t mv_subgroup;    /* mode 0, mv_t > 1: reduce with subgroupAdd */
-    uint32_t mv_max_m;       /* TLV_MATMUL_AUTO: matvec for M <= this */
-    uint32_t mv_target_wgs;  /* CPU: workgroups to spread the rows over */
-    uint32_t loop_budget;    /* loop iterations one invocation may run; 0: no limit */
-    /* tiled */
-    uint32_t bm, bn, bk, tm, tn;
-};
-
-static struct mm_tune mm_tune_for(const tlv_vk_caps *c)
+void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
 {
-    struct mm_tune t;
+    tlv_matmul_tuning t;
     memset(&t, 0, sizeof t);
     int can_sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_BASIC);
     if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
@@ -83,7 +70,32 @@ static struct mm_tune mm_tune_for(const tlv_vk_caps *c)
     }
     /* shared memory: BK * (BM + BN) floats */
     while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
-    return t;
+    *out = t;
+}
+
+static int pow2(uint32_t v)
+{
+    return v && (v & (v - 1)) == 0;
+}
+
+/* The rules of matmul.h for a tuning handed in. */
+static int tuning_ok(const tlv_vk_caps *c, const tlv_matmul_tuning *t, int tiled)
+{
+    if (tiled) {
+        uint64_t wg = t->tm && t->tn ? (uint64_t)(t->bm / t->tm) * (t->bn / t->tn) : 0;
+        return t->tm && t->tn && t->bk && t->bm % t->tm == 0 && t->bn % t->tn == 0 && wg >= 1 &&
+               wg <= c->max_wg_invocations && wg <= c->max_wg_size[0] &&
+               (uint64_t)t->bk * (t->bm + t->bn) * 4 <= c->max_shared_bytes;
+    }
+    if (!pow2(t->mv_t) || !t->mv_wg || t->mv_wg % t->mv_t || t->mv_wg > c->max_wg_invocations ||
+        t->mv_wg > c->max_wg_size[0] || t->mv_mode > 1 ||
+        (uint64_t)t->mv_wg * MV_MAX_NM * 4 > c->max_shared_bytes)
+        return 0;
+    if (t->mv_mode == 1 && (t->mv_t != 1 || t->mv_wg != 8 || c->subgroup_size != 8 || !c->use_subgroups ||
+                            !(c->subgroup_ops & TLV_SUBGROUP_BALLOT)))
+        return 0;
+    if (t->mv_subgroup && (!c->use_subgroups || !(c->subgroup_ops & TLV_SUBGROUP_ARITH))) return 0;
+    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -153,7 +165,7 @@ static uint32_t div_up(uint64_t a, uint64_t b)
 }
 
 /* Matvec work split for one slab of n rows: fills rows_per_wg, m_per_wg and the grid. */
-static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps *c, const struct mm_tune *t,
+static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps *c, const tlv_matmul_tuning *t,
                                uint32_t M, uint32_t n, uint32_t K, uint32_t nm, int aligned, struct matmul_push *pc,
                                uint32_t *gx, uint32_t *gy)
 {
@@ -191,7 +203,7 @@ static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps 
 
 tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
                                const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
-                               tlv_matmul_kernel kernel)
+                               const tlv_matmul_tuning *tune)
 {
     static const char op[] = "matmul";
     if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
@@ -234,10 +246,18 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
         return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: shapes exceed 32-bit element indexing", op);
 
     const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
-    struct mm_tune t = mm_tune_for(c);
-    int tiled = kernel == TLV_MATMUL_TILED || (kernel == TLV_MATMUL_AUTO && (uint64_t)M > t.mv_max_m);
+    tlv_matmul_tuning t;
+    if (tune) t = *tune;
+    else tlv__matmul_tuning_default(c, &t);
+    int tiled = t.kernel == TLV_MATMUL_TILED || (t.kernel == TLV_MATMUL_AUTO && (uint64_t)M > t.mv_max_m);
+    if (!tuning_ok(c, &t, tiled))
+        return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: tuning not valid on this device (matvec %u/%u/mode %u/sg %u, "
+                                "tiles %ux%ux%u by %ux%u)", op, t.mv_wg, t.mv_t, t.mv_mode, t.mv_subgroup, t.bm, t.bn,
+                                t.bk, t.tm, t.tn);
     int aligned = K % 8 == 0;
-    uint32_t nm = M < MV_MAX_NM ? (uint32_t)M : MV_MAX_NM;
+    /* x rows per matvec pass: 1, 2, 4 or 8 (fewer pipelines; a padded row is computed, not stored) */
+    uint32_t nm = 1;
+    while (nm < MV_MAX_NM && nm < (uint64_t)M) nm *= 2;
 
     /* A separate residual: y rows = residual, then add in place. */
     if (residual && !in_place)
@@ -305,7 +325,7 @@ tlv_status tlv__op_matmul(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *
     if (x && y && tlv__stream_status(s) == TLV_OK && x->ndim == 2 && y->ndim == 2 && y->shape[0] != x->shape[0])
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "matmul: y: expected %lld rows (as x), found %lld (use tlv__op_matmul_rows "
                                 "to write a row range)", (long long)x->shape[0], (long long)y->shape[0]);
-    return tlv__op_matmul_rows(s, x, w, bias, residual, act, y, 0, TLV_MATMUL_AUTO);
+    return tlv__op_matmul_rows(s, x, w, bias, residual, act, y, 0, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -36,18 +36,41 @@
 #include "ops/ops.h"
 
 typedef enum tlv_matmul_kernel {
-    TLV_MATMUL_AUTO = 0,
+    TLV_MATMUL_AUTO = 0,   /* by M and device (above) */
     TLV_MATMUL_MATVEC = 1, /* any M; weights re-read (mostly from cache) per 8 rows of x */
     TLV_MATMUL_TILED = 2
 } tlv_matmul_kernel;
 
+/* Kernel choice and shapes. tlv__matmul_tuning_default fills the device's; tests and the bench
+ * change fields to run other shapes (a GPU's on lavapipe, a search). Rules checked by the op:
+ *   matvec: mv_t a power of two dividing mv_wg; mv_mode 1 needs mv_t = 1, mv_wg = 8 = the
+ *           subgroup size and subgroups on; mv_subgroup 1 needs subgroups on (it falls back to
+ *           shared memory at run time when the subgroup is not the row group);
+ *   tiled:  tm | bm, tn | bn, (bm/tm)(bn/tn) <= max invocations, bk (bm + bn) 4 <= shared bytes;
+ *   loop_budget: loop iterations one invocation may run (lavapipe stops an invocation after
+ *           65535, all loops together); 0 = no limit; the matvec split respects it. */
+typedef struct tlv_matmul_tuning {
+    tlv_matmul_kernel kernel;
+    uint32_t mv_max_m;      /* AUTO: the matvec kernel for M <= this */
+    uint32_t mv_wg;         /* matvec workgroup size */
+    uint32_t mv_t;          /* threads per weight row */
+    uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x (matvec.glsl) */
+    uint32_t mv_subgroup;   /* mode 0, mv_t > 1: reduce with subgroupAdd */
+    uint32_t mv_target_wgs; /* with a loop budget: spread the rows over about this many workgroups */
+    uint32_t loop_budget;
+    uint32_t bm, bn, bk, tm, tn; /* tiled: tile, k step, per-thread block */
+} tlv_matmul_tuning;
+
+void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *t);
+
 tlv_status tlv__op_matmul(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
                           const tlv_tensor *residual, tlv_act act, tlv_tensor *y);
 
-/* Writes rows [y_row0, y_row0 + M) of y; kernel: TLV_MATMUL_AUTO except in tests and the bench. */
+/* Writes rows [y_row0, y_row0 + M) of y. tune: NULL for the device's default (the model code),
+ * else used as given (tests, bench). */
 tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
                                const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
-                               tlv_matmul_kernel kernel);
+                               const tlv_matmul_tuning *tune);
 
 /* Roofline probes (the bench's ceilings; see the shaders for what they do).
  *

@@ -30,8 +30,43 @@ typedef struct mm_case {
     tlv_act act;
     enum res_mode res;
     int64_t y_row0, y_extra; /* write rows [y_row0, y_row0 + M) of a y with M + y_extra rows */
-    tlv_matmul_kernel kernel;
+    int kernel;              /* index into configs[] */
 } mm_case;
+
+/* Kernel configurations: the device's own choices, and the shapes other devices get, run here
+ * too so that every code path of the shaders is tested on any device. */
+enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_TILED_GPU, K_TILED_ODD, N_CONFIGS };
+static const char *const config_names[N_CONFIGS] = {
+    "auto", "matvec", "tiled", "matvec 64/32", "matvec 32/sg", "matvec 8/1 mode 0", "tiled 64x64x16 4x4",
+    "tiled 24x40x12 3x5"};
+static tlv_matmul_tuning configs[N_CONFIGS];
+
+static void configs_init(const tlv_vk_caps *c)
+{
+    tlv_matmul_tuning d;
+    tlv__matmul_tuning_default(c, &d);
+    for (int i = 0; i < N_CONFIGS; i++) configs[i] = d;
+    configs[K_MATVEC].kernel = TLV_MATMUL_MATVEC;
+    configs[K_TILED].kernel = TLV_MATMUL_TILED;
+    /* a GPU's matvec: 32 threads a row, shared-memory reduction (or subgroupAdd where the
+     * subgroup is 32 wide) */
+    tlv_matmul_tuning *t = &configs[K_MV_WIDE];
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 64, t->mv_t = 32, t->mv_mode = 0;
+    t->mv_subgroup = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_ARITH);
+    t->loop_budget = 0;
+    /* a row per subgroup, subgroupAdd */
+    t = &configs[K_MV_SG];
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_t = c->subgroup_size >= 1 && c->subgroup_size <= 64 ? c->subgroup_size : 8;
+    t->mv_wg = 4 * t->mv_t, t->mv_mode = 0, t->mv_subgroup = configs[K_MV_WIDE].mv_subgroup;
+    /* a lane per row without subgroups (lavapipe's fallback) */
+    t = &configs[K_MV_T1];
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 8, t->mv_t = 1, t->mv_mode = 0, t->mv_subgroup = 0;
+    /* a GPU's tiles, and odd ones (k step not a multiple of 8: the element-wise copies) */
+    t = &configs[K_TILED_GPU];
+    t->kernel = TLV_MATMUL_TILED, t->bm = 64, t->bn = 64, t->bk = 16, t->tm = 4, t->tn = 4;
+    t = &configs[K_TILED_ODD];
+    t->kernel = TLV_MATMUL_TILED, t->bm = 24, t->bn = 40, t->bk = 12, t->tm = 3, t->tn = 5;
+}
 
 static double act_ref(double v, tlv_act a)
 {
@@ -44,11 +79,6 @@ static double act_ref(double v, tlv_act a)
     }
 }
 
-static const char *kernel_name(tlv_matmul_kernel k)
-{
-    return k == TLV_MATMUL_MATVEC ? "matvec" : k == TLV_MATMUL_TILED ? "tiled" : "auto";
-}
-
 static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
 {
     int64_t M = c->M, N = c->N, K = c->K, YR = M + c->y_extra;
@@ -56,7 +86,7 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
     snprintf(what, sizeof what, "M=%lld N=%lld K=%lld w=%s bias=%s act=%d res=%d y_row0=%lld/%lld kernel=%s",
              (long long)M, (long long)N, (long long)K, tlv__dtype_name(c->wdt),
              c->bias ? tlv__dtype_name((tlv_dtype)(c->bias - 1)) : "none", (int)c->act, (int)c->res,
-             (long long)c->y_row0, (long long)YR, kernel_name(c->kernel));
+             (long long)c->y_row0, (long long)YR, config_names[c->kernel]);
 
     float *x = tlv_test_random(seed, (size_t)(M * K), -1.0f, 1.0f);
     float *w = tlv_test_random(seed + 1, (size_t)(N * K), -1.0f, 1.0f);
@@ -99,10 +129,11 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
         goto release;
     }
     const tlv_tensor *res = c->res == RES_IN_PLACE ? &ty : c->res == RES_SEPARATE ? &tr : NULL;
-    if (c->y_row0 == 0 && c->y_extra == 0 && c->kernel == TLV_MATMUL_AUTO)
+    if (c->y_row0 == 0 && c->y_extra == 0 && c->kernel == K_AUTO)
         tlv__op_matmul(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty);
     else
-        tlv__op_matmul_rows(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty, c->y_row0, c->kernel);
+        tlv__op_matmul_rows(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty, c->y_row0,
+                            c->kernel == K_AUTO ? NULL : &configs[c->kernel]);
     if (tlv_test_run(g)) {
         float *got = tlv_test_tensor_download(g, &ty);
         if (got) {
@@ -143,18 +174,19 @@ static void test_shapes(tlv_test_gpu *g)
 {
     static const int64_t Ms[] = {1, 2, 3, 7, 9, 33, 100};
     static const tlv_dtype dts[] = {TLV_F32, TLV_F16, TLV_BF16};
-    static const tlv_matmul_kernel ks[] = {TLV_MATMUL_MATVEC, TLV_MATMUL_TILED};
+    static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_TILED_GPU, K_TILED_ODD};
+    const size_t nk = sizeof ks / sizeof ks[0];
     uint64_t seed = 1000;
     /* N, K not multiples of any tile; K odd so F16/BF16 rows start mid-word */
     for (size_t d = 0; d < 3; d++)
         for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++)
-            for (size_t k = 0; k < 2; k++) {
+            for (size_t k = 0; k < nk; k++) {
                 mm_case c = {Ms[i], 37, 83, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
                 run_case(g, &c, seed += 10);
             }
     /* K a multiple of 8 and of 32 (the aligned paths), with and without a tail past 32 */
     for (size_t d = 0; d < 3; d++)
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < nk; k++) {
             mm_case c1 = {5, 37, 96, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
             mm_case c2 = {9, 70, 104, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
             mm_case c3 = {33, 37, 8, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
@@ -163,7 +195,7 @@ static void test_shapes(tlv_test_gpu *g)
             run_case(g, &c3, seed += 10);
         }
     /* long K: aligned and odd; x stays below 64 KiB for the slab run */
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < nk; k++) {
         mm_case c1 = {3, 37, 4096, TLV_F16, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
         mm_case c2 = {1, 37, 4099, TLV_BF16, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
         mm_case c3 = {2, 19, 4097, TLV_F16, 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
@@ -174,23 +206,23 @@ static void test_shapes(tlv_test_gpu *g)
         run_case(g, &c4, seed += 10);
     }
     /* a model-like shape (Qwen2-0.5B's MLP in, 896 -> 300 of its 4864 rows) through AUTO */
-    mm_case big = {4, 300, 896, TLV_F16, 1 + TLV_F32, TLV_ACT_SILU, RES_NONE, 0, 0, TLV_MATMUL_AUTO};
+    mm_case big = {4, 300, 896, TLV_F16, 1 + TLV_F32, TLV_ACT_SILU, RES_NONE, 0, 0, K_AUTO};
     run_case(g, &big, seed += 10);
-    mm_case big1 = {1, 300, 896, TLV_BF16, 1 + TLV_BF16, TLV_ACT_NONE, RES_IN_PLACE, 0, 0, TLV_MATMUL_AUTO};
+    mm_case big1 = {1, 300, 896, TLV_BF16, 1 + TLV_BF16, TLV_ACT_NONE, RES_IN_PLACE, 0, 0, K_AUTO};
     run_case(g, &big1, seed += 10);
 }
 
 static void test_epilogues(tlv_test_gpu *g)
 {
-    static const tlv_matmul_kernel ks[] = {TLV_MATMUL_MATVEC, TLV_MATMUL_TILED, TLV_MATMUL_AUTO};
+    static const int ks[] = {K_MATVEC, K_TILED, K_AUTO, K_MV_WIDE, K_TILED_GPU};
     static const tlv_act acts[] = {TLV_ACT_NONE, TLV_ACT_GELU_ERF, TLV_ACT_GELU_TANH, TLV_ACT_QUICK_GELU, TLV_ACT_SILU};
     uint64_t seed = 5000;
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++) {
         /* every activation, with bias in each dtype */
         for (size_t a = 0; a < 5; a++)
             for (int bd = 1; bd <= 3; bd++) {
                 mm_case c = {3, 37, 83, TLV_F16, bd, acts[a], RES_NONE, 0, 0, ks[k]};
-                c.M = k == 1 ? 11 : 3;
+                c.M = ks[k] == K_TILED || ks[k] == K_TILED_GPU ? 11 : 3;
                 run_case(g, &c, seed += 10);
             }
         /* residuals, alone and with bias + activation, and a row offset into a bigger y */
@@ -236,11 +268,11 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "unknown activation 9");
     tlv__op_matmul(g->s, &x, NULL, NULL, NULL, TLV_ACT_NONE, &y);
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: w: missing");
-    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 1, TLV_MATMUL_AUTO);
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 1, NULL);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: y: rows [1, 4) outside its 3 rows");
-    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, -1, TLV_MATMUL_AUTO);
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, -1, NULL);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "outside its 3 rows");
-    tlv__op_matmul_rows(g->s, &r, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, TLV_MATMUL_AUTO);
+    tlv__op_matmul_rows(g->s, &r, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, NULL);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: w: expected F16 [any, 5]");
     tlv__op_matmul(g->s, &r, &w, NULL, NULL, TLV_ACT_NONE, &y);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: y: expected 2 rows (as x), found 3");
@@ -262,6 +294,15 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv__op_matmul(g->s, &xh, &w, NULL, NULL, TLV_ACT_NONE, &y);
     tlv__op_matmul(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: x: expected F32");
+    /* tunings that do not fit the device */
+    tlv_matmul_tuning bad = configs[K_MATVEC];
+    bad.mv_t = 3;
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
+    bad = configs[K_TILED];
+    bad.bm = 4096, bad.tm = 1;
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     /* probes */
     tlv__op_probe_read(g->s, &y.slabs[0], 0, 7, 8, 1, 0, &y.slabs[0]);
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "probe_read: bad arguments");
@@ -337,6 +378,7 @@ int main(void)
 {
     tlv_test_gpu g;
     if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_matmul");
+    configs_init(g.caps);
     test_shapes(&g);
     test_epilogues(&g);
     test_bad_args(&g);

@@ -20,6 +20,9 @@
 #include "text/unicode.h"
 #include "textdata.h"
 
+#define TLV_TEST_QWEN2_RE \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+
 static char g_root[512];
 
 typedef struct str {
@@ -80,6 +83,93 @@ static int load_strings(void)
     }
     free(text);
     return 0;
+}
+
+/* tokenizer.json versions of gpt2 and qwen2 (the fast tokenizers' single file), built from the
+ * same vocab.json + merges.txt: GPT-2 with merges as [left, right] pairs and ByteLevel's own
+ * regex, Qwen2 with "left right" strings, a Split regex and an NFC normalizer. They must give the
+ * same ids as the slow files. */
+static int make_json_dir(const char *src, const char *dst, int qwen)
+{
+    char path[1024];
+    size_t n;
+    snprintf(path, sizeof path, "%s/%s/vocab.json", g_root, src);
+    char *vocab_text = tlv_test_read_file(path, &n);
+    snprintf(path, sizeof path, "%s/%s/merges.txt", g_root, src);
+    char *merges_text = tlv_test_read_file(path, &n);
+    if (!vocab_text || !merges_text) return -1;
+    cJSON *root = cJSON_CreateObject(), *model = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(model, "type", "BPE");
+    cJSON_AddItemToObject(model, "vocab", cJSON_Parse(vocab_text));
+    cJSON *merges = cJSON_AddArrayToObject(model, "merges");
+    char *cur = merges_text;
+    for (char *line = next_line(&cur); line; line = next_line(&cur)) {
+        char *sp = strchr(line, ' ');
+        if (!*line || !strncmp(line, "#version", 8) || !sp) continue;
+        if (qwen) {
+            cJSON_AddItemToArray(merges, cJSON_CreateString(line));
+        } else {
+            *sp = 0;
+            const char *pair[2] = {line, sp + 1};
+            cJSON_AddItemToArray(merges, cJSON_CreateStringArray(pair, 2));
+        }
+    }
+    cJSON *pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
+    if (qwen) {
+        cJSON_AddStringToObject(pre, "type", "Sequence");
+        cJSON *steps = cJSON_AddArrayToObject(pre, "pretokenizers");
+        cJSON *split = cJSON_CreateObject(), *bl = cJSON_CreateObject();
+        cJSON_AddStringToObject(split, "type", "Split");
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(split, "pattern"), "Regex", TLV_TEST_QWEN2_RE);
+        cJSON_AddStringToObject(split, "behavior", "Isolated");
+        cJSON_AddStringToObject(bl, "type", "ByteLevel");
+        cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
+        cJSON_AddBoolToObject(bl, "use_regex", 0);
+        cJSON_AddItemToArray(steps, split);
+        cJSON_AddItemToArray(steps, bl);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "normalizer"), "type", "NFC");
+    } else {
+        cJSON_AddStringToObject(pre, "type", "ByteLevel");
+        cJSON_AddBoolToObject(pre, "add_prefix_space", 0);
+        cJSON_AddNullToObject(root, "normalizer");
+    }
+    /* Added tokens: the slow config's added_tokens_decoder, as a fast tokenizer.json lists them. */
+    cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
+    snprintf(path, sizeof path, "%s/%s/tokenizer_config.json", g_root, src);
+    char *cfg_text = tlv_test_read_file(path, &n);
+    cJSON *cfg = cfg_text ? cJSON_Parse(cfg_text) : NULL;
+    const cJSON *dec = cJSON_GetObjectItem(cfg, "added_tokens_decoder");
+    for (const cJSON *e = dec ? dec->child : NULL; e; e = e->next) {
+        cJSON *a = cJSON_Duplicate(e, 1);
+        cJSON_AddNumberToObject(a, "id", atoi(e->string));
+        cJSON_AddItemToArray(added, a);
+    }
+    if (!dec) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "id", 50256);
+        cJSON_AddStringToObject(a, "content", "<|endoftext|>");
+        cJSON_AddBoolToObject(a, "special", 1);
+        cJSON_AddItemToArray(added, a);
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    snprintf(path, sizeof path, "%s/%s", g_root, dst);
+    int rc = textdata_mkdir(path);
+    snprintf(path, sizeof path, "%s/%s/tokenizer.json", g_root, dst);
+    rc |= textdata_write(path, out, strlen(out));
+    if (cfg_text) { /* the slow config still says which class and special tokens */
+        cJSON_DeleteItemFromObject(cfg, "added_tokens_decoder");
+        char *c = cJSON_Print(cfg);
+        snprintf(path, sizeof path, "%s/%s/tokenizer_config.json", g_root, dst);
+        rc |= textdata_write(path, c, strlen(c));
+        free(c);
+    }
+    cJSON_free(out);
+    cJSON_Delete(root);
+    cJSON_Delete(cfg);
+    free(cfg_text);
+    free(vocab_text);
+    free(merges_text);
+    return rc;
 }
 
 static void print_ids(const char *label, const int32_t *ids, size_t n)
@@ -347,6 +437,10 @@ int main(void)
     run_refs("gpt2", "ref_gpt2.jsonl.gz", 1);
     run_refs("phi2", "ref_phi2.jsonl.gz", 0);
     run_refs("qwen2", "ref_qwen2.jsonl.gz", 0);
+    CHECK_EQ_INT(make_json_dir("gpt2", "gpt2_json", 0), 0);
+    CHECK_EQ_INT(make_json_dir("qwen2", "qwen2_json", 1), 0);
+    run_refs("gpt2_json", "ref_gpt2.jsonl.gz", 1);
+    run_refs("qwen2_json", "ref_qwen2.jsonl.gz", 0);
     run_refs("llama", "ref_llama.jsonl.gz", 0);
     run_refs("llama_legacy", "ref_llama_legacy.jsonl.gz", 0);
 

@@ -141,6 +141,8 @@ static void case_prep(const char *file, const char *aspect, const char *resize, 
     tlv__image_free(NULL, &img);
 }
 
+/* The engine's path: the checkpoint's config.json + preprocessor_config.json -> params ->
+ * preprocess; the params must also be the ones the case line states. */
 static void case_fixture(const char *file, const char *aspect, const char *resize, int S, int ms,
                          const char *pv_file, double tol)
 {
@@ -152,8 +154,24 @@ static void case_fixture(const char *file, const char *aspect, const char *resiz
     float *ref = (float *)tlv_test_read_file(path, &nb);
     CHECK(ref && nb == n * sizeof(float));
     float *f = malloc(n * sizeof(float));
-    tlv_image_params p = params(aspect, resize, S, ms);
+    tlv_image_params want = params(aspect, resize, S, ms), p;
+    static tlv_model_config cfg;
     tlv_err e;
+    snprintf(path, sizeof path, DATA "%s", pv_file);
+    *strrchr(path, '.') = 0;   /* fixtures/<case>.f32 -> fixtures/<case>/ */
+    tlv_status st = tlv__config_load(path, &cfg, &e);
+    if (st != TLV_OK) fprintf(stderr, "config %s: %s\n", path, e.msg);
+    CHECK_EQ_INT(st, TLV_OK);
+    st = st == TLV_OK ? tlv__image_params_from_config(&cfg, &p, &e) : st;
+    if (st != TLV_OK) p = want;
+    CHECK_EQ_INT(st, TLV_OK);
+    CHECK(p.size == S && (p.resize_to == S || p.resize_to == 0) && p.aspect == want.aspect &&
+          p.resize == want.resize);
+    for (int c = 0; c < 3; c++) {
+        CHECK_NEAR(p.mean[c], want.mean[c], 1e-7);   /* formats keeps float32 */
+        CHECK_NEAR(p.std[c], want.std[c], 1e-7);
+        CHECK_EQ_INT((int)(p.mean[c] * 255), (int)(want.mean[c] * 255));
+    }
     CHECK_EQ_INT(tlv__image_preprocess(&img, &p, NULL, f, &e), TLV_OK);
     if (ref && nb == n * sizeof(float)) {
         double maxd = 0;

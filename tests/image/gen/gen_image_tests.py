@@ -9,7 +9,8 @@ Outputs (all small):
   data/cases.txt       one check per line (format below); digests are SHA-256 of uint8 buffers
   data/norm.f32        float32 normalize tables: for each mean/std set, [3][256]
   data/jpeg/*.rgb      Pillow's (libjpeg-turbo) decode of the JPEG inputs, H*W*3 bytes
-  data/fixtures/*      the 4 end-to-end fixture images and their pixel_values as raw float32
+  data/fixtures/*      the 4 end-to-end fixture images, their pixel_values as raw float32, and
+                       their config.json + preprocessor_config.json
 
 cases.txt lines:
   decode  <file> <w> <h> <sha256 of Pillow convert("RGB") bytes, H*W*3>
@@ -206,6 +207,9 @@ def main():
         ms = [i for i, m in enumerate(MEANSETS) if list(m[0]) == pc['image_mean']][0]
         ext = os.path.splitext(e['image'])[1]
         img = f'fixtures/{case}{ext}'
+        os.makedirs(os.path.join(DATA, 'fixtures', case), exist_ok=True)   # the two JSON files the
+        for j in ('config.json', 'preprocessor_config.json'):               # engine reads for params
+            open(os.path.join(DATA, 'fixtures', case, j), 'wb').write(open(os.path.join(d, 'model', j), 'rb').read())
         open(os.path.join(DATA, img), 'wb').write(open(os.path.join(d, e['image']), 'rb').read())
         pv = f'fixtures/{case}.f32'
         np.array(e['pixel_values'], dtype=np.float32).tofile(os.path.join(DATA, pv))

@@ -1,5 +1,6 @@
 #include "text/spm.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -213,7 +214,7 @@ static int cmp_user_len(const void *a, const void *b, const tlv_spm *s)
 }
 
 /* Builds the tables once the pieces are known. */
-static tlv_status build(tlv_spm *s, const raw_piece *raw, const char *name, tlv_err *err)
+static tlv_status build(tlv_spm *s, const raw_piece *raw, const uint8_t *mergeable, const char *name, tlv_err *err)
 {
     const tlv_allocator *a = s->alloc;
     size_t total = 0;
@@ -249,7 +250,8 @@ static tlv_status build(tlv_spm *s, const raw_piece *raw, const char *name, tlv_
         if (tlv__strmap_get(&s->all, w, p->n) >= 0)
             return tlv__err_set(err, TLV_ERR_FORMAT, "%s: piece '%.64s' is listed twice", name, w);
         if (tlv__strmap_put(&s->all, w, p->n, i)) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
-        if (p->type == TLV_SPM_NORMAL || p->type == TLV_SPM_USER_DEFINED || p->type == TLV_SPM_UNUSED)
+        if ((p->type == TLV_SPM_NORMAL || p->type == TLV_SPM_USER_DEFINED || p->type == TLV_SPM_UNUSED) &&
+            (!mergeable || mergeable[i]))
             if (tlv__strmap_put(&s->merge, w, p->n, i)) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
         if (p->type == TLV_SPM_USER_DEFINED) s->user[s->n_user++] = i;
         if (p->type == TLV_SPM_UNKNOWN) {
@@ -353,7 +355,7 @@ tlv_status tlv__spm_load_bytes(const void *data, size_t len, const char *name, c
         goto fail;
     }
     s->n_pieces = (int32_t)n;
-    st = build(s, raw, name, err);
+    st = build(s, raw, NULL, name, err);
     if (st) goto fail;
     tlv__free(alloc, raw);
     *out = s;
@@ -373,6 +375,141 @@ tlv_status tlv__spm_load(const char *path, const tlv_allocator *alloc, tlv_spm *
     if (st) return st;
     st = tlv__spm_load_bytes(data, len, path, alloc, out, err);
     tlv__free(alloc, data);
+    return st;
+}
+
+/* ---------------------------------------------------------------- tokenizer.json */
+/* A llama-style tokenizer.json: model BPE with byte_fallback, vocab + merges, normalizer
+ * Prepend('▁') + Replace(' ', '▁') (or a Metaspace pre-tokenizer). A merged piece gets the score
+ * -(rank of the first merge that makes it), so "highest score first" = "lowest rank first"
+ * (transformers' LlamaConverter writes the merges of a piece together, in score order). Only
+ * pieces some merge makes may be merged into, as in HF's BPE. */
+static int json_has(const cJSON *node, const char *type)
+{
+    const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, "type"));
+    if (t && !strcmp(t, type)) return 1;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(node, "normalizers");
+    if (!list) list = cJSON_GetObjectItemCaseSensitive(node, "pretokenizers");
+    for (const cJSON *e = list ? list->child : NULL; e; e = e->next)
+        if (json_has(e, type)) return 1;
+    return 0;
+}
+
+tlv_status tlv__spm_load_json(const cJSON *root, const char *path, const tlv_allocator *alloc, tlv_spm **out,
+                              tlv_err *err)
+{
+    *out = NULL;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+    if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges))
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.vocab (object) and model.merges (array) are required", path);
+    tlv_spm *s = tlv__calloc(alloc, 1, sizeof *s);
+    raw_piece *raw = NULL;
+    uint8_t *mergeable = NULL;
+    tlv_strmap tmp = {0};
+    tlv_status st = TLV_OK;
+    if (!s) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
+    s->alloc = alloc;
+    s->model_type = 2;
+    s->byte_fallback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"));
+    s->add_dummy_prefix = json_has(cJSON_GetObjectItemCaseSensitive(root, "normalizer"), "Prepend") ||
+                          json_has(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), "Metaspace");
+    s->escape_ws = 1;
+    s->remove_extra_ws = 0;
+    size_t n = (size_t)cJSON_GetArraySize(vocab);
+    if (n == 0 || n > INT32_MAX / 4) {
+        st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.vocab has %zu entries", path, n);
+        goto fail;
+    }
+    raw = tlv__calloc(alloc, n, sizeof *raw);
+    mergeable = tlv__calloc(alloc, n, 1);
+    if (!raw || !mergeable || tlv__strmap_init(&tmp, alloc, n)) goto oom;
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        double v = e->valuedouble;
+        if (!cJSON_IsNumber(e) || v < 0 || v >= (double)n || v != (double)(int32_t)v || raw[(size_t)v].s) {
+            st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.vocab: token '%.64s': id must be unique and in 0..%zu", path,
+                              e->string, n - 1);
+            goto fail;
+        }
+        raw_piece *p = &raw[(size_t)v];
+        p->s = (const uint8_t *)e->string;
+        p->n = strlen(e->string);
+        p->type = TLV_SPM_NORMAL;
+        p->score = -1e30f; /* made by no merge */
+        if (p->n == 6 && !memcmp(e->string, "<0x", 3) && e->string[5] == '>' && hexval(e->string[3]) >= 0 && hexval(e->string[4]) >= 0)
+            p->type = TLV_SPM_BYTE;
+        if (tlv__strmap_put(&tmp, e->string, p->n, (int32_t)v)) goto oom;
+    }
+    const char *unk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(model, "unk_token"));
+    int32_t unk_id = unk ? tlv__strmap_get(&tmp, unk, strlen(unk)) : -1;
+    if (unk_id < 0) {
+        st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.unk_token is missing or not in the vocabulary", path);
+        goto fail;
+    }
+    raw[unk_id].type = TLV_SPM_UNKNOWN;
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    for (const cJSON *a = added ? added->child : NULL; a; a = a->next) {
+        const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "content"));
+        int32_t id = c ? tlv__strmap_get(&tmp, c, strlen(c)) : -1;
+        if (id >= 0 && id != unk_id && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "special"))) raw[id].type = TLV_SPM_CONTROL;
+    }
+    uint32_t rank = 0;
+    for (const cJSON *m = merges->child; m; m = m->next, rank++) {
+        const char *l = NULL, *r = NULL;
+        size_t ln = 0;
+        if (cJSON_IsString(m)) {
+            l = m->valuestring;
+            const char *sp = strchr(l, ' ');
+            if (sp) {
+                ln = (size_t)(sp - l);
+                r = sp + 1;
+            }
+        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2) {
+            l = cJSON_GetStringValue(m->child);
+            r = cJSON_GetStringValue(m->child->next);
+            ln = l ? strlen(l) : 0;
+        }
+        char buf[1024];
+        size_t rn = r ? strlen(r) : 0;
+        if (!l || !r || !ln || !rn || ln + rn > sizeof buf) {
+            st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.merges[%u]: expected \"left right\" or a pair", path, (unsigned)rank);
+            goto fail;
+        }
+        if (tlv__strmap_get(&tmp, l, ln) < 0 || tlv__strmap_get(&tmp, r, rn) < 0) {
+            int bad_left = tlv__strmap_get(&tmp, l, ln) < 0;
+            st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.merges[%u]: merge names unknown token '%.*s'", path, (unsigned)rank,
+                              (int)(bad_left ? ln : rn) > 64 ? 64 : (int)(bad_left ? ln : rn), bad_left ? l : r);
+            goto fail;
+        }
+        memcpy(buf, l, ln);
+        memcpy(buf + ln, r, rn);
+        int32_t id = tlv__strmap_get(&tmp, buf, ln + rn);
+        if (id < 0) {
+            st = tlv__err_set(err, TLV_ERR_FORMAT, "%s: model.merges[%u]: merge result '%.*s' is not in the vocabulary", path,
+                              (unsigned)rank, (int)(ln + rn) > 64 ? 64 : (int)(ln + rn), buf);
+            goto fail;
+        }
+        if (!mergeable[id]) {
+            mergeable[id] = 1;
+            raw[id].score = -(float)rank;
+        }
+    }
+    s->n_pieces = (int32_t)n;
+    st = build(s, raw, mergeable, path, err);
+    if (st) goto fail;
+    tlv__strmap_free(&tmp);
+    tlv__free(alloc, raw);
+    tlv__free(alloc, mergeable);
+    *out = s;
+    return TLV_OK;
+oom:
+    st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
+fail:
+    tlv__strmap_free(&tmp);
+    tlv__free(alloc, raw);
+    tlv__free(alloc, mergeable);
+    tlv__spm_destroy(s);
     return st;
 }
 

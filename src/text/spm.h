@@ -52,6 +52,11 @@ tlv_status tlv__spm_load(const char *path, const tlv_allocator *alloc, tlv_spm *
 /* The same from bytes in memory; name is used in messages. */
 tlv_status tlv__spm_load_bytes(const void *data, size_t len, const char *name, const tlv_allocator *alloc,
                                tlv_spm **out, tlv_err *err);
+/* A llama-style tokenizer.json (model BPE with byte_fallback; the whole file's root object):
+ * merged pieces score -(rank of their first merge); see spm.c. path names the file in errors. */
+struct cJSON;
+tlv_status tlv__spm_load_json(const struct cJSON *root, const char *path, const tlv_allocator *alloc, tlv_spm **out,
+                              tlv_err *err);
 void tlv__spm_destroy(tlv_spm *s);
 
 int32_t tlv__spm_vocab_size(const tlv_spm *s);

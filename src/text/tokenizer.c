@@ -429,9 +429,15 @@ static tlv_status load_tokenizer_json(tlv_tokenizer *t, const char *path, cJSON 
                             type ? type : "(missing)");
     int byte_level = 0, prefix = 0;
     const char *pattern = json_pattern(cJSON_GetObjectItemCaseSensitive(j, "pre_tokenizer"), &prefix, &byte_level);
-    if (!byte_level)
-        return tlv__err_set(err, TLV_ERR_UNSUPPORTED,
-                            "%s: not a byte-level BPE (no ByteLevel pre-tokenizer); for SentencePiece models use tokenizer.model", path);
+    if (!byte_level) {
+        /* Llama-style: SentencePiece BPE written as HF BPE with byte fallback. */
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback")))
+            return tlv__err_set(err, TLV_ERR_UNSUPPORTED,
+                                "%s: neither a byte-level BPE (ByteLevel pre-tokenizer) nor a SentencePiece-style BPE (byte_fallback)", path);
+        t->kind = TLV_TOKENIZER_SPM;
+        return tlv__spm_load_json(j, path, t->alloc, &t->spm, err);
+    }
+    t->kind = TLV_TOKENIZER_BPE;
     st = tlv__bpe_load_json(model, path, pattern ? pattern : TLV_BPE_PATTERN_GPT2, t->alloc, &t->bpe, err);
     if (st) return st;
     t->add_prefix_space = prefix;
@@ -477,6 +483,15 @@ tlv_status tlv__tokenizer_load(const char *dir, const tlv_allocator *alloc, tlv_
     if (file_exists(model) && !(file_exists(vocab) && file_exists(merges))) {
         t->kind = TLV_TOKENIZER_SPM;
         if ((st = tlv__spm_load(model, alloc, &t->spm, err))) goto fail;
+    } else if (file_exists(vocab) || file_exists(merges) || !file_exists(tjson)) {
+        t->kind = TLV_TOKENIZER_BPE;
+        st = tlv__bpe_load_files(vocab, merges, qwen ? TLV_BPE_PATTERN_QWEN2 : TLV_BPE_PATTERN_GPT2, alloc, &t->bpe, err);
+        if (st) goto fail;
+        t->nfc = qwen;
+    } else if ((st = load_tokenizer_json(t, tjson, &tj, err))) {
+        goto fail;
+    }
+    if (t->spm) {
         t->n_model = tlv__spm_vocab_size(t->spm);
         /* LlamaTokenizer.__init__ defaults; GemmaTokenizer has no legacy mode. */
         t->add_bos = 1;
@@ -487,14 +502,6 @@ tlv_status tlv__tokenizer_load(const char *dir, const tlv_allocator *alloc, tlv_
             (st = set_default_attr(t, 2, "<unk>", err)))
             goto fail;
     } else {
-        t->kind = TLV_TOKENIZER_BPE;
-        if (file_exists(vocab) || file_exists(merges) || !file_exists(tjson)) {
-            st = tlv__bpe_load_files(vocab, merges, qwen ? TLV_BPE_PATTERN_QWEN2 : TLV_BPE_PATTERN_GPT2, alloc, &t->bpe, err);
-            if (st) goto fail;
-            t->nfc = qwen;
-        } else if ((st = load_tokenizer_json(t, tjson, &tj, err))) {
-            goto fail;
-        }
         t->n_model = tlv__bpe_vocab_size(t->bpe);
         t->spaces_between_special = !qwen;
         /* GPT2Tokenizer / CodeGenTokenizer / Qwen2Tokenizer defaults. */

@@ -443,6 +443,7 @@ int main(void)
     run_refs("qwen2_json", "ref_qwen2.jsonl.gz", 0);
     run_refs("llama", "ref_llama.jsonl.gz", 0);
     run_refs("llama_legacy", "ref_llama_legacy.jsonl.gz", 0);
+    run_refs("llama_json", "ref_llama.jsonl.gz", 0);
 
     size_t n;
     char *fx_text = textdata_read("fixture_prompts.json", &n);

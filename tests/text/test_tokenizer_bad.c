@@ -126,7 +126,16 @@ static void test_files(void)
 
     put("json_not_bytelevel", "tokenizer.json",
         "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Metaspace\"}}");
-    expect_fail("json_not_bytelevel", TLV_ERR_UNSUPPORTED, "tokenizer.json", "not a byte-level BPE");
+    expect_fail("json_not_bytelevel", TLV_ERR_UNSUPPORTED, "tokenizer.json", "neither a byte-level BPE");
+
+    put("json_spm_merge", "tokenizer.json",
+        "{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"unk_token\": \"<unk>\","
+        " \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \"ab\": 3}, \"merges\": [\"a b\", \"ab c\"]}}");
+    expect_fail("json_spm_merge", TLV_ERR_FORMAT, "tokenizer.json: model.merges[1]", "merge names unknown token 'c'");
+
+    put("json_spm_unk", "tokenizer.json",
+        "{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"a\": 0}, \"merges\": []}}");
+    expect_fail("json_spm_unk", TLV_ERR_FORMAT, "tokenizer.json", "unk_token");
 
     /* A well-formed tiny tokenizer works: "hello hello" -> hello, Ġ h e l l o ... */
     put("tiny_ok", "vocab.json", tiny_vocab(NULL));

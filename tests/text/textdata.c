@@ -62,7 +62,7 @@ int textdata_setup(char *root, size_t root_size)
     const char *tmp = getenv("TMPDIR");
     snprintf(root, root_size, "%s/tlv_text_XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(root)) return -1;
-    static const char *const dirs[] = {"gpt2", "phi2", "qwen2", "llama", "llama_legacy"};
+    static const char *const dirs[] = {"gpt2", "phi2", "qwen2", "llama", "llama_legacy", "llama_json"};
     char path[1024];
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
@@ -87,6 +87,9 @@ int textdata_setup(char *root, size_t root_size)
     rc |= copy_in(root, "llama", "llama/tokenizer_config.json", "tokenizer_config.json");
     rc |= copy_in(root, "llama", "llama/special_tokens_map.json", "special_tokens_map.json");
     rc |= copy_in(root, "llama_legacy", "llama2/tokenizer.model.gz", "tokenizer.model");
+    rc |= copy_in(root, "llama_json", "llama_json/tokenizer.json.gz", "tokenizer.json");
+    rc |= copy_in(root, "llama_json", "llama/tokenizer_config.json", "tokenizer_config.json");
+    rc |= copy_in(root, "llama_json", "llama/special_tokens_map.json", "special_tokens_map.json");
     return rc;
 }
 

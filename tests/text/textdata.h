@@ -6,7 +6,9 @@
  *                      added_tokens.json (fixture phi2_siglip_*)
  *   ROOT/qwen2         Qwen2.5 vocab.json merges.txt + the qwen2 fixture's config files
  *   ROOT/llama         Llama-2 tokenizer.model + the llama fixture's configs (legacy=false)
- *   ROOT/llama_legacy  tokenizer.model only (LlamaTokenizer defaults: legacy=True) */
+ *   ROOT/llama_legacy  tokenizer.model only (LlamaTokenizer defaults: legacy=True)
+ *   ROOT/llama_json    a llama-style tokenizer.json of the same model (gen_spm_refs.py) + the
+ *                      llama fixture's configs */
 #ifndef TLV_TESTS_TEXT_TEXTDATA_H
 #define TLV_TESTS_TEXT_TEXTDATA_H
 

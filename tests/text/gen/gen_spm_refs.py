@@ -18,7 +18,8 @@ special tokens verbatim, sp_model.decode() for the runs between them, legacy add
 a special token that follows a normal one).
 
 Usage: gen_spm_refs.py tests/text/data   (reads llama2/tokenizer.model.gz, strings.jsonl)
-Writes ref_llama.jsonl.gz (legacy=False) and ref_llama_legacy.jsonl.gz: {"ids", "dec", "dec_skip"}."""
+Writes ref_llama.jsonl.gz (legacy=False) and ref_llama_legacy.jsonl.gz: {"ids", "dec", "dec_skip"},
+and llama_json/tokenizer.json.gz (see write_tokenizer_json)."""
 import gzip
 import json
 import os
@@ -157,11 +158,50 @@ def decode(sp, ids, skip, legacy):
     return out + sp.decode(cur)
 
 
+def write_tokenizer_json(sp):
+    """A llama-style tokenizer.json (what transformers' LlamaConverter writes) for the same model:
+    vocab = the pieces, merges = SentencePieceExtractor.extract(): for every piece, each split into
+    two pieces that are in the vocabulary, ordered by the piece's score (descending), splits of one
+    piece by (id left, id right)."""
+    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+    scores = {sp.id_to_piece(i): sp.get_score(i) for i in range(sp.get_piece_size())}
+    merges = []
+    for piece, score in scores.items():
+        local = []
+        for k in range(1, len(piece)):
+            left, right = piece[:k], piece[k:]
+            if left in vocab and right in vocab:
+                local.append((left, right, score))
+        local.sort(key=lambda m: (vocab[m[0]], vocab[m[1]]))
+        merges.extend(local)
+    merges.sort(key=lambda m: m[2], reverse=True)
+    added = [{"id": i, "content": sp.id_to_piece(i), "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i in (0, 1, 2)]
+    tj = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": SPIECE},
+                                                           {"type": "Replace", "pattern": {"String": " "}, "content": SPIECE}]},
+        "pre_tokenizer": None, "post_processor": None,
+        "decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": SPIECE}, "content": " "}, {"type": "ByteFallback"},
+            {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+        "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                  "vocab": vocab, "merges": [m[0] + " " + m[1] for m in merges]},
+    }
+    os.makedirs(os.path.join(DATA, "llama_json"), exist_ok=True)
+    with open(os.path.join(DATA, "llama_json", "tokenizer.json.gz"), "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as f:
+            f.write(json.dumps(tj, ensure_ascii=False).encode("utf-8"))
+    print(f"llama_json/tokenizer.json.gz: {len(vocab)} pieces, {len(merges)} merges", file=sys.stderr)
+
+
 def main():
     texts = []
     for line in open(os.path.join(DATA, "strings.jsonl"), encoding="utf-8"):
         o = json.loads(line)
         texts.append(bytes.fromhex(o["hex"]).decode("utf-8", "replace") if "hex" in o else o["t"])
+    write_tokenizer_json(load(True))
     for legacy, name in ((False, "ref_llama.jsonl.gz"), (True, "ref_llama_legacy.jsonl.gz")):
         sp = load(legacy)
         lines = []

@@ -562,6 +562,7 @@ typedef struct seg {
     const char *p;
     size_t n;
     int32_t added; /* index in t->added when the splitter cut it out, else -1 */
+    int glue;      /* single_word: joined with the next segment into one string */
 } seg;
 
 typedef struct segs {
@@ -584,7 +585,7 @@ static void segs_push(segs *s, const char *p, size_t n, int32_t added)
         s->v = g;
         s->cap = cap;
     }
-    seg x = {p, n, added};
+    seg x = {p, n, added, 0};
     s->v[s->n++] = x;
 }
 
@@ -643,20 +644,28 @@ static void strip_right(seg *s)
     }
 }
 
-/* lstrip / rstrip / single_word, as PreTrainedTokenizer.tokenize applies them. */
+/* lstrip / rstrip / single_word, as PreTrainedTokenizer.tokenize applies them, in order:
+ * a token still counts only while its string is unchanged (a neighbour's strip can eat a
+ * whitespace token). single_word glued to a word makes the token plain text joined to that
+ * word (Python: tokens[i-1] += token or tokens[i] += tokens[i+1]); `glue` records the join. */
 static void apply_strip(const tlv_tokenizer *t, segs *g)
 {
     for (size_t i = 0; i < g->n; i++) {
-        if (g->v[i].added < 0) continue;
-        const added_tok *a = &t->added[g->v[i].added];
-        seg *left = i > 0 && g->v[i - 1].n ? &g->v[i - 1] : NULL;
-        seg *right = i + 1 < g->n && g->v[i + 1].n ? &g->v[i + 1] : NULL;
-        if (a->rstrip && right) strip_left(right);
-        if (a->lstrip && left) strip_right(left);
-        /* single_word: the token only counts when not glued to a word; Python then re-joins
-         * the strings (we mark the token as plain text; neighbours are encoded separately). */
-        if (a->single_word && left && left->p[left->n - 1] != ' ') g->v[i].added = -1;
-        else if (a->single_word && right && right->p[0] != ' ') g->v[i].added = -1;
+        seg *cur = &g->v[i];
+        if (cur->added < 0 || cur->n != t->added[cur->added].len) continue;
+        const added_tok *a = &t->added[cur->added];
+        seg left0 = i > 0 ? g->v[i - 1] : (seg){NULL, 0, -1, 0};
+        seg right0 = i + 1 < g->n ? g->v[i + 1] : (seg){NULL, 0, -1, 0};
+        if (a->rstrip && right0.n) strip_left(&g->v[i + 1]);
+        if (a->lstrip && left0.n) strip_right(&g->v[i - 1]);
+        if (a->single_word && left0.n && left0.p[left0.n - 1] != ' ') {
+            g->v[i - 1].glue = 1;
+            cur->added = -1;
+        } else if (a->single_word && right0.n && right0.p[0] != ' ') {
+            cur->glue = 1;
+            cur->added = -1;
+            g->v[i + 1].added = -1; /* its string now lives in tokens[i]; tokens[i+1] is "" */
+        }
     }
 }
 
@@ -689,20 +698,29 @@ static tlv_status encode_text(const tlv_tokenizer *t, const char *text, size_t l
                               tlv_err *err)
 {
     tlv_status st = TLV_OK;
-    tlv_buf clean, pre;
+    tlv_buf clean, pre, glued;
     tlv__buf_init(&clean, t->alloc);
     tlv__buf_init(&pre, t->alloc);
+    tlv__buf_init(&glued, t->alloc);
     segs g = {0};
     g.alloc = t->alloc;
-    utf8proc_uint8_t *nfc = NULL;
+    utf8proc_int32_t *nfc = NULL;
 
     tlv__utf8_sanitize(&clean, text, len);
     if (clean.oom) goto oom;
     const char *s = clean.p;
     size_t n = clean.n;
     if (t->nfc && n) {
-        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &nfc,
-                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        /* NFC through our allocator: utf8proc decomposes into a code point buffer we own, then
+         * composes and re-encodes to UTF-8 in place (utf8proc_map_custom without its malloc). */
+        const utf8proc_option_t opts = (utf8proc_option_t)(UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        utf8proc_ssize_t r = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, NULL, 0, opts);
+        if (r >= 0 && (size_t)r < ((size_t)-1) / 4 - 1) {
+            nfc = tlv__malloc(t->alloc, ((size_t)r + 1) * sizeof *nfc);
+            if (!nfc) goto oom;
+            r = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, nfc, r, opts);
+            if (r >= 0) r = utf8proc_reencode(nfc, r, opts);
+        }
         if (r < 0) {
             st = r == UTF8PROC_ERROR_NOMEM ? oom(err)
                                            : tlv__err_set(err, TLV_ERR_INVALID_ARG, "NFC failed: %s", utf8proc_errmsg(r));
@@ -738,10 +756,22 @@ static tlv_status encode_text(const tlv_tokenizer *t, const char *text, size_t l
     if (g.oom) goto oom;
     apply_strip(t, &g);
     for (size_t i = 0; i < g.n && !st; i++) {
-        if (!g.v[i].n) continue;
-        int32_t a = tlv__strmap_get(&t->added_map, g.v[i].p, g.v[i].n);
-        if (a >= 0 && (g.v[i].added >= 0 || t->added[a].len == g.v[i].n)) tlv__ids_push(out, t->added[a].id);
-        else st = encode_piece(t, g.v[i].p, g.v[i].n, out, err);
+        const char *p = g.v[i].p;
+        size_t pn = g.v[i].n;
+        if (g.v[i].glue) { /* a single_word join: the strings of i .. the last glued one */
+            glued.n = 0;
+            for (; i < g.n; i++) {
+                tlv__buf_put(&glued, g.v[i].p, g.v[i].n);
+                if (!g.v[i].glue) break;
+            }
+            if (glued.oom) goto oom;
+            p = glued.p;
+            pn = glued.n;
+        }
+        if (!pn) continue;
+        int32_t a = tlv__strmap_get(&t->added_map, p, pn);
+        if (a >= 0) tlv__ids_push(out, t->added[a].id);
+        else st = encode_piece(t, p, pn, out, err);
     }
     if (st) goto done;
     if (t->spm && !t->legacy && out->n - first > 1) {
@@ -757,10 +787,11 @@ static tlv_status encode_text(const tlv_tokenizer *t, const char *text, size_t l
 oom:
     st = oom(err);
 done:
-    free(nfc); /* utf8proc allocates with malloc */
+    tlv__free(t->alloc, nfc);
     tlv__free(t->alloc, g.v);
     tlv__buf_free(&clean);
     tlv__buf_free(&pre);
+    tlv__buf_free(&glued);
     return st;
 }
 

@@ -436,6 +436,7 @@ int main(void)
     CHECK(g_n_strings >= 500);
     run_refs("gpt2", "ref_gpt2.jsonl.gz", 1);
     run_refs("phi2", "ref_phi2.jsonl.gz", 0);
+    run_refs("phi2_strip", "ref_phi2_strip.jsonl.gz", 0);
     run_refs("qwen2", "ref_qwen2.jsonl.gz", 0);
     CHECK_EQ_INT(make_json_dir("gpt2", "gpt2_json", 0), 0);
     CHECK_EQ_INT(make_json_dir("qwen2", "qwen2_json", 1), 0);

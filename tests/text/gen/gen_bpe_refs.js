@@ -21,7 +21,7 @@
  *   Qwen2Tokenizer, whose _decode defaults it to False.
  *
  * Usage: node gen_bpe_refs.js <tokenizers module dir> <tests/text/data>
- * Writes ref_gpt2.jsonl.gz, ref_phi2.jsonl.gz, ref_qwen2.jsonl.gz: {"ids": [...], "dec": ..., "dec_skip": ...}
+ * Writes ref_gpt2.jsonl.gz, ref_phi2.jsonl.gz, ref_phi2_strip.jsonl.gz, ref_qwen2.jsonl.gz: {"ids": [...], "dec": ..., "dec_skip": ...}
  * per line of strings.jsonl. */
 'use strict';
 const fs = require('fs');
@@ -182,14 +182,25 @@ function slowSetup(tok, conf, qwen) {
   return { added, idToAdded, specialIds, legacy, trie: new Trie([...added.keys()]) };
 }
 
+/* Python's str.lstrip()/rstrip(): str.isspace() characters (JS trim's set differs). */
+const PY_SPACE = new Set([...'\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005' +
+  '\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000']);
+function pyStrip(s, left, right) {
+  const cps = Array.from(s);
+  let a = 0, b = cps.length;
+  if (left) while (a < b && PY_SPACE.has(cps[a])) a++;
+  if (right) while (b > a && PY_SPACE.has(cps[b - 1])) b--;
+  return cps.slice(a, b).join('');
+}
+
 async function encodeSlow(tok, s, text, qwen) {
   if (qwen) text = text.normalize('NFC');
   const parts = s.trie.split(text);
   for (let i = 0; i < parts.length; i++) {
     const a = s.added.get(parts[i]);
     if (!a) continue;
-    if (a.rstrip && i + 1 < parts.length && parts[i + 1]) parts[i + 1] = parts[i + 1].trimStart();
-    if (a.lstrip && i > 0 && parts[i - 1]) parts[i - 1] = parts[i - 1].trimEnd();
+    if (a.rstrip && i + 1 < parts.length && parts[i + 1]) parts[i + 1] = pyStrip(parts[i + 1], true, false);
+    if (a.lstrip && i > 0 && parts[i - 1]) parts[i - 1] = pyStrip(parts[i - 1], false, true);
   }
   const ids = [];
   for (const p of parts) {
@@ -225,6 +236,8 @@ async function main() {
   const cases = [
     { name: 'gpt2', model: 'gpt2', conf: null, qwen: false },
     { name: 'phi2', model: 'gpt2', conf: 'phi2', qwen: false },
+    /* phi2 with <|endoftext|> marked lstrip + rstrip, to test the stripping */
+    { name: 'phi2_strip', model: 'gpt2', conf: 'phi2_strip', qwen: false },
     { name: 'qwen2', model: 'qwen2.5', conf: 'qwen2', qwen: true },
   ];
   for (const c of cases) {

@@ -1,8 +1,11 @@
 /* decode.c: file and memory bytes -> RGB8, with stb_image, converting the way Pillow 9.4's
  * Image.open(...).convert("RGB") does (image.h has the rules, docs/IMAGES.md the evidence).
  *
- * Order of checks, so that a hostile file costs nothing: empty -> format sniff -> header size
- * (stbi_info) -> zero size / pixel limit -> decode -> JPEG end-of-image check. */
+ * Order of checks, so that a hostile file costs nothing before it is refused: empty -> format
+ * sniff (named unsupported formats) -> width/height from the header, read here -> zero size /
+ * pixel limit -> stbi_info (and the same checks on its answer, for TGA) -> truncation and the
+ * JPEG Huffman-table guard -> decode.
+ * stb_image keeps its failure reason thread-local (STBI_THREAD_LOCAL in 2.27): no shared state. */
 #include "image/image.h"
 
 #include <errno.h>

@@ -42,14 +42,9 @@ tlv_status tlv__engine_model_load(tlv_vk_device *dev, const char *dir, const tlv
     m->n_valid_tokens = tlv__tokenizer_n_tokens(m->tok);
     if (m->n_valid_tokens > m->core->llm.vocab || m->n_valid_tokens <= 0) m->n_valid_tokens = m->core->llm.vocab;
 
-    const struct tlv_model_config *cfg = &m->core->cfg;
-    tlv_image_params *ip = &m->image_params;
-    ip->size = cfg->vision.image_size;
-    ip->aspect = cfg->aspect == TLV_ASPECT_PAD ? TLV_IMAGE_ASPECT_PAD : TLV_IMAGE_ASPECT_SQUARE;
-    ip->resize = cfg->preprocess.resize == TLV_RESIZE_SHORTEST_EDGE ? TLV_IMAGE_RESIZE_SHORTEST_EDGE : TLV_IMAGE_RESIZE_EXACT;
-    for (int c = 0; c < 3; c++) {
-        ip->mean[c] = cfg->preprocess.mean[c];
-        ip->std[c] = cfg->preprocess.std[c];
+    if ((st = tlv__image_params_from_config(&m->core->cfg, &m->image_params, err))) {
+        tlv__err_prefix(err, "%s", dir);
+        goto fail;
     }
     *out = m;
     return TLV_OK;

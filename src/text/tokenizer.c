@@ -1087,6 +1087,7 @@ const char *tlv__detok_flush(tlv_detok *d, size_t *len)
 {
     d->out.n = 0;
     dk_end_run(d, &d->out, 1);
+    d->n_sub = 0; /* the next push starts a new text */
     return dk_result(d, len);
 }
 

@@ -84,7 +84,7 @@ tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batc
     if (n_ctx <= 0) n_ctx = core->max_ctx < 2048 ? core->max_ctx : 2048;
     if (n_ctx > core->max_ctx)
         return tlv__err_set(err, TLV_ERR_LIMIT, "context of %d positions requested, the model supports %d", n_ctx, core->max_ctx);
-    if (n_batch <= 0) n_batch = 512;
+    if (n_batch <= 0) n_batch = 1024; /* a TinyLLaVA prompt with one image (~800 positions) in one pass */
     if (n_batch > n_ctx) n_batch = n_ctx;
     tlv_engine_session *s = tlv__calloc(a, 1, sizeof *s);
     if (!s) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory creating a session");

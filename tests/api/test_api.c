@@ -156,6 +156,15 @@ static void test_model(tlv_context *ctx)
     CHECK_EQ_INT(tlv_session_add_text(s, "Again?"), TLV_OK);
     CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, &r), TLV_OK);
 
+    /* two images in one message: one placeholder each; a typed "<image>" is not a placeholder */
+    CHECK_EQ_INT(tlv_session_reset(s), TLV_OK);
+    CHECK_EQ_INT(tlv_session_add_image_file(s, g_image), TLV_OK);
+    CHECK_EQ_INT(tlv_session_add_image_file(s, g_image), TLV_OK);
+    CHECK_EQ_INT(tlv_session_add_text(s, "Compare <image> these."), TLV_OK);
+    sp.temperature = 0;
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, &r), TLV_OK);
+    CHECK_EQ_INT(r.image_tokens, 96);
+
     /* two sessions share one model */
     tlv_session *s2 = NULL;
     CHECK_EQ_INT(tlv_session_create(m, &so, &s2), TLV_OK);

@@ -563,6 +563,7 @@ typedef struct seg {
     size_t n;
     int32_t added; /* index in t->added when the splitter cut it out, else -1 */
     int glue;      /* single_word: joined with the next segment into one string */
+    int gone;      /* single_word: its string moved into a neighbour's (Python: "") */
 } seg;
 
 typedef struct segs {
@@ -585,7 +586,7 @@ static void segs_push(segs *s, const char *p, size_t n, int32_t added)
         s->v = g;
         s->cap = cap;
     }
-    seg x = {p, n, added, 0};
+    seg x = {p, n, added, 0, 0};
     s->v[s->n++] = x;
 }
 
@@ -652,19 +653,24 @@ static void apply_strip(const tlv_tokenizer *t, segs *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         seg *cur = &g->v[i];
-        if (cur->added < 0 || cur->n != t->added[cur->added].len) continue;
+        if (cur->added < 0 || cur->gone || cur->n != t->added[cur->added].len) continue;
         const added_tok *a = &t->added[cur->added];
-        seg left0 = i > 0 ? g->v[i - 1] : (seg){NULL, 0, -1, 0};
-        seg right0 = i + 1 < g->n ? g->v[i + 1] : (seg){NULL, 0, -1, 0};
+        /* Python's left / right: the neighbours' strings before this token's strips; a string
+         * a single_word join emptied ("gone") is "" (falsy). */
+        seg none = {NULL, 0, -1, 0, 0};
+        seg left0 = i > 0 && !g->v[i - 1].gone ? g->v[i - 1] : none;
+        seg right0 = i + 1 < g->n && !g->v[i + 1].gone ? g->v[i + 1] : none;
         if (a->rstrip && right0.n) strip_left(&g->v[i + 1]);
         if (a->lstrip && left0.n) strip_right(&g->v[i - 1]);
         if (a->single_word && left0.n && left0.p[left0.n - 1] != ' ') {
-            g->v[i - 1].glue = 1;
+            g->v[i - 1].glue = 1; /* tokens[i-1] += token; tokens[i] = "" */
             cur->added = -1;
+            cur->gone = 1;
         } else if (a->single_word && right0.n && right0.p[0] != ' ') {
-            cur->glue = 1;
+            cur->glue = 1; /* tokens[i] += tokens[i+1]; tokens[i+1] = "" */
             cur->added = -1;
-            g->v[i + 1].added = -1; /* its string now lives in tokens[i]; tokens[i+1] is "" */
+            g->v[i + 1].added = -1;
+            g->v[i + 1].gone = 1;
         }
     }
 }

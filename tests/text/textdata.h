@@ -4,7 +4,7 @@
  *   ROOT/gpt2          vocab.json merges.txt                       (GPT2Tokenizer defaults)
  *   ROOT/phi2          the same + phi-2's tokenizer_config.json, special_tokens_map.json,
  *                      added_tokens.json (fixture phi2_siglip_*)
- *   ROOT/phi2_strip    phi2 with <|endoftext|> marked lstrip + rstrip
+ *   ROOT/phi2_strip    phi2 with <|endoftext|> lstrip + rstrip, "    " single_word
  *   ROOT/qwen2         Qwen2.5 vocab.json merges.txt + the qwen2 fixture's config files
  *   ROOT/llama         Llama-2 tokenizer.model + the llama fixture's configs (legacy=false)
  *   ROOT/llama_legacy  tokenizer.model only (LlamaTokenizer defaults: legacy=True)

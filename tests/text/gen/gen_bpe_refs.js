@@ -167,7 +167,7 @@ function slowSetup(tok, conf, qwen) {
   const added = new Map(); // content -> {id, lstrip, rstrip}
   if (conf && conf.cfg && conf.cfg.added_tokens_decoder)
     for (const [id, e] of Object.entries(conf.cfg.added_tokens_decoder))
-      if (!added.has(e.content)) added.set(e.content, { id: Number(id), lstrip: !!e.lstrip, rstrip: !!e.rstrip });
+      if (!added.has(e.content)) added.set(e.content, { id: Number(id), lstrip: !!e.lstrip, rstrip: !!e.rstrip, single_word: !!e.single_word });
   if (conf && conf.added)
     for (const [c, id] of Object.entries(conf.added)) if (!added.has(c)) added.set(c, { id, lstrip: false, rstrip: false });
   let next = Math.max(vocabSize, ...[...added.values()].map((a) => a.id + 1));
@@ -196,11 +196,22 @@ function pyStrip(s, left, right) {
 async function encodeSlow(tok, s, text, qwen) {
   if (qwen) text = text.normalize('NFC');
   const parts = s.trie.split(text);
+  /* PreTrainedTokenizer.tokenize(), transformers 4.40.1, line by line. */
   for (let i = 0; i < parts.length; i++) {
-    const a = s.added.get(parts[i]);
+    const token = parts[i];
+    const a = s.added.get(token);
     if (!a) continue;
-    if (a.rstrip && i + 1 < parts.length && parts[i + 1]) parts[i + 1] = pyStrip(parts[i + 1], true, false);
-    if (a.lstrip && i > 0 && parts[i - 1]) parts[i - 1] = pyStrip(parts[i - 1], false, true);
+    const left = i > 0 ? parts[i - 1] : null;
+    const right = i < parts.length - 1 ? parts[i + 1] : null;
+    if (a.rstrip && right) parts[i + 1] = pyStrip(right, true, false);
+    if (a.lstrip && left) parts[i - 1] = pyStrip(left, false, true);
+    if (a.single_word && left && left[left.length - 1] !== ' ') {
+      parts[i - 1] += token;
+      parts[i] = '';
+    } else if (a.single_word && right && right[0] !== ' ') {
+      parts[i] += parts[i + 1];
+      parts[i + 1] = '';
+    }
   }
   const ids = [];
   for (const p of parts) {
@@ -236,7 +247,7 @@ async function main() {
   const cases = [
     { name: 'gpt2', model: 'gpt2', conf: null, qwen: false },
     { name: 'phi2', model: 'gpt2', conf: 'phi2', qwen: false },
-    /* phi2 with <|endoftext|> marked lstrip + rstrip, to test the stripping */
+    /* phi2 with <|endoftext|> marked lstrip + rstrip and "    " (50284) single_word */
     { name: 'phi2_strip', model: 'gpt2', conf: 'phi2_strip', qwen: false },
     { name: 'qwen2', model: 'qwen2.5', conf: 'qwen2', qwen: true },
   ];

@@ -38,12 +38,16 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
     memset(&t, 0, sizeof t);
     int can_sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_BASIC);
     if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
-        /* lavapipe (Mesa 22.3) runs a workgroup as SIMD-8 groups, and turns every buffer or
-         * shared load whose address differs per lane into a loop over the 8 lanes: loads, not
-         * FMAs, bound the kernels. One 8-lane workgroup, a weight row per lane, x read once and
-         * broadcast (mode 1): measured 3-5x faster than the 2-D tiles, which pay 2 shared loads
-         * per FMA. lavapipe also ends an invocation silently after 65535 loop iterations (all
-         * loops together), hence the budget: every workgroup gets a bounded share of the work. */
+        /* lavapipe (Mesa 22.3, seen in its JIT code): a workgroup runs as SIMD-8 groups, and
+         * every storage-buffer load whose address is not built from constants and push
+         * constants alone becomes a loop over the 8 lanes and over the components, with a
+         * bounds check and a branch per lane: ~8 instructions per 4 bytes per lane. Loads, not
+         * FMAs, bound every kernel; subgroupBroadcast costs about as much (a loop over the
+         * lanes too). Hence: one 8-lane workgroup, a weight row per lane (no reduction), x
+         * read once per subgroup and broadcast (mode 1). 2-D shared-memory tiles pay two
+         * per-lane loads per FMA and ran 2-3x slower than this even at M = 729.
+         * lavapipe also ends an invocation silently after 65535 loop iterations (all loops
+         * together), hence the budget: every workgroup gets a bounded share of the work. */
         t.mv_wg = 8;
         t.mv_t = 1;
         t.mv_mode = can_sg && c->subgroup_size == 8 && (c->subgroup_ops & TLV_SUBGROUP_BALLOT) ? 1 : 0;

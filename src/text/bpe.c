@@ -365,6 +365,15 @@ tlv_status tlv__bpe_load_json(const cJSON *model, const char *path, const char *
     return TLV_OK;
 }
 
+tlv_status tlv__bpe_set_pattern(tlv_bpe *b, const char *pattern, const char *where, tlv_err *err)
+{
+    pcre2_code_free(b->re);
+    pcre2_general_context_free(b->gctx);
+    b->re = NULL;
+    b->gctx = NULL;
+    return compile_pattern(b, pattern, where, err);
+}
+
 /* ---------------------------------------------------------------- queries */
 int32_t tlv__bpe_vocab_size(const tlv_bpe *b)
 {

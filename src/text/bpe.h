@@ -38,6 +38,8 @@ tlv_status tlv__bpe_load_files(const char *vocab_path, const char *merges_path, 
 tlv_status tlv__bpe_load_json(const struct cJSON *model, const char *path, const char *pattern,
                               const tlv_allocator *alloc, tlv_bpe **out, tlv_err *err);
 void tlv__bpe_destroy(tlv_bpe *b);
+/* Replaces the pre-tokenizer regex (where names the file in errors). */
+tlv_status tlv__bpe_set_pattern(tlv_bpe *b, const char *pattern, const char *where, tlv_err *err);
 
 /* Ids run 0..vocab_size-1 (a gap has no piece). */
 int32_t tlv__bpe_vocab_size(const tlv_bpe *b);

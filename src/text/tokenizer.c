@@ -487,6 +487,12 @@ tlv_status tlv__tokenizer_load(const char *dir, const tlv_allocator *alloc, tlv_
         t->kind = TLV_TOKENIZER_BPE;
         st = tlv__bpe_load_files(vocab, merges, qwen ? TLV_BPE_PATTERN_QWEN2 : TLV_BPE_PATTERN_GPT2, alloc, &t->bpe, err);
         if (st) goto fail;
+        /* No class named: recognise the Qwen2 family by its vocabulary (151643 byte-level
+         * tokens, "<|endoftext|>" right after), whose regex and NFC differ from GPT-2's. */
+        if (!*cls && tlv__bpe_vocab_size(t->bpe) == 151643) {
+            qwen = 1;
+            if ((st = tlv__bpe_set_pattern(t->bpe, TLV_BPE_PATTERN_QWEN2, vocab, err))) goto fail;
+        }
         t->nfc = qwen;
     } else if ((st = load_tokenizer_json(t, tjson, &tj, err))) {
         goto fail;

@@ -215,6 +215,56 @@ static void test_spm_corrupt(void)
     free(model);
 }
 
+/* Random bytes (skewed towards UTF-8 lead/continuation bytes, whitespace and token
+ * punctuation): encode must succeed with valid ids, decode and streaming must agree. */
+static void test_random_bytes(const char *dir_name)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", g_root, dir_name);
+    tlv_tokenizer *t;
+    tlv_err err = {0};
+    CHECK_EQ_INT(tlv__tokenizer_load(dir, NULL, &t, &err), TLV_OK);
+    if (!t) return;
+    static const unsigned char alphabet[] = " \t\n\r<|>sa'1\xC2\xC3\xE2\xE4\xF0\x80\x81\x9F\xA0\xBF\xBD\xFF\xE2\x96\x81";
+    uint64_t rng = 777;
+    size_t n_ok = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        char text[256];
+        size_t len = tlv_test_rand_u32(&rng) % sizeof text;
+        for (size_t i = 0; i < len; i++)
+            text[i] = (char)(tlv_test_rand_u32(&rng) % 3 ? alphabet[tlv_test_rand_u32(&rng) % (sizeof alphabet - 1)]
+                                                           : tlv_test_rand_u32(&rng) & 0xFF);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        if (tlv__tokenizer_encode(t, text, len, 1, &ids, &n, &err)) {
+            CHECK(0);
+            continue;
+        }
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) ok &= ids[i] >= 0 && ids[i] < tlv__tokenizer_n_tokens(t);
+        char *dec = NULL;
+        size_t dec_len = 0;
+        ok &= tlv__tokenizer_decode(t, ids, n, 0, &dec, &dec_len, &err) == TLV_OK;
+        tlv_detok *d;
+        ok &= tlv__detok_create(t, 0, &d) == TLV_OK;
+        size_t at = 0;
+        for (size_t i = 0; i <= n && ok; i++) {
+            size_t pl;
+            const char *p = i < n ? tlv__detok_push(d, ids[i], &pl) : tlv__detok_flush(d, &pl);
+            ok &= p && at + pl <= dec_len && !memcmp(dec + at, p, pl);
+            at += pl;
+        }
+        ok &= at == dec_len;
+        tlv__detok_destroy(d);
+        n_ok += ok;
+        free(ids);
+        free(dec);
+    }
+    CHECK_EQ_INT(n_ok, 300);
+    printf("random bytes: %-6s %zu/300 encode, decode and stream consistently\n", dir_name, n_ok);
+    tlv__tokenizer_destroy(t);
+}
+
 /* Every allocation of load, encode and decode failing in turn. */
 static void test_oom(const char *dir_name, const char *text)
 {
@@ -288,6 +338,10 @@ int main(void)
     }
     test_files();
     test_spm_corrupt();
+    test_random_bytes("phi2");
+    test_random_bytes("qwen2");
+    test_random_bytes("llama");
+    test_random_bytes("llama_legacy");
     /* The BPE sweeps use the tiny vocabulary with the real checkpoints' config files (the full
      * vocabularies make each of a few hundred loads slow, and add nothing here). */
     static const char *const cfg[] = {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"};

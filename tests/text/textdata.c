@@ -62,7 +62,7 @@ int textdata_setup(char *root, size_t root_size)
     const char *tmp = getenv("TMPDIR");
     snprintf(root, root_size, "%s/tlv_text_XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(root)) return -1;
-    static const char *const dirs[] = {"gpt2", "phi2", "qwen2", "llama", "llama_legacy", "llama_json", "phi2_strip"};
+    static const char *const dirs[] = {"gpt2", "phi2", "qwen2", "llama", "llama_legacy", "llama_json", "phi2_strip", "qwen2_bare"};
     char path[1024];
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
@@ -77,6 +77,8 @@ int textdata_setup(char *root, size_t root_size)
     rc |= copy_in(root, "phi2_strip", "gpt2/vocab.json.gz", "vocab.json");
     rc |= copy_in(root, "phi2_strip", "gpt2/merges.txt.gz", "merges.txt");
     rc |= copy_in(root, "qwen2", "qwen2.5/vocab.json.gz", "vocab.json");
+    rc |= copy_in(root, "qwen2_bare", "qwen2.5/vocab.json.gz", "vocab.json");
+    rc |= copy_in(root, "qwen2_bare", "qwen2.5/merges.txt.gz", "merges.txt");
     rc |= copy_in(root, "qwen2", "qwen2.5/merges.txt.gz", "merges.txt");
     for (int i = 0; i < 3; i++) {
         char rel[256];

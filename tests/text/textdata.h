@@ -6,6 +6,7 @@
  *                      added_tokens.json (fixture phi2_siglip_*)
  *   ROOT/phi2_strip    phi2 with <|endoftext|> lstrip + rstrip, "    " single_word
  *   ROOT/qwen2         Qwen2.5 vocab.json merges.txt + the qwen2 fixture's config files
+ *   ROOT/qwen2_bare    Qwen2.5 vocab.json merges.txt only (recognised by its vocabulary)
  *   ROOT/llama         Llama-2 tokenizer.model + the llama fixture's configs (legacy=false)
  *   ROOT/llama_legacy  tokenizer.model only (LlamaTokenizer defaults: legacy=True)
  *   ROOT/llama_json    a llama-style tokenizer.json of the same model (gen_spm_refs.py) + the

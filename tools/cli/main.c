@@ -237,7 +237,8 @@ tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model)
     tlv_status st = tlv_context_create(&co, ctx);
     if (st) {
         fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(*ctx));
-        return st;
+        /* --device / TLV_DEVICE naming a device that is not there: "no Vulkan device" (exit 3) */
+        return st == TLV_ERR_NOT_FOUND ? TLV_ERR_NO_DEVICE : st;
     }
     if (!model) return TLV_OK;
     tlv_model_options mo;

@@ -109,6 +109,17 @@ static void print_json(tlv_session *s, const tlv_generate_stats *r)
     cJSON_Delete(j);
 }
 
+/* One line per answer on stderr (--verbose); docs/CLI.md documents it and tests/cli reads it. */
+static void print_stats(const tlv_generate_stats *r)
+{
+    fprintf(stderr,
+            "stats: image %u tokens %.0f ms | prefill %u tokens (%u reused) %.0f ms (%.1f tok/s) | "
+            "decode %u tokens %.0f ms (%.2f tok/s) | %s\n",
+            r->image_tokens, r->image_ms, r->prompt_tokens, r->reused_tokens, r->prefill_ms,
+            r->prefill_ms > 0 ? r->prompt_tokens / (r->prefill_ms / 1e3) : 0, r->generated_tokens, r->decode_ms,
+            r->decode_ms > 0 ? r->generated_tokens / (r->decode_ms / 1e3) : 0, r->stop_reason ? r->stop_reason : "error");
+}
+
 static tlv_status add_images(tlv_session *s, const cli_opts *o)
 {
     for (int i = 0; i < o->n_images; i++) {
@@ -153,11 +164,7 @@ int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atom
         goto out;
     }
     if (o->json) print_json(s, &r);
-    else if (o->verbose)
-        fprintf(stderr, "image %.0f ms | prefill %u tokens %.0f ms (%.1f tok/s) | decode %u tokens %.0f ms (%.2f tok/s) | %s\n",
-                r.image_ms, r.prompt_tokens, r.prefill_ms, r.prefill_ms > 0 ? r.prompt_tokens / (r.prefill_ms / 1e3) : 0,
-                r.generated_tokens, r.decode_ms, r.decode_ms > 0 ? r.generated_tokens / (r.decode_ms / 1e3) : 0,
-                r.stop_reason);
+    else if (o->verbose) print_stats(&r);
     if (o->dump && !dump(s, o->dump)) st = TLV_ERR_IO;
 out:
     tlv_session_destroy(s);
@@ -188,7 +195,11 @@ int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_ato
             fflush(stdout);
         }
         *interrupted = 0;
-        if (!fgets(line, sizeof line, stdin)) break;
+        if (!fgets(line, sizeof line, stdin)) {
+            /* Ctrl-C at the prompt ends the chat (exit 130); end of input ends it normally */
+            if (*interrupted) st = TLV_ERR_CANCELLED;
+            break;
+        }
         size_t n = strlen(line);
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (!n) continue;
@@ -207,7 +218,7 @@ int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_ato
             fprintf(stderr, "unknown command %s: /image PATH, /reset, /quit\n", line);
             continue;
         }
-        if ((st = tlv_session_add_text(s, line))) {
+        if (tlv_session_add_text(s, line)) {
             fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
             continue;
         }
@@ -217,6 +228,7 @@ int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_ato
         *current = NULL;
         putchar('\n');
         fflush(stdout);
+        if (o->verbose) print_stats(&r);
         if (st == TLV_ERR_CANCELLED) {
             fprintf(stderr, "(stopped)\n");
             st = TLV_OK;

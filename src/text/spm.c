@@ -675,7 +675,11 @@ tlv_status tlv__spm_encode(const tlv_spm *s, const char *text, size_t len, int a
     w.text = norm.p;
     size_t n = norm.n;
     tlv_status st = TLV_OK;
-    if (norm.oom || n > UINT32_MAX / 4) goto oom;
+    if (norm.oom) goto oom;
+    if (n > UINT32_MAX / 4) {
+        st = tlv__err_set(err, TLV_ERR_LIMIT, "text of %zu bytes is too long for one SentencePiece encode (limit 1 GiB)", n);
+        goto done;
+    }
     if (n == 0) goto done;
     w.sy = tlv__malloc(s->alloc, n * sizeof *w.sy);
     w.heap = tlv__malloc(s->alloc, 3 * n * sizeof *w.heap);

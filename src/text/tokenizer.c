@@ -445,9 +445,6 @@ static tlv_status load_tokenizer_json(tlv_tokenizer *t, const char *path, cJSON 
     return TLV_OK;
 }
 
-static tlv_status encode_text(const tlv_tokenizer *t, const char *text, size_t len, int add_special, tlv_ids *out,
-                              tlv_err *err);
-
 tlv_status tlv__tokenizer_load(const char *dir, const tlv_allocator *alloc, tlv_tokenizer **out, tlv_err *err)
 {
     *out = NULL;

@@ -29,6 +29,8 @@ typedef struct cli_opts {
 } cli_opts;
 
 int cli_exit_code(tlv_status st);
+/* The progress bar on stderr (a terminal only); returns 1 (cancel) after Ctrl-C. */
+int cli_progress(void *ud, const char *stage, uint64_t done, uint64_t total);
 /* Context (and model when model != NULL) with the CLI's logging and progress bar; prints the
  * error itself. */
 tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model);

@@ -213,7 +213,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
 
 /* ------------------------------------------------------------------ shared pieces */
 
-static int progress_bar(void *ud, const char *stage, uint64_t done, uint64_t total)
+int cli_progress(void *ud, const char *stage, uint64_t done, uint64_t total)
 {
     (void)ud;
     if (g_interrupted) return 1;
@@ -244,7 +244,7 @@ tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model)
     tlv_model_options mo;
     tlv_model_options_init(&mo);
     mo.chat_template = o->template_name;
-    mo.progress = progress_bar;
+    mo.progress = cli_progress;
     mo.offline = o->offline;
     st = tlv_model_load(*ctx, o->model, &mo, model);
     if (st) fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(*ctx));
@@ -358,7 +358,7 @@ static int cmd_pull(const cli_opts *o)
         return 2;
     }
     char *dir = NULL;
-    tlv_status st = cli_pull(id, o->offline, progress_bar, &dir);
+    tlv_status st = cli_pull(id, o->offline, cli_progress, &dir);
     if (!st) {
         printf("%s\n", dir);
         free(dir);

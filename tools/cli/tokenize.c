@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "hub/hub.h"
+#include "text/tokenizer.h"
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -33,22 +34,84 @@ static char *read_all(const char *path, size_t *len)
     return buf;
 }
 
-/* Ids of text; returns malloc'ed ids or NULL with an error printed. */
-static int32_t *ids_of(tlv_model *m, tlv_context *ctx, const char *text, int add_special, size_t *n)
+/* Prints one text's tokens: plain, one "  ID  \"TOKEN\"" line per id (the vocabulary form,
+ * JSON-quoted: 'Ġchat', '▁def', '<0x0A>'); --json, one object: ids, tokens (vocabulary
+ * form, as transformers' convert_ids_to_tokens), pieces (the text each id adds; a character
+ * split over byte tokens appears with its last byte; the pieces join to `text`) and text (the
+ * decode with special tokens kept). jsonl: a JSON array of ids. Returns 0 or an exit code. */
+static int print_tokens(const tlv_tokenizer *t, const char *text, size_t len, int add, int json, int jsonl)
 {
-    size_t count = 0;
-    if (tlv_model_tokenize(m, text, add_special, NULL, 0, &count)) {
-        fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
-        return NULL;
+    const tlv_allocator *a = tlv__tokenizer_allocator(t);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    tlv_err err;
+    tlv__err_clear(&err);
+    if (tlv__tokenizer_encode(t, text, len, add, &ids, &n, &err)) {
+        fprintf(stderr, "tinyllava: %s\n", err.msg);
+        return 1;
     }
-    int32_t *ids = malloc((count ? count : 1) * sizeof *ids);
-    if (!ids || tlv_model_tokenize(m, text, add_special, ids, count, n)) {
-        free(ids);
-        return NULL;
+    int rc = 0;
+    if (jsonl) {
+        putchar('[');
+        for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
+        puts("]");
+    } else if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *jids = cJSON_AddArrayToObject(o, "ids"), *jt = cJSON_AddArrayToObject(o, "tokens"),
+              *jp = cJSON_AddArrayToObject(o, "pieces");
+        tlv_detok *d = NULL;
+        char *all = NULL;
+        size_t all_len = 0;
+        if (!o || !jids || !jt || !jp || tlv__detok_create(t, 0, &d) ||
+            tlv__tokenizer_decode(t, ids, n, 0, &all, &all_len, &err)) {
+            fprintf(stderr, "tinyllava: %s\n", err.status ? err.msg : "out of memory");
+            rc = 1;
+        }
+        for (size_t i = 0; !rc && i < n; i++) {
+            size_t pl = 0;
+            const char *piece = tlv__detok_push(d, ids[i], &pl);
+            const char *tok = tlv__tokenizer_piece(t, ids[i]);
+            cJSON_AddItemToArray(jp, cJSON_CreateString(piece ? piece : ""));
+            cJSON_AddItemToArray(jids, cJSON_CreateNumber(ids[i]));
+            cJSON_AddItemToArray(jt, cJSON_CreateString(tok ? tok : ""));
+        }
+        size_t fl = 0;
+        const char *rest = !rc && n ? tlv__detok_flush(d, &fl) : NULL;
+        if (rest && fl) { /* what the detokenizer held back goes to the last piece */
+            cJSON *last = cJSON_GetArrayItem(jp, (int)n - 1);
+            size_t ll = strlen(last->valuestring);
+            char *joined = malloc(ll + fl + 1);
+            if (joined) {
+                memcpy(joined, last->valuestring, ll);
+                memcpy(joined + ll, rest, fl + 1);
+                cJSON_ReplaceItemInArray(jp, (int)n - 1, cJSON_CreateString(joined));
+                free(joined);
+            }
+        }
+        if (!rc) {
+            cJSON_AddStringToObject(o, "text", all ? all : "");
+            char *str = cJSON_PrintUnformatted(o);
+            if (str) puts(str);
+            free(str);
+        }
+        tlv__free(a, all);
+        tlv__detok_destroy(d);
+        cJSON_Delete(o);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const char *tok = tlv__tokenizer_piece(t, ids[i]);
+            cJSON *js = cJSON_CreateString(tok ? tok : "");
+            char *q = js ? cJSON_PrintUnformatted(js) : NULL;
+            printf("%6d  %s\n", ids[i], q ? q : "?");
+            free(q);
+            cJSON_Delete(js);
+        }
     }
-    return ids;
+    tlv__free(a, ids);
+    return rc;
 }
 
+/* `tokenize` needs only the tokenizer files: no Vulkan device, no weights read. */
 int cli_tokenize(const cli_opts *o)
 {
     if (!o->n_positional && !o->file && !o->jsonl) {
@@ -67,9 +130,12 @@ int cli_tokenize(const cli_opts *o)
         fprintf(stderr, "tinyllava: cannot read %s\n", o->jsonl);
         return 4;
     }
-    tlv_context *ctx = NULL;
-    tlv_model *m = NULL;
-    tlv_status st = cli_open(o, &ctx, &m);
+    char *dir = NULL;
+    tlv_tokenizer *t = NULL;
+    tlv_err err;
+    tlv__err_clear(&err);
+    tlv_status st = cli_pull(o->model, o->offline, cli_progress, &dir);
+    if (!st && (st = tlv__tokenizer_load(dir, NULL, &t, &err))) fprintf(stderr, "tinyllava: %s\n", err.msg);
     int rc = cli_exit_code(st);
     int add = !o->no_special;
     if (st) goto out;
@@ -79,63 +145,28 @@ int cli_tokenize(const cli_opts *o)
         size_t cap = 0;
         ssize_t got;
         long lineno = 0;
-        while ((got = getline(&line, &cap, jl)) > 0) {
+        while (!rc && (got = getline(&line, &cap, jl)) > 0) {
             lineno++;
             cJSON *j = cJSON_Parse(line);
             if (!cJSON_IsString(j)) {
                 fprintf(stderr, "tinyllava: %s:%ld: expected a JSON string\n", o->jsonl, lineno);
-                cJSON_Delete(j);
                 rc = 4;
-                break;
+            } else {
+                rc = print_tokens(t, j->valuestring, strlen(j->valuestring), add, 0, 1);
             }
-            size_t n = 0;
-            int32_t *ids = ids_of(m, ctx, j->valuestring, add, &n);
             cJSON_Delete(j);
-            if (!ids) {
-                rc = 1;
-                break;
-            }
-            putchar('[');
-            for (size_t i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
-            puts("]");
-            free(ids);
         }
         free(line);
-        goto out;
+    } else if (owned) {
+        rc = print_tokens(t, owned, len, add, o->json, 0);
+    } else {
+        rc = print_tokens(t, o->positional[0], strlen(o->positional[0]), add, o->json, 0);
     }
-    const char *text = owned ? owned : o->positional[0];
-    size_t n = 0;
-    int32_t *ids = ids_of(m, ctx, text, add, &n);
-    if (!ids) {
-        rc = 1;
-        goto out;
-    }
-    cJSON *arr = o->json ? cJSON_CreateObject() : NULL;
-    cJSON *jids = arr ? cJSON_AddArrayToObject(arr, "ids") : NULL, *jp = arr ? cJSON_AddArrayToObject(arr, "pieces") : NULL;
-    for (size_t i = 0; i < n; i++) {
-        char piece[256];
-        size_t pl = 0;
-        tlv_model_token_text(m, ids[i], piece, sizeof piece - 1, &pl);
-        piece[pl < sizeof piece - 1 ? pl : sizeof piece - 1] = 0;
-        if (arr) {
-            cJSON_AddItemToArray(jids, cJSON_CreateNumber(ids[i]));
-            cJSON_AddItemToArray(jp, cJSON_CreateString(piece));
-        } else {
-            printf("%6d  '%s'\n", ids[i], piece);
-        }
-    }
-    if (arr) {
-        char *s = cJSON_PrintUnformatted(arr);
-        puts(s);
-        free(s);
-        cJSON_Delete(arr);
-    }
-    free(ids);
 out:
     if (jl) fclose(jl);
     free(owned);
-    tlv_model_destroy(m);
-    tlv_context_destroy(ctx);
+    free(dir);
+    tlv__tokenizer_destroy(t);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef TLV_NO_CURL
 #include <curl/curl.h>
 
 #include "hub/sha256.h"
@@ -55,6 +56,7 @@ struct xfer {
     char errbody[ERRBODY_MAX + 1];
     size_t errbody_len;
 };
+#endif
 
 char *tlv__hub_escape(const tlv_allocator *alloc, const char *s)
 {
@@ -77,6 +79,27 @@ char *tlv__hub_escape(const tlv_allocator *alloc, const char *s)
     return out;
 }
 
+#ifdef TLV_NO_CURL
+/* Built without libcurl (cmake -DTLV_WITH_CURL=OFF, the default on Android, where downloading
+ * is the app's job): tlv__hub_resolve() stops before it would download (hub.c), so these are
+ * never reached; they keep the rest of the hub code (cached copies, folders) the same. */
+tlv_status tlv__hub_client_init(tlv_hub_client *c, const tlv_hub_options *o, const char *endpoint,
+                                const char *token, tlv_err *err)
+{
+    memset(c, 0, sizeof *c);
+    return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "built without download support (TLV_WITH_CURL=OFF)");
+}
+
+void tlv__hub_client_cleanup(tlv_hub_client *c) { (void)c; }
+
+tlv_status tlv__hub_fetch(tlv_hub_client *c, const char *repo, const char *revision, const char *file,
+                          const char *dir, int optional, tlv_hub_file *out, tlv_err *err)
+{
+    memset(out, 0, sizeof *out);
+    return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s/%s: built without download support (TLV_WITH_CURL=OFF)",
+                        repo, file);
+}
+#else
 /* ------------------------------------------------------------------ header parsing */
 
 static int is_hex64(const char *s)
@@ -513,3 +536,4 @@ tlv_status tlv__hub_fetch(tlv_hub_client *c, const char *repo, const char *revis
         return TLV_OK;
     }
 }
+#endif

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#ifndef TLV_NO_CURL
 #include <curl/curl.h>
+#endif
 
 #include "hub/fetch.h"
 
@@ -473,7 +475,9 @@ tlv_status tlv__hub_cache_path(const char *model, const tlv_hub_options *o, char
 /* libcurl's global state, reference counted by libcurl itself (see hub.h for the thread rule). */
 int tlv__hub_curl_threadsafe(void)
 {
-#ifdef CURL_VERSION_THREADSAFE
+#if defined(TLV_NO_CURL)
+    return 1; /* no libcurl, nothing to initialise */
+#elif defined(CURL_VERSION_THREADSAFE)
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     return v && (v->features & CURL_VERSION_THREADSAFE);
 #else
@@ -502,7 +506,10 @@ tlv_status tlv__hub_resolve(const char *model, const tlv_hub_options *o, char **
     tlv_status st = settings_load(o, &s, err);
     if (st != TLV_OK) return st;
     char *dir = NULL;
-    int lock_fd = -1, curl_inited = 0;
+    int lock_fd = -1;
+#ifndef TLV_NO_CURL
+    int curl_inited = 0;
+#endif
     tlv_hub_client c;
     memset(&c, 0, sizeof c);
     struct plan p;
@@ -517,6 +524,12 @@ tlv_status tlv__hub_resolve(const char *model, const tlv_hub_options *o, char **
                           "cached copy in %s", model, dir);
         goto out;
     }
+#ifdef TLV_NO_CURL
+    /* TLV_WITH_CURL=OFF: a complete cached copy (above) or a folder is all this build can load. */
+    st = tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: built without download support (TLV_WITH_CURL=OFF) and no "
+                      "complete cached copy in %s: download the model and load its folder", model, dir);
+    goto out;
+#endif
     st = make_dirs(dir, err);
     if (st != TLV_OK) goto out;
 
@@ -530,11 +543,13 @@ tlv_status tlv__hub_resolve(const char *model, const tlv_hub_options *o, char **
     }
     if (manifest_complete(a, dir, 1)) goto done;
 
+#ifndef TLV_NO_CURL
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         st = tlv__err_set(err, TLV_ERR_NETWORK, "curl_global_init failed");
         goto out;
     }
     curl_inited = 1;
+#endif
     st = tlv__hub_client_init(&c, o, s.endpoint, s.token, err);
     if (st == TLV_OK) st = download(&c, &s, model, dir, &p, err);
     if (st == TLV_OK) {
@@ -552,7 +567,9 @@ done:
     dir = NULL;
 out:
     tlv__hub_client_cleanup(&c);
+#ifndef TLV_NO_CURL
     if (curl_inited) curl_global_cleanup();
+#endif
     if (lock_fd >= 0) close(lock_fd); /* releases the flock */
     tlv__free(a, p.v);
     tlv__free(a, dir);

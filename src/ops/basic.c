@@ -626,9 +626,18 @@ struct patch_push {
 _Static_assert(sizeof(struct patch_push) <= 128, "push constants");
 
 #define PATCH_TILE 32 /* TM = TN in patch_embed.comp */
+#define PATCH_PM 32   /* PM in patch_embed_lanes.comp */
+#define PATCH_PC 16   /* PC in patch_embed_lanes.comp */
 
 tlv_status tlv__op_patch_embed(tlv_stream *s, const tlv_tensor *img, const tlv_tensor *w, const tlv_tensor *bias,
                                const tlv_tensor *cls, const tlv_tensor *pos, tlv_tensor *y)
+{
+    return tlv__op_patch_embed_kernel(s, img, w, bias, cls, pos, y, 0);
+}
+
+tlv_status tlv__op_patch_embed_kernel(tlv_stream *s, const tlv_tensor *img, const tlv_tensor *w,
+                                      const tlv_tensor *bias, const tlv_tensor *cls, const tlv_tensor *pos,
+                                      tlv_tensor *y, int kernel)
 {
     const char *op = "patch_embed";
     tlv_status st = tlv__stream_status(s);
@@ -663,9 +672,13 @@ tlv_status tlv__op_patch_embed(tlv_stream *s, const tlv_tensor *img, const tlv_t
         st = cast_record(s, op, vc, vy0, 1, hidden);
         if (st != TLV_OK) return st;
     }
-    uint32_t spec[3] = {64, tlv__op_dtype_code(w->dtype), bias ? tlv__op_dtype_code(bias->dtype) : 3u};
+    if (kernel == 0) kernel = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 2 : 1;
+    uint32_t lane_wg = tune(c).ew_wg;
+    uint32_t spec[3] = {kernel == 1 ? 64 : lane_wg, tlv__op_dtype_code(w->dtype),
+                        bias ? tlv__op_dtype_code(bias->dtype) : 3u};
     const tlv_vk_pipeline *p;
-    st = tlv__op_pipeline(s, op, "patch_embed", spec, 3, 4, sizeof(struct patch_push), &p);
+    st = tlv__op_pipeline(s, op, kernel == 1 ? "patch_embed" : "patch_embed_lanes", spec, 3, 4,
+                          sizeof(struct patch_push), &p);
     if (st != TLV_OK) return st;
     row_view vy = view_rows(y, c0, 0, 1);
     int64_t M = gh * gw;
@@ -688,8 +701,14 @@ tlv_status tlv__op_patch_embed(tlv_stream *s, const tlv_tensor *img, const tlv_t
             tlv_vk_binding bd[4] = {tlv__tensor_binding(img, 0, 0), tlv__tensor_binding(w, sl, 0),
                                     bias ? tlv__tensor_binding(bias, 0, 0) : tlv__tensor_binding(img, 0, 0),
                                     bind(&vy, &py)};
-            uint32_t gx = (uint32_t)((nr + PATCH_TILE - 1) / PATCH_TILE);
-            uint32_t gyn = (pc.n_cols + PATCH_TILE - 1) / PATCH_TILE;
+            uint32_t gx, gyn;
+            if (kernel == 1) {
+                gx = (uint32_t)((nr + PATCH_TILE - 1) / PATCH_TILE);
+                gyn = (pc.n_cols + PATCH_TILE - 1) / PATCH_TILE;
+            } else {
+                gx = (uint32_t)((nr + PATCH_PM - 1) / PATCH_PM);
+                gyn = (pc.n_cols + lane_wg * PATCH_PC - 1) / (lane_wg * PATCH_PC);
+            }
             if (gx > c->max_wg_count[0] || gyn > c->max_wg_count[1])
                 return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: grid %ux%u exceeds the device's limits", op, gx, gyn);
             st = tlv__stream_dispatch(s, p, bd, 4, &pc, sizeof pc, gx, gyn, 1, op);

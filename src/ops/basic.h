@@ -84,6 +84,11 @@ tlv_status tlv__op_embed_rows(tlv_stream *s, const tlv_tensor *table, const tlv_
  *   y     F32 [n_tok, hidden], n_tok = (cls ? 1 : 0) + gh * gw; patch rows in row-major order. */
 tlv_status tlv__op_patch_embed(tlv_stream *s, const tlv_tensor *img, const tlv_tensor *w, const tlv_tensor *bias,
                                const tlv_tensor *cls, const tlv_tensor *pos, tlv_tensor *y);
+/* The same with the kernel chosen (tests, bench): 0 by device (lanes on CPU devices, tiles on
+ * GPUs), 1 shared-memory tiles (patch_embed.comp), 2 a channel per lane (patch_embed_lanes.comp). */
+tlv_status tlv__op_patch_embed_kernel(tlv_stream *s, const tlv_tensor *img, const tlv_tensor *w,
+                                      const tlv_tensor *bias, const tlv_tensor *cls, const tlv_tensor *pos,
+                                      tlv_tensor *y, int kernel);
 
 /* ------------------------------------------------------------------ argmax / top-k */
 

@@ -2,17 +2,20 @@
 // every weight load used for NM rows of x. Body of matvec_f32/f16/bf16.comp.
 //
 // Work split. Workgroup (gx, gy) owns weight rows [gx * rows_per_wg, +rows_per_wg) of the bound
-// slab and x rows [gy * m_per_wg, +m_per_wg), taken NM at a time. Its WG threads form WG / T row
-// groups of T threads; a row group takes one weight row at a time.
+// slab and x rows [gy * m_per_wg, +m_per_wg), taken NM at a time. Its WG threads form RG = WG / T
+// row groups of T threads; a pass gives row group g the R rows r0 + g + RG * r (r < R), so a pass
+// covers RG * R rows, and every x value loaded serves R rows.
 //
 // MODE 0 (GPUs, and the fallback): the T threads of a row take 8-element chunks k = 8t, 8t + 8T,
 //   ... (consecutive threads read consecutive 16-byte words), then add their partial sums:
 //   subgroupAdd when T is the subgroup size (USE_SUBGROUP, checked again at run time), else a
 //   shared-memory tree.
 // MODE 1 (CPU devices such as lavapipe; needs T = 1, WG = subgroup size = 8, subgroups on):
-//   each lane owns a weight row. x is read once per subgroup, a vec4 per lane covering 32
+//   each lane owns R weight rows. x is read once per subgroup, a vec4 per lane covering 32
 //   elements, and handed to all lanes with subgroupBroadcast: on lavapipe every buffer load with a
-//   lane-dependent address costs a loop over the lanes, so loads are what we economise.
+//   lane-dependent address costs a loop over the lanes, and so does a broadcast, so both are
+//   spread over R rows (measured on lavapipe, M = 1..8: R = 4 with NM <= 2 is 1.3-2x faster than
+//   R = 1; NM = 8 with R > 1 runs out of registers).
 //
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
 // slabs are 16-byte aligned, tensor.h); else rows may start mid-word and everything goes element
@@ -27,10 +30,11 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint T = 1;            // threads per weight row (a power of two dividing WG)
-layout(constant_id = 2) const uint NM = 1;           // x rows per pass (1..8)
+layout(constant_id = 2) const uint NM = 1;           // x rows per pass (1, 2, 4, 8)
 layout(constant_id = 3) const uint MODE = 0;         // 0 chunked rows, 1 lane per row + broadcast x
 layout(constant_id = 4) const uint USE_SUBGROUP = 0; // MODE 0, T > 1: 1 = T is the subgroup size, use subgroupAdd
 layout(constant_id = 5) const uint ALIGNED = 0;
+layout(constant_id = 6) const uint R = 1;            // weight rows per row group and pass (1..4)
 
 #include "matmul_common.glsl"
 
@@ -52,83 +56,101 @@ void main() {
         uint xrow[NM]; // element of x[m0 + m, 0]; rows past M repeat the last (never stored)
         for (uint m = 0u; m < NM; m++) xrow[m] = p.x_off + min(m0 + m, m_end - 1u) * p.x_stride;
 
-        for (uint r0 = n_begin; r0 < n_end; r0 += RG) {
-            uint n = r0 + rg;
-            bool live = n < n_end;
-            uint wbase = (live ? n : n_begin) * K; // dead row groups stay for the barriers
-            vec4 acc[NM];
-            for (uint m = 0u; m < NM; m++) acc[m] = vec4(0.0);
+        for (uint r0 = n_begin; r0 < n_end; r0 += RG * R) {
+            // this row group's rows: r0 + rg + RG * r; dead ones (past n_end) compute row
+            // n_begin and stay in the loop for the barriers, their results are not stored
+            uint wb[R];
+            for (uint r = 0u; r < R; r++) {
+                uint n = r0 + rg + RG * r;
+                wb[r] = (n < n_end ? n : n_begin) * K;
+            }
+            vec4 acc[NM * R];
+            for (uint i = 0u; i < NM * R; i++) acc[i] = vec4(0.0);
             uint k_tail = 0u; // MODE 1: where the element-wise tail starts
 
             if (MODE == 1u && ALIGNED != 0u) {
                 for (uint k = 0u; k + 32u <= K; k += 32u) {
                     vec4 xv[NM];
                     for (uint m = 0u; m < NM; m++) xv[m] = x4[(xrow[m] + k) / 4u + lid];
-                    // subgroupBroadcast wants constant lanes: the 8 lanes' vec4s, two a weight load
-                    vec4 lo, hi;
-                    w_load8(wbase + k, lo, hi);
-                    for (uint m = 0u; m < NM; m++)
-                        acc[m] = fma(hi, subgroupBroadcast(xv[m], 1u), fma(lo, subgroupBroadcast(xv[m], 0u), acc[m]));
-                    w_load8(wbase + k + 8u, lo, hi);
-                    for (uint m = 0u; m < NM; m++)
-                        acc[m] = fma(hi, subgroupBroadcast(xv[m], 3u), fma(lo, subgroupBroadcast(xv[m], 2u), acc[m]));
-                    w_load8(wbase + k + 16u, lo, hi);
-                    for (uint m = 0u; m < NM; m++)
-                        acc[m] = fma(hi, subgroupBroadcast(xv[m], 5u), fma(lo, subgroupBroadcast(xv[m], 4u), acc[m]));
-                    w_load8(wbase + k + 24u, lo, hi);
-                    for (uint m = 0u; m < NM; m++)
-                        acc[m] = fma(hi, subgroupBroadcast(xv[m], 7u), fma(lo, subgroupBroadcast(xv[m], 6u), acc[m]));
+                    // subgroupBroadcast wants constant lanes: lane j holds x[k + 4j .. k + 4j + 3]
+                    vec4 xb[8 * NM];
+                    for (uint m = 0u; m < NM; m++) {
+                        xb[8u * m] = subgroupBroadcast(xv[m], 0u);
+                        xb[8u * m + 1u] = subgroupBroadcast(xv[m], 1u);
+                        xb[8u * m + 2u] = subgroupBroadcast(xv[m], 2u);
+                        xb[8u * m + 3u] = subgroupBroadcast(xv[m], 3u);
+                        xb[8u * m + 4u] = subgroupBroadcast(xv[m], 4u);
+                        xb[8u * m + 5u] = subgroupBroadcast(xv[m], 5u);
+                        xb[8u * m + 6u] = subgroupBroadcast(xv[m], 6u);
+                        xb[8u * m + 7u] = subgroupBroadcast(xv[m], 7u);
+                    }
+                    for (uint r = 0u; r < R; r++)
+                        for (uint j = 0u; j < 4u; j++) {
+                            vec4 lo, hi;
+                            w_load8(wb[r] + k + 8u * j, lo, hi);
+                            for (uint m = 0u; m < NM; m++)
+                                acc[m * R + r] = fma(hi, xb[8u * m + 2u * j + 1u], fma(lo, xb[8u * m + 2u * j], acc[m * R + r]));
+                        }
                 }
-                k_tail = K / (32u) * (32u);
+                k_tail = K / 32u * 32u;
             }
             if (MODE == 1u) {
-                for (uint k = k_tail; k < K; k++) {
-                    float wv = w_elem(wbase + k);
-                    for (uint m = 0u; m < NM; m++) acc[m].x = fma(wv, x[xrow[m] + k], acc[m].x);
-                }
-            } else if (ALIGNED != 0u) {
-                for (uint k = 8u * t; k < K; k += 8u * T) {
-                    vec4 lo, hi;
-                    w_load8(wbase + k, lo, hi);
-                    for (uint m = 0u; m < NM; m++) {
-                        uint xi = (xrow[m] + k) / 4u;
-                        acc[m] = fma(lo, x4[xi], acc[m]);
-                        acc[m] = fma(hi, x4[xi + 1u], acc[m]);
+                for (uint k = k_tail; k < K; k++)
+                    for (uint r = 0u; r < R; r++) {
+                        float wv = w_elem(wb[r] + k);
+                        for (uint m = 0u; m < NM; m++) acc[m * R + r].x = fma(wv, x[xrow[m] + k], acc[m * R + r].x);
                     }
-                }
+            } else if (ALIGNED != 0u) {
+                for (uint k = 8u * t; k < K; k += 8u * T)
+                    for (uint r = 0u; r < R; r++) {
+                        vec4 lo, hi;
+                        w_load8(wb[r] + k, lo, hi);
+                        for (uint m = 0u; m < NM; m++) {
+                            uint xi = (xrow[m] + k) / 4u;
+                            acc[m * R + r] = fma(lo, x4[xi], acc[m * R + r]);
+                            acc[m * R + r] = fma(hi, x4[xi + 1u], acc[m * R + r]);
+                        }
+                    }
             } else {
-                for (uint k = t; k < K; k += T) {
-                    float wv = w_elem(wbase + k);
-                    for (uint m = 0u; m < NM; m++) acc[m].x = fma(wv, x[xrow[m] + k], acc[m].x);
-                }
+                for (uint k = t; k < K; k += T)
+                    for (uint r = 0u; r < R; r++) {
+                        float wv = w_elem(wb[r] + k);
+                        for (uint m = 0u; m < NM; m++) acc[m * R + r].x = fma(wv, x[xrow[m] + k], acc[m * R + r].x);
+                    }
             }
 
-            float s[NM];
-            for (uint m = 0u; m < NM; m++) s[m] = (acc[m].x + acc[m].y) + (acc[m].z + acc[m].w);
-            if (T > 1u) {
-                // the subgroup must be exactly the row group; some drivers pick another size
-                if (USE_SUBGROUP != 0u && gl_SubgroupSize == T) {
-                    for (uint m = 0u; m < NM; m++) s[m] = subgroupAdd(s[m]);
-                } else {
-                    for (uint m = 0u; m < NM; m++) red[m * WG + lid] = s[m];
-                    barrier();
-                    for (uint h = T / 2u; h > 0u; h >>= 1) {
-                        if (t < h)
-                            for (uint m = 0u; m < NM; m++) red[m * WG + lid] += red[m * WG + lid + h];
+            for (uint r = 0u; r < R; r++) {
+                float s[NM];
+                for (uint m = 0u; m < NM; m++) {
+                    vec4 a = acc[m * R + r];
+                    s[m] = (a.x + a.y) + (a.z + a.w);
+                }
+                if (T > 1u) {
+                    // the subgroup must be exactly the row group; some drivers pick another size
+                    if (USE_SUBGROUP != 0u && gl_SubgroupSize == T) {
+                        for (uint m = 0u; m < NM; m++) s[m] = subgroupAdd(s[m]);
+                    } else {
+                        for (uint m = 0u; m < NM; m++) red[m * WG + lid] = s[m];
+                        barrier();
+                        for (uint h = T / 2u; h > 0u; h >>= 1) {
+                            if (t < h)
+                                for (uint m = 0u; m < NM; m++) red[m * WG + lid] += red[m * WG + lid + h];
+                            barrier();
+                        }
+                        for (uint m = 0u; m < NM; m++) s[m] = red[m * WG + rg * T];
                         barrier();
                     }
-                    for (uint m = 0u; m < NM; m++) s[m] = red[m * WG + rg * T];
-                    barrier();
                 }
-            }
-            if (live && t == 0u) {
-                float bv = p.bias_dtype != 0u ? bias_elem(p.bias_off + n, p.bias_dtype) : 0.0;
-                for (uint m = 0u; m < NM; m++) {
-                    if (m0 + m < m_end) {
-                        uint yi = p.y_off + (m0 + m) * p.y_stride + n;
-                        float v = act_apply(s[m] + bv, p.act);
-                        if (p.residual != 0u) v += y[yi];
-                        y[yi] = v;
+                uint n = r0 + rg + RG * r;
+                if (n < n_end && t == 0u) {
+                    float bv = p.bias_dtype != 0u ? bias_elem(p.bias_off + n, p.bias_dtype) : 0.0;
+                    for (uint m = 0u; m < NM; m++) {
+                        if (m0 + m < m_end) {
+                            uint yi = p.y_off + (m0 + m) * p.y_stride + n;
+                            float v = act_apply(s[m] + bv, p.act);
+                            if (p.residual != 0u) v += y[yi];
+                            y[yi] = v;
+                        }
                     }
                 }
             }

@@ -27,7 +27,7 @@ struct probe_fma_push {
 };
 _Static_assert(sizeof(struct probe_fma_push) <= 128, "probe_fma push constants");
 
-#define MV_MAX_NM 8u /* x rows per matvec pass (registers: NM vec4 accumulators) */
+#define MV_MAX_NM 8u /* x rows per matvec pass (registers: NM * R vec4 accumulators) */
 
 /* ------------------------------------------------------------------------------------------
  * Tuning, per device. */
@@ -43,13 +43,16 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
          * constants alone becomes a loop over the 8 lanes and over the components, with a
          * bounds check and a branch per lane: ~8 instructions per 4 bytes per lane. Loads, not
          * FMAs, bound every kernel; subgroupBroadcast costs about as much (a loop over the
-         * lanes too). Hence: one 8-lane workgroup, a weight row per lane (no reduction), x
-         * read once per subgroup and broadcast (mode 1). 2-D shared-memory tiles pay two
+         * lanes too). Hence: one 8-lane workgroup, 4 weight rows per lane (no reduction), x
+         * read once per subgroup and broadcast (mode 1), 2 rows of x per pass (see matvec.glsl
+         * for the measurements). 2-D shared-memory tiles pay two
          * per-lane loads per FMA and ran 2-3x slower than this even at M = 729.
          * lavapipe also ends an invocation silently after 65535 loop iterations (all loops
          * together), hence the budget: every workgroup gets a bounded share of the work. */
         t.mv_wg = 8;
         t.mv_t = 1;
+        t.mv_rows = 4;
+        t.mv_max_nm = 2;
         t.mv_mode = can_sg && c->subgroup_size == 8 && (c->subgroup_ops & TLV_SUBGROUP_BALLOT) ? 1 : 0;
         t.mv_max_m = UINT32_MAX;
         t.mv_target_wgs = 32;
@@ -66,6 +69,8 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
             t.mv_t = 32;
         }
         t.mv_wg = t.mv_t * 4;
+        t.mv_rows = 1;
+        t.mv_max_nm = MV_MAX_NM;
         while (t.mv_wg > c->max_wg_invocations && t.mv_wg > t.mv_t) t.mv_wg /= 2;
         t.mv_max_m = MV_MAX_NM;
         t.mv_target_wgs = 0;
@@ -92,6 +97,7 @@ static int tuning_ok(const tlv_vk_caps *c, const tlv_matmul_tuning *t, int tiled
                (uint64_t)t->bk * (t->bm + t->bn) * 4 <= c->max_shared_bytes;
     }
     if (!pow2(t->mv_t) || !t->mv_wg || t->mv_wg % t->mv_t || t->mv_wg > c->max_wg_invocations ||
+        t->mv_rows < 1 || t->mv_rows > 4 || !pow2(t->mv_max_nm) || t->mv_max_nm > MV_MAX_NM ||
         t->mv_wg > c->max_wg_size[0] || t->mv_mode > 1 ||
         (uint64_t)t->mv_wg * MV_MAX_NM * 4 > c->max_shared_bytes)
         return 0;
@@ -173,7 +179,7 @@ static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps 
                                uint32_t M, uint32_t n, uint32_t K, uint32_t nm, int aligned, struct matmul_push *pc,
                                uint32_t *gx, uint32_t *gy)
 {
-    uint32_t rg = t->mv_wg / t->mv_t;            /* weight rows per pass */
+    uint32_t rg = t->mv_wg / t->mv_t * t->mv_rows; /* weight rows per pass */
     uint32_t m_blocks = div_up(M, nm);           /* passes over the rows of x */
     uint32_t mb = m_blocks;                      /* of those, per workgroup */
     uint32_t rp = 1;                             /* row passes per workgroup */
@@ -261,7 +267,7 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
     int aligned = K % 8 == 0;
     /* x rows per matvec pass: 1, 2, 4 or 8 (fewer pipelines; a padded row is computed, not stored) */
     uint32_t nm = 1;
-    while (nm < MV_MAX_NM && nm < (uint64_t)M) nm *= 2;
+    while (nm < t.mv_max_nm && nm < (uint64_t)M) nm *= 2;
 
     /* A separate residual: y rows = residual, then add in place. */
     if (residual && !in_place)
@@ -274,8 +280,8 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
         uint32_t spec[7] = {wg, t.bm, t.bn, t.bk, t.tm, t.tn, aligned && t.bk % 8 == 0};
         if (get_pipeline(s, op, shader_name(1, w->dtype), spec, 7, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
     } else {
-        uint32_t spec[6] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned};
-        if (get_pipeline(s, op, shader_name(0, w->dtype), spec, 6, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
+        uint32_t spec[7] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows};
+        if (get_pipeline(s, op, shader_name(0, w->dtype), spec, 7, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
     }
 
     /* y: bind just the rows written (aligned down to the offset alignment), so that the stream

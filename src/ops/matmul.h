@@ -43,7 +43,7 @@ typedef enum tlv_matmul_kernel {
 
 /* Kernel choice and shapes. tlv__matmul_tuning_default fills the device's; tests and the bench
  * change fields to run other shapes (a GPU's on lavapipe, a search). Rules checked by the op:
- *   matvec: mv_t a power of two dividing mv_wg; mv_mode 1 needs mv_t = 1, mv_wg = 8 = the
+ *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4, mv_max_nm 1/2/4/8; mv_mode 1 needs mv_t = 1, mv_wg = 8 = the
  *           subgroup size and subgroups on; mv_subgroup 1 needs subgroups on (it falls back to
  *           shared memory at run time when the subgroup is not the row group);
  *   tiled:  tm | bm, tn | bn, (bm/tm)(bn/tn) <= max invocations, bk (bm + bn) 4 <= shared bytes;
@@ -56,6 +56,8 @@ typedef struct tlv_matmul_tuning {
     uint32_t mv_t;          /* threads per weight row */
     uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x (matvec.glsl) */
     uint32_t mv_subgroup;   /* mode 0, mv_t > 1: reduce with subgroupAdd */
+    uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 */
+    uint32_t mv_max_nm;     /* x rows per pass at most: 1, 2, 4 or 8 */
     uint32_t mv_target_wgs; /* with a loop budget: spread the rows over about this many workgroups */
     uint32_t loop_budget;
     uint32_t bm, bn, bk, tm, tn; /* tiled: tile, k step, per-thread block */

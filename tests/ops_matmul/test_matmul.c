@@ -35,9 +35,9 @@ typedef struct mm_case {
 
 /* Kernel configurations: the device's own choices, and the shapes other devices get, run here
  * too so that every code path of the shaders is tested on any device. */
-enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_TILED_GPU, K_TILED_ODD, N_CONFIGS };
+enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD, N_CONFIGS };
 static const char *const config_names[N_CONFIGS] = {
-    "auto", "matvec", "tiled", "matvec 64/32", "matvec 32/sg", "matvec 8/1 mode 0", "tiled 64x64x16 4x4",
+    "auto", "matvec", "tiled", "matvec 64/32", "matvec 4sg/sg R2 nm4", "matvec 8/1 mode 0 R3", "matvec default nm8 R1", "tiled 64x64x16 4x4",
     "tiled 24x40x12 3x5"};
 static tlv_matmul_tuning configs[N_CONFIGS];
 
@@ -51,16 +51,20 @@ static void configs_init(const tlv_vk_caps *c)
     /* a GPU's matvec: 32 threads a row, shared-memory reduction (or subgroupAdd where the
      * subgroup is 32 wide) */
     tlv_matmul_tuning *t = &configs[K_MV_WIDE];
-    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 64, t->mv_t = 32, t->mv_mode = 0;
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 64, t->mv_t = 32, t->mv_mode = 0, t->mv_rows = 1, t->mv_max_nm = 8;
     t->mv_subgroup = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_ARITH);
     t->loop_budget = 0;
     /* a row per subgroup, subgroupAdd */
     t = &configs[K_MV_SG];
     t->kernel = TLV_MATMUL_MATVEC, t->mv_t = c->subgroup_size >= 1 && c->subgroup_size <= 64 ? c->subgroup_size : 8;
     t->mv_wg = 4 * t->mv_t, t->mv_mode = 0, t->mv_subgroup = configs[K_MV_WIDE].mv_subgroup;
+    t->mv_rows = 2, t->mv_max_nm = 4;
     /* a lane per row without subgroups (lavapipe's fallback) */
     t = &configs[K_MV_T1];
-    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 8, t->mv_t = 1, t->mv_mode = 0, t->mv_subgroup = 0;
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 8, t->mv_t = 1, t->mv_mode = 0, t->mv_subgroup = 0, t->mv_rows = 3;
+    /* the device's own matvec shape with 8 rows of x a pass */
+    t = &configs[K_MV_NM8];
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_rows = 1, t->mv_max_nm = 8;
     /* a GPU's tiles, and odd ones (k step not a multiple of 8: the element-wise copies) */
     t = &configs[K_TILED_GPU];
     t->kernel = TLV_MATMUL_TILED, t->bm = 64, t->bn = 64, t->bk = 16, t->tm = 4, t->tn = 4;
@@ -174,7 +178,7 @@ static void test_shapes(tlv_test_gpu *g)
 {
     static const int64_t Ms[] = {1, 2, 3, 7, 9, 33, 100};
     static const tlv_dtype dts[] = {TLV_F32, TLV_F16, TLV_BF16};
-    static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_TILED_GPU, K_TILED_ODD};
+    static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD};
     const size_t nk = sizeof ks / sizeof ks[0];
     uint64_t seed = 1000;
     /* N, K not multiples of any tile; K odd so F16/BF16 rows start mid-word */

@@ -144,6 +144,7 @@ struct norm_push {
     uint32_t r_off, r_stride;
     uint32_t y_off, y_stride;
     float eps;
+    uint32_t per_wg;
 };
 _Static_assert(sizeof(struct norm_push) <= 128, "push constants");
 
@@ -163,10 +164,15 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
                                 (long long)n);
     int sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_ARITH);
     const char *shader = res ? (sg ? "norm_res_sg" : "norm_res") : (sg ? "norm_sg" : "norm");
-    uint32_t spec[4] = {wg, (uint32_t)kind, w ? tlv__op_dtype_code(w->dtype) : 3u, b ? tlv__op_dtype_code(b->dtype) : 3u};
+    /* 16-byte units when every vector starts at a multiple of 4 elements (row starts are
+     * row * stride + col0 from a slab start) */
+    int vec4 = n % 4 == 0 && x.stride % 4 == 0 && x.col0 % 4 == 0 && y.stride % 4 == 0 && y.col0 % 4 == 0 &&
+               (!res || (res->stride % 4 == 0 && res->col0 % 4 == 0));
+    uint32_t spec[6] = {wg, (uint32_t)kind, w ? tlv__op_dtype_code(w->dtype) : 3u, b ? tlv__op_dtype_code(b->dtype) : 3u,
+                        c->type == VK_PHYSICAL_DEVICE_TYPE_CPU, (uint32_t)vec4};
     const tlv_vk_pipeline *p;
     uint32_t n_b = res ? 5 : 4;
-    tlv_status st = tlv__op_pipeline(s, op, shader, spec, 4, n_b, sizeof(struct norm_push), &p);
+    tlv_status st = tlv__op_pipeline(s, op, shader, spec, 6, n_b, sizeof(struct norm_push), &p);
     if (st != TLV_OK) return st;
 
     row_view v[3] = {x, res ? *res : x, y};
@@ -185,6 +191,16 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
         pc.y_off = (uint32_t)pos[2].off;
         pc.y_stride = (uint32_t)y.stride;
         pc.eps = eps;
+        /* CPU devices: about 32 workgroups, each looping over its vectors within the loop budget */
+        uint64_t per = 1;
+        if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+            uint64_t iters = 3 * ((uint64_t)n + wg - 1) / wg + 64; /* one vector */
+            uint64_t max_per = tu.loop_budget ? tu.loop_budget / iters : pc.n_vec;
+            per = (pc.n_vec + 31) / 32;
+            if (per > max_per) per = max_per;
+            if (per < 1) per = 1;
+        }
+        pc.per_wg = (uint32_t)per;
         tlv_vk_binding bd[5];
         uint32_t k = 0;
         bd[k++] = bind(&v[0], &pos[0]);
@@ -198,7 +214,7 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
         bd[k++] = b ? tlv__tensor_binding(b, 0, 0) : tlv__tensor_binding(x.t, pos[0].slab, 0);
         bd[k++] = bind(&v[2], &pos[2]);
         uint32_t gx, gy;
-        tlv__op_grid(c, pc.n_vec, &gx, &gy);
+        tlv__op_grid(c, (uint32_t)((pc.n_vec + per - 1) / per), &gx, &gy);
         st = tlv__stream_dispatch(s, p, bd, k, &pc, sizeof pc, gx, gy, 1, op);
         if (st != TLV_OK) return st;
         r += nr;
@@ -299,14 +315,20 @@ static tlv_status ew_record(tlv_stream *s, const char *op, uint32_t code, tlv_ac
 {
     const tlv_vk_caps *c = stream_caps(s);
     basic_tune tu = tune(c);
-    uint32_t spec[4] = {tu.ew_wg, code, (uint32_t)act, b.t ? tlv__op_dtype_code(b.t->dtype) : 0u};
-    const tlv_vk_pipeline *p;
-    tlv_status st = tlv__op_pipeline(s, op, "ew", spec, 4, 3, sizeof(struct ew_push), &p);
-    if (st != TLV_OK) return st;
+    uint32_t lane_contig = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU;
     row_view v[3] = {a, b, y};
     for (int64_t r = 0; r < rows;) {
         chunk_pos pos[3] = {{0, 0}, {0, 0}, {0, 0}};
         int64_t nr = row_chunk(v, 3, r, rows - r, pos);
+        /* 16-byte units when every row start is a multiple of 4 elements */
+        int vec4 = n % 4 == 0 && a.stride % 4 == 0 && y.stride % 4 == 0 && pos[0].off % 4 == 0 && pos[2].off % 4 == 0 &&
+                   (!b.t || (b.stride % 4 == 0 && pos[1].off % 4 == 0));
+        uint32_t unit = vec4 ? 4 : 1;
+        uint32_t spec[6] = {tu.ew_wg, code, (uint32_t)act, b.t ? tlv__op_dtype_code(b.t->dtype) : 0u, lane_contig,
+                            (uint32_t)vec4};
+        const tlv_vk_pipeline *p;
+        tlv_status st = tlv__op_pipeline(s, op, "ew", spec, 6, 3, sizeof(struct ew_push), &p);
+        if (st != TLV_OK) return st;
         uint64_t total = (uint64_t)nr * (uint64_t)n;
         if (!fits_u32(total + 0x10000))
             return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: %llu elements in one dispatch", op, (unsigned long long)total);
@@ -322,8 +344,9 @@ static tlv_status ew_record(tlv_stream *s, const char *op, uint32_t code, tlv_ac
         pc.y_off = (uint32_t)pos[2].off;
         pc.y_stride = (uint32_t)y.stride;
         pc.scale = scale;
-        uint32_t n_wg, gx, gy;
-        ew_split(&tu, tu.ew_wg, total, &pc.per_wg, &n_wg);
+        uint32_t n_wg, gx, gy, per_units;
+        ew_split(&tu, tu.ew_wg, total / unit, &per_units, &n_wg);
+        pc.per_wg = per_units * unit;
         tlv__op_grid(c, n_wg, &gx, &gy);
         tlv_vk_binding bd[3] = {bind(&v[0], &pos[0]), b.t ? bind(&v[1], &pos[1]) : tlv__tensor_binding(a.t, pos[0].slab, 0),
                                 bind(&v[2], &pos[2])};

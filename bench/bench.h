@@ -135,6 +135,8 @@ tlv_status bench_kernels(bench_ctx *b, tlv_err *err);
 
 /* model.c */
 tlv_status bench_models(bench_ctx *b, tlv_err *err);
+/* Writes the preset's config.json to a temporary folder and reads it with tlv__config_load. */
+tlv_status bench_preset_config(const bench_preset *p, tlv_model_config *cfg, tlv_err *err);
 
 /* work.c: adds the bytes and FLOPs of one recorded pass to ops (by label). */
 void bench_work_image(const tlv_model_core *m, const tlv_vk_caps *c, bench_op *ops, int *n_ops);

@@ -149,6 +149,7 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
         st = tlv__err_prefix(err, "%s", c->name);
         goto out;
     }
+    if (n == 0) times[n++] = cold; /* -r 0 */
     bench_result *r = bench_result_add(b);
     if (!r) {
         st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");

@@ -30,13 +30,14 @@ static void usage(FILE *f)
             "kernels mode: roofline probes, then every kernel at the real shapes\n"
             "  --only LIST          kernels whose name contains one of these substrings\n"
             "common:\n"
-            "  -r N                 timed repeats after the cold run (default 3)\n"
+            "  -r N                 timed repeats after the cold run (default 3; 0: the cold run only)\n"
             "  -D, --device SPEC    device index or name substring (default: TLV_DEVICE, else the best)\n"
             "  --quick              smaller probe search\n"
             "  --cooldown MS        pause between tests (thermals)\n"
             "  --no-pipeline-cache  compile every pipeline (cold start as on first install)\n"
             "  --json PATH          also write the records as JSON ('-': stdout, the table goes to stderr)\n"
-            "  --list               list the presets\n");
+            "  --list               list the presets\n"
+            "  --check-presets      parse every preset's config.json and print the shapes it gives\n");
 }
 
 double bench_now_ms(void)
@@ -126,6 +127,31 @@ static int parse_dtypes(char *s, bench_opts *o)
     return 1;
 }
 
+/* Every preset through the runtime's config parser: the shapes the bench would build. */
+static int check_presets(void)
+{
+    int rc = 0;
+    for (const bench_preset *p = bench_presets; p->name; p++) {
+        tlv_model_config c;
+        tlv_err err;
+        tlv__err_clear(&err);
+        if (bench_preset_config(p, &c, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            rc = 1;
+            continue;
+        }
+        const struct tlv_llm_config *l = &c.llm;
+        const struct tlv_vision_config *v = &c.vision;
+        printf("%s: %s %s layers %d hidden %d heads %d/%d head_dim %d ffn %d vocab %d rot %d tied %d | %s %d/%d "
+               "layers %d (run %d) hidden %d ffn %d | image tokens %d\n",
+               p->name, tlv__generation_name(c.generation), tlv__llm_arch_name(l->arch), l->n_layer, l->hidden,
+               l->n_head, l->n_kv_head, l->head_dim, l->intermediate, l->vocab, l->rotary_dim, l->tie_embeddings,
+               v->arch == TLV_VISION_CLIP ? "clip" : "siglip", v->image_size, v->patch_size, v->n_layer,
+               c.vision_layers_run, v->hidden, v->intermediate, c.n_image_tokens);
+    }
+    return rc;
+}
+
 static int bad_arg(const char *opt, const char *val)
 {
     fprintf(stderr, "tinyllava-bench: bad value for %s: '%s'\n", opt, val ? val : "(missing)");
@@ -168,6 +194,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--list")) {
             for (const bench_preset *p = bench_presets; p->name; p++) printf("%-22s %s\n", p->name, p->repo);
             return 0;
+        } else if (!strcmp(a, "--check-presets")) {
+            return check_presets();
         } else if (!strcmp(a, "--compare")) {
             const char *svg = "bench-compare.svg";
             char *files[64];
@@ -208,7 +236,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "-r")) {
             NEED_VALUE();
             int n, r[BENCH_MAX_LIST];
-            if (!parse_ints(v, r, &n, 1) || n != 1) return bad_arg(a, v);
+            if (!parse_ints(v, r, &n, 0) || n != 1) return bad_arg(a, v);
             o->reps = r[0];
         } else if (!strcmp(a, "-b")) {
             NEED_VALUE();

@@ -199,6 +199,8 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
         times[i] = bench_now_ms() - t0;
     }
     double cpu = bench_cpu_ms(0) - cpu0, thr = bench_cpu_ms(1) - thr0;
+    int cold_only = reps == 0; /* -r 0: slow devices; the cold run is all there is */
+    if (cold_only) times[reps++] = cold;
 
     bench_result *r = bench_result_add(b);
     if (!r) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
@@ -210,6 +212,7 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
     r->cold_ms = cold;
     r->load_ms = mb->load_ms;
     r->depth = t->kind == T_TG ? t->depth : 0;
+    if (cold_only) snprintf(r->note, sizeof r->note, "-r 0: the cold run only (includes first-use costs)");
     int img = mb->m->vis.n_tokens;
     switch (t->kind) {
     case T_IMAGE:
@@ -225,8 +228,10 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
     case T_TG:
         snprintf(r->test, sizeof r->test, "tg%d@d%d", t->n, t->depth);
         r->n_tokens = t->n;
-        r->cpu_ms_per_tok = cpu / ((double)reps * t->n);
-        r->thread_cpu_ms_per_tok = thr / ((double)reps * t->n);
+        if (!cold_only) {
+            r->cpu_ms_per_tok = cpu / ((double)reps * t->n);
+            r->thread_cpu_ms_per_tok = thr / ((double)reps * t->n);
+        }
         break;
     case T_TTFT:
         snprintf(r->test, sizeof r->test, "ttft img+q%d", t->n);
@@ -264,7 +269,7 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
 }
 
 /* Writes the preset's config.json to a temporary folder and parses it with the runtime's parser. */
-static tlv_status preset_config(const bench_preset *p, tlv_model_config *cfg, tlv_err *err)
+tlv_status bench_preset_config(const bench_preset *p, tlv_model_config *cfg, tlv_err *err)
 {
     const char *tmp = getenv("TMPDIR");
     char dir[512], path[600];
@@ -319,7 +324,7 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
     const bench_opts *o = &b->o;
     double t0 = bench_now_ms();
     if (p) {
-        if ((st = preset_config(p, &cfg, err))) return st;
+        if ((st = bench_preset_config(p, &cfg, err))) return st;
         int img = cfg.n_image_tokens;
         mb.n_ctx = context_needed(o, img);
         if (mb.n_ctx > cfg.llm.max_positions) mb.n_ctx = cfg.llm.max_positions;

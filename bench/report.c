@@ -357,8 +357,9 @@ static void write_svg(const char *path, int nf, char names[][96], const cmp_row 
 int bench_compare(int n_files, char **files, const char *svg_path)
 {
     if (n_files > 16) n_files = 16;
+    /* one column per device: files from the same device (a kernels run and a model run) merge */
     char names[16][96];
-    int cap = 256, n_rows = 0;
+    int n_cols = 0, cap = 256, n_rows = 0;
     cmp_row *rows = calloc((size_t)cap, sizeof *rows);
     if (!rows) return 1;
     for (int f = 0; f < n_files; f++) {
@@ -371,19 +372,15 @@ int bench_compare(int n_files, char **files, const char *svg_path)
             free(rows);
             return 1;
         }
-        snprintf(names[f], sizeof names[f], "%s", files[f]);
         const cJSON *rec;
-        int first = 1;
+        int col = -1;
         cJSON_ArrayForEach(rec, arr) {
-            const cJSON *dev = cJSON_GetObjectItemCaseSensitive(rec, "device");
-            if (first && dev) {
-                snprintf(names[f], sizeof names[f], "%s (%s)", jstr(dev, "name"), jstr(dev, "driver_version"));
-                for (int g = 0; g < f; g++)
-                    if (!strcmp(names[g], names[f])) {
-                        size_t l = strlen(names[f]);
-                        snprintf(names[f] + l, sizeof names[f] - l, " #%d", f + 1);
-                    }
-                first = 0;
+            if (col < 0) {
+                const cJSON *dev = cJSON_GetObjectItemCaseSensitive(rec, "device");
+                char name[96];
+                snprintf(name, sizeof name, "%s (%s)", jstr(dev, "name"), jstr(dev, "driver_version"));
+                for (col = 0; col < n_cols && strcmp(names[col], name); col++) {}
+                if (col == n_cols) snprintf(names[n_cols++], sizeof names[0], "%s", name);
             }
             char key[200];
             snprintf(key, sizeof key, "%s %s %s", jstr(rec, "model"), jstr(rec, "dtype"), jstr(rec, "test"));
@@ -399,11 +396,12 @@ int bench_compare(int n_files, char **files, const char *svg_path)
                 rows[r].higher = !cJSON_IsFalse(hb);
                 for (int i = 0; i < 16; i++) rows[r].v[i] = rows[r].roof[i] = NAN;
             }
-            rows[r].v[f] = jnum(rec, "value");
-            rows[r].roof[f] = jnum(rec, "roofline_fraction");
+            rows[r].v[col] = jnum(rec, "value");
+            rows[r].roof[col] = jnum(rec, "roofline_fraction");
         }
         cJSON_Delete(arr);
     }
+    n_files = n_cols;
     printf("| test |");
     for (int f = 0; f < n_files; f++) printf(" %s |", names[f]);
     printf("\n|---|");

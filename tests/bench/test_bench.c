@@ -1,0 +1,189 @@
+/* test_bench.c: runs tinyllava-bench (argv[1]) with tiny settings and checks that it exits 0,
+ * that its --json parses into the records docs/BENCHMARKS.md describes, that --compare writes a
+ * markdown table and an SVG, that every preset's config.json gives the published shapes through
+ * the runtime's parser (expected values: MODELS.md 1.3-1.4), and that bad options fail.
+ * Nothing here asserts a time or a speed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+
+static const char *bench;
+static char tmp[256];
+
+/* Runs the bench with args (a shell fragment); returns the exit status; output to out_path. */
+static int run(const char *args, const char *out_path)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>&1", bench, args, out_path);
+    int rc = system(cmd);
+    int code = rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    if (code != 0) {
+        fprintf(stderr, "command: %s -> %d; output:\n", cmd, code);
+        char line[512];
+        FILE *f = fopen(out_path, "r");
+        while (f && fgets(line, sizeof line, f)) fputs(line, stderr);
+        if (f) fclose(f);
+    }
+    return code;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
+    if (b) b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Parses a --json file and checks the fields every record carries; returns the array. */
+static cJSON *check_json(const char *path, int min_records)
+{
+    char *text = slurp(path);
+    cJSON *arr = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK(cJSON_IsArray(arr));
+    if (!cJSON_IsArray(arr)) return arr;
+    CHECK(cJSON_GetArraySize(arr) >= min_records);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, arr) {
+        const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r, "device");
+        const cJSON *build = cJSON_GetObjectItemCaseSensitive(r, "build");
+        CHECK(cJSON_IsObject(dev) && cJSON_IsObject(build));
+        CHECK(strlen(str(dev, "name")) > 0);
+        CHECK(strlen(str(dev, "driver_version")) > 0);
+        CHECK(strlen(str(dev, "api_version")) > 0);
+        CHECK_CONTAINS(str(dev, "caps"), "timestamps");
+        CHECK(strlen(str(build, "git_commit")) > 0);
+        CHECK(strlen(str(build, "library_version")) > 0);
+        CHECK(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "settings")));
+        CHECK(strlen(str(r, "test")) > 0 && strlen(str(r, "unit")) > 0);
+        CHECK(num(r, "value") > 0);
+        CHECK(num(r, "reps") >= 1);
+    }
+    return arr;
+}
+
+static const cJSON *find_test(const cJSON *arr, const char *prefix)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, arr) if (!strncmp(str(r, "test"), prefix, strlen(prefix))) return r;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_bench PATH-TO-tinyllava-bench\n");
+        return 2;
+    }
+    bench = argv[1];
+    snprintf(tmp, sizeof tmp, "/tmp/tlv-test-bench-XXXXXX");
+    CHECK(mkdtemp(tmp) != NULL);
+    char out[300], j1[300], j2[300], svg[300], args[2048];
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+    snprintf(j1, sizeof j1, "%s/kernels.json", tmp);
+    snprintf(j2, sizeof j2, "%s/model.json", tmp);
+    snprintf(svg, sizeof svg, "%s/chart.svg", tmp);
+
+    /* presets through the real parser: shapes as MODELS.md 1.3-1.4 list them */
+    CHECK_EQ_INT(run("--check-presets", out), 0);
+    char *text = slurp(out);
+    CHECK(text != NULL);
+    if (text) {
+        CHECK_CONTAINS(text, "qwen2-0.5b-siglip: factory qwen2 layers 24 hidden 896 heads 14/2 head_dim 64 ffn 4864 vocab 151936");
+        CHECK_CONTAINS(text, "phi2-siglip-3.1b: factory phi layers 32 hidden 2560 heads 32/32 head_dim 80 ffn 10240 vocab 51200 rot 32");
+        CHECK_CONTAINS(text, "gemma-siglip-2.4b: factory gemma layers 18 hidden 2048 heads 8/1 head_dim 256 ffn 16384 vocab 256000");
+        CHECK_CONTAINS(text, "legacy-2.0b: legacy stablelm layers 24 hidden 2048 heads 32/32 head_dim 64 ffn 5632 vocab 100352 rot 16");
+        CHECK_CONTAINS(text, "legacy-1.5b: legacy llama layers 22 hidden 2048 heads 32/4");
+        CHECK_CONTAINS(text, "siglip 384/14 layers 27 (run 26) hidden 1152 ffn 4304 | image tokens 728");
+        CHECK_CONTAINS(text, "legacy-3.1b: legacy phi");
+        CHECK_CONTAINS(text, "image tokens 729"); /* legacy SigLIP keeps the first patch */
+        CHECK_CONTAINS(text, "clip 336/14 layers 24 (run 23) hidden 1024 ffn 4096 | image tokens 576");
+    }
+    free(text);
+
+    /* kernel mode, two small kernels */
+    snprintf(args, sizeof args, "kernels --quick -r 1 --only '896x4864,decode' --json '%s'", j1);
+    CHECK_EQ_INT(run(args, out), 0);
+    cJSON *k = check_json(j1, 4);
+    CHECK(find_test(k, "read bandwidth") != NULL);
+    CHECK(find_test(k, "f32 fma peak") != NULL);
+    CHECK(find_test(k, "matvec 896x4864") != NULL);
+    CHECK(find_test(k, "attn decode") != NULL);
+    cJSON_Delete(k);
+
+    /* model mode on a tiny real checkpoint (tests/models), every test kind */
+    snprintf(args, sizeof args, "-m '%s/models/openelm_siglip_square/model' -p 8 -n 2 -d 0,4 -r 1 --quick --ttft 4 "
+             "--json '%s'", TLV_TEST_DATA, j2);
+    CHECK_EQ_INT(run(args, out), 0);
+    cJSON *m = check_json(j2, 8);
+    const char *tests[] = {"image", "pp8", "pp8+img", "tg2@d0", "tg2@d4", "ttft img+q4"};
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        const cJSON *r = find_test(m, tests[i]);
+        CHECK(r != NULL);
+        if (!r) {
+            fprintf(stderr, "missing test %s\n", tests[i]);
+            continue;
+        }
+        CHECK(num(r, "peak_device_memory_bytes") > 0);
+        CHECK(num(r, "cold") > 0);
+        const cJSON *ops = cJSON_GetObjectItemCaseSensitive(r, "ops");
+        CHECK(cJSON_IsArray(ops) && cJSON_GetArraySize(ops) > 0);
+    }
+    const cJSON *tg = find_test(m, "tg2@d0");
+    if (tg) CHECK(num(tg, "host_cpu_ms_per_token") > 0);
+    cJSON_Delete(m);
+
+    /* --compare: a markdown table with a column per file, and an SVG */
+    snprintf(args, sizeof args, "--compare '%s' '%s' --svg '%s'", j1, j2, svg);
+    CHECK_EQ_INT(run(args, out), 0);
+    text = slurp(out);
+    if (text) {
+        CHECK_CONTAINS(text, "| test |");
+        CHECK_CONTAINS(text, "pp8+img");
+        CHECK_CONTAINS(text, "read bandwidth");
+    }
+    free(text);
+    text = slurp(svg);
+    CHECK(text && !strncmp(text, "<svg", 4));
+    if (text) CHECK_CONTAINS(text, "</svg>");
+    free(text);
+
+    /* bad input */
+    CHECK_EQ_INT(run("-P no-such-model", out), 2);
+    CHECK_EQ_INT(run("-t f8", out), 2);
+    CHECK_EQ_INT(run("-p 64,x", out), 2);
+    CHECK_EQ_INT(run("--bogus", out), 2);
+    CHECK_EQ_INT(run("--compare /nonexistent.json", out), 1);
+    snprintf(args, sizeof args, "-m '%s/nonexistent-model' -r 1 --no-probe", tmp);
+    CHECK_EQ_INT(run(args, out), 1);
+
+    const char *files[] = {out, j1, j2, svg};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) remove(files[i]);
+    rmdir(tmp);
+    return tlv_test_finish("test_bench");
+}

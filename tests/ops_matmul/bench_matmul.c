@@ -1,1 +1,245 @@
-int main(void) { return 0; }
+/* bench_matmul.c: timing of the matrix kernels on the local device, against the roofline probes
+ * (not a test; built with the tests, run by hand):
+ *
+ *     build/tests/ops_matmul/bench_matmul [reps]
+ *
+ * Prints the best probe_read bandwidth and probe_fma rate over a small search of shapes, then the
+ * model shapes: matvec 896 -> 4864 and 2560 -> 10240 (F16, M = 1: Qwen2-0.5B's and Phi-2's MLP
+ * up-projections at decode), matmul 729 x 1152 -> 4304 (F16: SigLIP's MLP over 729 patches), each
+ * with the device's default tuning and a few others; GPU timestamps, median and best of reps.
+ *
+ * On a CPU device (lavapipe) the machine is often shared: the bench also reports the process's
+ * CPU time per run (lavapipe's worker threads live in this process), and "per CPU-s" rates;
+ * rate x the number of lavapipe threads estimates an idle machine. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "harness.h"
+#include "ops/matmul.h"
+#include "ops_common.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
+           (double)u.ru_stime.tv_usec * 1e-6;
+}
+
+/* Runs the recording made by fn reps times; returns the median GPU ns (best in *best, and the
+ * least CPU time of a run in *best_cpu_ns). */
+typedef void (*record_fn)(tlv_test_gpu *g, void *arg);
+
+static double best_cpu_ns;
+
+static double time_it(tlv_test_gpu *g, record_fn fn, void *arg, int reps, double *best)
+{
+    double t[64];
+    if (reps > 64) reps = 64;
+    best_cpu_ns = 1e30;
+    for (int r = 0; r < reps; r++) {
+        tlv__stream_begin(g->s, 1);
+        fn(g, arg);
+        tlv__err_clear(&g->err);
+        double c0 = cpu_seconds();
+        tlv_status st = tlv__stream_run(g->s, &g->err);
+        double c = (cpu_seconds() - c0) * 1e9;
+        if (c < best_cpu_ns) best_cpu_ns = c;
+        if (st != TLV_OK) {
+            fprintf(stderr, "run failed: %s\n", g->err.msg);
+            tlv__stream_begin(g->s, 0);
+            return -1;
+        }
+        t[r] = tlv__stream_total_ns(g->s);
+    }
+    tlv__stream_begin(g->s, 0);
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    *best = t[0];
+    return t[reps / 2];
+}
+
+struct read_arg {
+    tlv_vk_buffer *bufs;
+    int n_bufs;
+    uint64_t bytes;
+    uint32_t wg, n_wg;
+    int lc;
+    tlv_vk_buffer *dst;
+};
+
+static void rec_read(tlv_test_gpu *g, void *p)
+{
+    struct read_arg *a = p;
+    for (int i = 0; i < a->n_bufs; i++)
+        tlv__op_probe_read(g->s, &a->bufs[i], 0, a->bytes, a->wg, a->n_wg, a->lc, a->dst);
+}
+
+struct fma_arg {
+    uint32_t wg, n_wg, n_iter;
+    tlv_vk_buffer *dst;
+};
+
+static void rec_fma(tlv_test_gpu *g, void *p)
+{
+    struct fma_arg *a = p;
+    tlv__op_probe_fma(g->s, a->wg, a->n_wg, a->n_iter, a->dst);
+}
+
+struct mm_arg {
+    tlv_tensor *x, *w, *y;
+    const tlv_matmul_tuning *t;
+};
+
+static void rec_mm(tlv_test_gpu *g, void *p)
+{
+    struct mm_arg *a = p;
+    tlv__op_matmul_rows(g->s, a->x, a->w, NULL, NULL, TLV_ACT_NONE, a->y, 0, a->t);
+}
+
+static double best_read_cpu, best_fma_cpu; /* per CPU-second */
+
+static double probe_read_best(tlv_test_gpu *g, int reps)
+{
+    /* 4 buffers of 96 MiB, read one after another: more than the last-level caches of the
+     * machines we know (260 MiB L3 on the Xeon this was written on) */
+    enum { NB = 4 };
+    const uint64_t bytes = 96ull << 20;
+    tlv_vk_buffer bufs[NB], dst;
+    memset(bufs, 0, sizeof bufs);
+    double best_gbs = 0;
+    int ok = 1;
+    for (int i = 0; i < NB && ok; i++) ok = tlv__vk_buffer_alloc(g->dev, bytes, TLV_MEM_DEVICE, &bufs[i], &g->err) == TLV_OK;
+    ok = ok && tlv__vk_buffer_alloc(g->dev, 4u << 20, TLV_MEM_DEVICE, &dst, &g->err) == TLV_OK;
+    if (!ok) {
+        fprintf(stderr, "probe_read: %s\n", g->err.msg);
+        return 0;
+    }
+    static const uint32_t wgs[] = {8, 16, 64, 256};
+    static const uint32_t ngs[] = {64, 256, 1024, 4096};
+    for (size_t a = 0; a < sizeof wgs / sizeof wgs[0]; a++)
+        for (size_t b = 0; b < sizeof ngs / sizeof ngs[0]; b++)
+            for (int lc = 0; lc < 2; lc++) {
+                /* lavapipe ends an invocation after 65535 loop iterations: keep each below */
+                if (bytes / 16 / ((uint64_t)wgs[a] * ngs[b]) > 60000) continue;
+                struct read_arg arg = {bufs, NB, bytes, wgs[a], ngs[b], lc, &dst};
+                double best, med = time_it(g, rec_read, &arg, reps, &best);
+                if (med <= 0) continue;
+                double gbs = (double)bytes * NB / best;
+                printf("  probe_read wg %3u x %4u %s: median %6.1f GB/s, best %6.1f GB/s, %6.1f GB per CPU-s\n", wgs[a],
+                       ngs[b], lc ? "lane-contig" : "interleaved", (double)bytes * NB / med, gbs,
+                       (double)bytes * NB / best_cpu_ns);
+                if ((double)bytes * NB / best_cpu_ns > best_read_cpu) best_read_cpu = (double)bytes * NB / best_cpu_ns;
+                if (gbs > best_gbs) best_gbs = gbs;
+            }
+    for (int i = 0; i < NB; i++) tlv__vk_buffer_free(g->dev, &bufs[i]);
+    tlv__vk_buffer_free(g->dev, &dst);
+    return best_gbs;
+}
+
+static double probe_fma_best(tlv_test_gpu *g, int reps)
+{
+    tlv_vk_buffer dst;
+    if (tlv__vk_buffer_alloc(g->dev, 16u << 20, TLV_MEM_DEVICE, &dst, &g->err) != TLV_OK) return 0;
+    static const uint32_t wgs[] = {8, 16, 64, 256};
+    static const uint32_t ngs[] = {2, 8, 32, 256, 2048};
+    double best_gf = 0;
+    for (size_t a = 0; a < sizeof wgs / sizeof wgs[0]; a++)
+        for (size_t b = 0; b < sizeof ngs / sizeof ngs[0]; b++) {
+            /* about 1 GFLOP per run, n_iter below lavapipe's loop limit */
+            double per_iter = tlv__probe_fma_flops(wgs[a], ngs[b], 1);
+            uint32_t n_iter = (uint32_t)(1e9 / per_iter);
+            if (n_iter > 60000) n_iter = 60000;
+            if (n_iter < 16) n_iter = 16;
+            struct fma_arg arg = {wgs[a], ngs[b], n_iter, &dst};
+            double best, med = time_it(g, rec_fma, &arg, reps, &best);
+            if (med <= 0) continue;
+            double f = tlv__probe_fma_flops(wgs[a], ngs[b], n_iter);
+            printf("  probe_fma wg %3u x %4u: median %7.1f GFLOP/s, best %7.1f, %7.1f per CPU-s\n", wgs[a], ngs[b], f / med,
+                   f / best, f / best_cpu_ns);
+            if (f / best_cpu_ns > best_fma_cpu) best_fma_cpu = f / best_cpu_ns;
+            if (f / best > best_gf) best_gf = f / best;
+        }
+    tlv__vk_buffer_free(g->dev, &dst);
+    return best_gf;
+}
+
+static void bench_shape(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, double peak_gbs, double peak_gf, int reps)
+{
+    float *x = tlv_test_random(1, (size_t)(M * K), -1, 1), *w = tlv_test_random(2, (size_t)(N * K), -1, 1);
+    tlv_tensor tx, tw, ty;
+    if (!x || !w || !tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){M, K}, x, 0) ||
+        !tlv_test_tensor_make(g, &tw, TLV_F16, 2, (int64_t[]){N, K}, w, 0) ||
+        !tlv_test_tensor_make(g, &ty, TLV_F32, 2, (int64_t[]){M, N}, NULL, 0)) {
+        free(x);
+        free(w);
+        return;
+    }
+    tlv_matmul_tuning cfg[6];
+    const char *names[6];
+    int n = 0;
+    tlv__matmul_tuning_default(g->caps, &cfg[n]);
+    names[n++] = "default";
+    cfg[n] = cfg[0], cfg[n].kernel = TLV_MATMUL_MATVEC, cfg[n].mv_mode = 0, cfg[n].mv_t = 1, cfg[n].mv_wg = 8;
+    names[n++] = "matvec 8/1 mode 0";
+    cfg[n] = cfg[0], cfg[n].kernel = TLV_MATMUL_MATVEC, cfg[n].mv_mode = 0, cfg[n].mv_t = 32, cfg[n].mv_wg = 128;
+    cfg[n].mv_subgroup = 0, cfg[n].loop_budget = 0;
+    names[n++] = "matvec 128/32 mode 0";
+    cfg[n] = cfg[0], cfg[n].kernel = TLV_MATMUL_TILED;
+    names[n++] = "tiled default";
+    cfg[n] = cfg[0], cfg[n].kernel = TLV_MATMUL_TILED, cfg[n].bm = 64, cfg[n].bn = 64, cfg[n].bk = 16, cfg[n].tm = 4,
+    cfg[n].tn = 4;
+    names[n++] = "tiled 64x64x16 4x4";
+    double bytes = (double)N * K * 2 + (double)M * K * 4 + (double)M * N * 4, flops = 2.0 * M * N * K;
+    printf("\n[%lld x %lld] . [%lld x %lld]^T F16: %.1f MB of weights, %.2f GFLOP\n", (long long)M, (long long)K,
+           (long long)N, (long long)K, (double)N * K * 2 / 1e6, flops / 1e9);
+    for (int i = 0; i < n; i++) {
+        if (M > 64 && i > 0 && g->caps->type == VK_PHYSICAL_DEVICE_TYPE_CPU) continue; /* slow: minutes */
+        if (M == 1 && cfg[i].kernel == TLV_MATMUL_TILED) continue;
+        struct mm_arg a = {&tx, &tw, &ty, &cfg[i]};
+        double best, med = time_it(g, rec_mm, &a, reps, &best);
+        if (med <= 0) {
+            printf("  %-22s failed\n", names[i]);
+            continue;
+        }
+        printf("  %-22s median %8.3f ms, best %8.3f ms: %6.2f GB/s (%4.0f%% of probe), %7.2f GFLOP/s (%4.0f%% of probe)\n",
+               names[i], med / 1e6, best / 1e6, bytes / best, peak_gbs > 0 ? 100 * bytes / best / peak_gbs : 0,
+               flops / best, peak_gf > 0 ? 100 * flops / best / peak_gf : 0);
+        printf("  %-22s per CPU-s: %6.2f GB (%4.0f%% of probe_read's), %7.2f GFLOP (%4.0f%% of probe_fma's)\n", "",
+               bytes / best_cpu_ns, best_read_cpu > 0 ? 100 * bytes / best_cpu_ns / best_read_cpu : 0, flops / best_cpu_ns,
+               best_fma_cpu > 0 ? 100 * flops / best_cpu_ns / best_fma_cpu : 0);
+    }
+    tlv_test_tensor_release(g, &tx);
+    tlv_test_tensor_release(g, &tw);
+    tlv_test_tensor_release(g, &ty);
+    free(x);
+    free(w);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 7;
+    if (reps < 1) reps = 1;
+    tlv_test_gpu g;
+    if (!tlv_test_gpu_setup(&g)) return 1;
+    if (!g.caps->timestamps) printf("no timestamps on this device: nothing to time\n");
+    printf("roofline probes:\n");
+    double gbs = probe_read_best(&g, reps);
+    double gf = probe_fma_best(&g, reps);
+    printf("best: read %.1f GB/s (%.1f GB per CPU-s), fma %.1f GFLOP/s (%.1f per CPU-s)\n", gbs, best_read_cpu, gf,
+           best_fma_cpu);
+    bench_shape(&g, 1, 896, 4864, gbs, gf, reps);
+    bench_shape(&g, 1, 2560, 10240, gbs, gf, reps);
+    bench_shape(&g, 8, 896, 4864, gbs, gf, reps);
+    bench_shape(&g, 729, 1152, 4304, gbs, gf, reps > 3 ? 3 : reps);
+    tlv_test_gpu_teardown(&g);
+    return tlv_test_failures ? 1 : 0;
+}

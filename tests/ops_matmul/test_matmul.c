@@ -83,11 +83,69 @@ static double act_ref(double v, tlv_act a)
     }
 }
 
+/* Cases are recorded in batches and run with one submit per batch: on a loaded machine every
+ * submit-and-wait can cost a scheduler delay, and there are hundreds of cases. */
+#define BATCH 24
+
+typedef struct pending {
+    mm_case c;
+    char what[200];
+    tlv_tensor tx, tw, tb, ty, tr;
+    float *y0, *ref; /* y's prior contents; reference of the written rows */
+} pending;
+
+static pending batch[BATCH];
+static int n_batch;
+
+static void release_case(tlv_test_gpu *g, pending *q)
+{
+    tlv_test_tensor_release(g, &q->tx);
+    tlv_test_tensor_release(g, &q->tw);
+    tlv_test_tensor_release(g, &q->tb);
+    tlv_test_tensor_release(g, &q->ty);
+    tlv_test_tensor_release(g, &q->tr);
+    free(q->y0);
+    free(q->ref);
+}
+
+/* Runs the recorded batch and checks every case in it. */
+static void flush(tlv_test_gpu *g)
+{
+    if (n_batch == 0) return;
+    int ran = tlv_test_run(g);
+    for (int i = 0; i < n_batch; i++) {
+        pending *q = &batch[i];
+        const mm_case *c = &q->c;
+        int64_t M = c->M, N = c->N, YR = M + c->y_extra;
+        float *got = ran ? tlv_test_tensor_download(g, &q->ty) : NULL;
+        if (got) {
+            /* written rows: relative measure; other rows: untouched */
+            if (!tlv_test_compare_rel(q->what, got + c->y_row0 * N, q->ref, (size_t)(M * N), 1e-5))
+                fprintf(stderr, "  (failed: %s)\n", q->what);
+            int untouched = 1;
+            for (int64_t j = 0; j < YR * N; j++) {
+                int64_t row = j / N;
+                if ((row < c->y_row0 || row >= c->y_row0 + M) && memcmp(&got[j], &q->y0[j], 4)) untouched = 0;
+            }
+            CHECK(untouched);
+            if (!untouched) fprintf(stderr, "  rows outside the range changed: %s\n", q->what);
+            free(got);
+            tlv_test_guards_ok(g, &q->ty, q->what);
+        } else {
+            fprintf(stderr, "  in case %s\n", q->what);
+        }
+        release_case(g, q);
+    }
+    n_batch = 0;
+}
+
 static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
 {
     int64_t M = c->M, N = c->N, K = c->K, YR = M + c->y_extra;
-    char what[200];
-    snprintf(what, sizeof what, "M=%lld N=%lld K=%lld w=%s bias=%s act=%d res=%d y_row0=%lld/%lld kernel=%s",
+    pending *q = &batch[n_batch];
+    memset(q, 0, sizeof *q);
+    q->c = *c;
+    snprintf(q->what, sizeof q->what, "M=%lld N=%lld K=%lld w=%s bias=%s act=%d res=%d y_row0=%lld/%lld kernel=%s",
              (long long)M, (long long)N, (long long)K, tlv__dtype_name(c->wdt),
              c->bias ? tlv__dtype_name((tlv_dtype)(c->bias - 1)) : "none", (int)c->act, (int)c->res,
              (long long)c->y_row0, (long long)YR, config_names[c->kernel]);
@@ -95,83 +153,52 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
     float *x = tlv_test_random(seed, (size_t)(M * K), -1.0f, 1.0f);
     float *w = tlv_test_random(seed + 1, (size_t)(N * K), -1.0f, 1.0f);
     float *b = tlv_test_random(seed + 2, (size_t)N, -0.5f, 0.5f);
-    float *y0 = tlv_test_random(seed + 3, (size_t)(YR * N), -1.0f, 1.0f); /* y's prior contents */
-    float *r = tlv_test_random(seed + 4, (size_t)(M * N), -1.0f, 1.0f);   /* separate residual */
-    double *ref = malloc(sizeof(double) * (size_t)(YR * N));
-    float *reff = malloc(sizeof(float) * (size_t)(M * N));
-    if (!x || !w || !b || !y0 || !r || !ref || !reff) {
+    float *r = tlv_test_random(seed + 4, (size_t)(M * N), -1.0f, 1.0f); /* separate residual */
+    q->y0 = tlv_test_random(seed + 3, (size_t)(YR * N), -1.0f, 1.0f);  /* y's prior contents */
+    q->ref = malloc(sizeof(float) * (size_t)(M * N));
+    if (!x || !w || !b || !r || !q->y0 || !q->ref) {
         CHECK(!"out of host memory");
+        free(q->y0);
+        free(q->ref);
         goto done;
     }
     tlv_test_round(c->wdt, w, (size_t)(N * K));
     if (c->bias) tlv_test_round((tlv_dtype)(c->bias - 1), b, (size_t)N);
 
-    /* reference: y rows outside the range keep y0 */
-    for (int64_t i = 0; i < YR * N; i++) ref[i] = y0[i];
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++) {
-            double s = 0;
-            for (int64_t k = 0; k < K; k++) s += (double)x[m * K + k] * (double)w[n * K + k];
-            if (c->bias) s += b[n];
-            s = act_ref(s, c->act);
-            int64_t yi = (c->y_row0 + m) * N + n;
-            if (c->res == RES_IN_PLACE) s += y0[yi];
-            if (c->res == RES_SEPARATE) s += r[m * N + n];
-            ref[yi] = s;
+            double acc = 0;
+            for (int64_t k = 0; k < K; k++) acc += (double)x[m * K + k] * (double)w[n * K + k];
+            if (c->bias) acc += b[n];
+            acc = act_ref(acc, c->act);
+            if (c->res == RES_IN_PLACE) acc += q->y0[(c->y_row0 + m) * N + n];
+            if (c->res == RES_SEPARATE) acc += r[m * N + n];
+            q->ref[m * N + n] = (float)acc;
         }
 
-    tlv_tensor tx, tw, tb, ty, tr;
-    memset(&tb, 0, sizeof tb);
-    memset(&tr, 0, sizeof tr);
-    int ok = tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){M, K}, x, 0);
-    ok = ok && tlv_test_tensor_make(g, &tw, c->wdt, 2, (int64_t[]){N, K}, w, 0);
-    ok = ok && (!c->bias || tlv_test_tensor_make(g, &tb, (tlv_dtype)(c->bias - 1), 1, (int64_t[]){N}, b, 0));
-    ok = ok && tlv_test_tensor_make(g, &ty, TLV_F32, 2, (int64_t[]){YR, N}, y0, 1);
-    ok = ok && (c->res != RES_SEPARATE || tlv_test_tensor_make(g, &tr, TLV_F32, 2, (int64_t[]){M, N}, r, 0));
+    int ok = tlv_test_tensor_make(g, &q->tx, TLV_F32, 2, (int64_t[]){M, K}, x, 0);
+    ok = ok && tlv_test_tensor_make(g, &q->tw, c->wdt, 2, (int64_t[]){N, K}, w, 0);
+    ok = ok && (!c->bias || tlv_test_tensor_make(g, &q->tb, (tlv_dtype)(c->bias - 1), 1, (int64_t[]){N}, b, 0));
+    ok = ok && tlv_test_tensor_make(g, &q->ty, TLV_F32, 2, (int64_t[]){YR, N}, q->y0, 1);
+    ok = ok && (c->res != RES_SEPARATE || tlv_test_tensor_make(g, &q->tr, TLV_F32, 2, (int64_t[]){M, N}, r, 0));
     if (!ok) {
-        fprintf(stderr, "  in case %s\n", what);
-        goto release;
+        fprintf(stderr, "  in case %s\n", q->what);
+        release_case(g, q);
+        goto done;
     }
-    const tlv_tensor *res = c->res == RES_IN_PLACE ? &ty : c->res == RES_SEPARATE ? &tr : NULL;
+    const tlv_tensor *res = c->res == RES_IN_PLACE ? &q->ty : c->res == RES_SEPARATE ? &q->tr : NULL;
+    const tlv_tensor *bias = c->bias ? &q->tb : NULL;
     if (c->y_row0 == 0 && c->y_extra == 0 && c->kernel == K_AUTO)
-        tlv__op_matmul(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty);
+        tlv__op_matmul(g->s, &q->tx, &q->tw, bias, res, c->act, &q->ty);
     else
-        tlv__op_matmul_rows(g->s, &tx, &tw, c->bias ? &tb : NULL, res, c->act, &ty, c->y_row0,
+        tlv__op_matmul_rows(g->s, &q->tx, &q->tw, bias, res, c->act, &q->ty, c->y_row0,
                             c->kernel == K_AUTO ? NULL : &configs[c->kernel]);
-    if (tlv_test_run(g)) {
-        float *got = tlv_test_tensor_download(g, &ty);
-        if (got) {
-            /* written rows: relative measure; other rows: untouched */
-            for (int64_t i = 0; i < M * N; i++) reff[i] = (float)ref[c->y_row0 * N + i];
-            if (!tlv_test_compare_rel(what, got + c->y_row0 * N, reff, (size_t)(M * N), 1e-5))
-                fprintf(stderr, "  (failed: %s)\n", what);
-            int untouched = 1;
-            for (int64_t i = 0; i < YR * N; i++) {
-                int64_t row = i / N;
-                if ((row < c->y_row0 || row >= c->y_row0 + M) && memcmp(&got[i], &y0[i], 4)) untouched = 0;
-            }
-            CHECK(untouched);
-            if (!untouched) fprintf(stderr, "  rows outside the range changed: %s\n", what);
-            free(got);
-        }
-        tlv_test_guards_ok(g, &ty, what);
-    } else {
-        fprintf(stderr, "  in case %s\n", what);
-    }
-release:
-    tlv_test_tensor_release(g, &tx);
-    tlv_test_tensor_release(g, &tw);
-    if (c->bias) tlv_test_tensor_release(g, &tb);
-    tlv_test_tensor_release(g, &ty);
-    if (c->res == RES_SEPARATE) tlv_test_tensor_release(g, &tr);
+    if (++n_batch == BATCH) flush(g);
 done:
     free(x);
     free(w);
     free(b);
-    free(y0);
     free(r);
-    free(ref);
-    free(reff);
 }
 
 static void test_shapes(tlv_test_gpu *g)
@@ -385,6 +412,7 @@ int main(void)
     configs_init(g.caps);
     test_shapes(&g);
     test_epilogues(&g);
+    flush(&g);
     test_bad_args(&g);
     test_probes(&g);
     tlv_test_gpu_teardown(&g);

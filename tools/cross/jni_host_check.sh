@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The JNI bridge end to end on this machine: builds libtinyllava_jni.so for the host (the same
+# examples/android/jni/CMakeLists.txt the Android app uses), compiles the Java API
+# (examples/android/app/src/main/java/org/tinyllava) with examples/android/test/JniSmoke.java,
+# and runs it on the reference case tests/fixtures/qwen2_siglip_square (its answer holds CJK,
+# Hebrew and Cyrillic pieces) on any Vulkan device (lavapipe will do).
+#   tools/cross/jni_host_check.sh [BUILD_DIR]        needs: a JDK (javac, java), /usr/bin/python3
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=${1:-build-jni-host}
+cmake -S examples/android/jni -B "$B" -DTLV_WERROR=ON -DTLV_BUILD_TOOLS=ON >/dev/null
+cmake --build "$B" -j"$(nproc)" --target tinyllava_jni tinyllava-cli >/dev/null
+J=$B/java
+rm -rf "$J"
+mkdir -p "$J"
+javac -Xlint:all -Werror -d "$J" examples/android/app/src/main/java/org/tinyllava/*.java examples/android/test/JniSmoke.java
+
+F=tests/fixtures/qwen2_siglip_square
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+/usr/bin/python3 - "$F/expected.json" "$T" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+open(sys.argv[2] + "/prompt.txt", "w", encoding="utf-8").write(d["user_prompt"])
+open(sys.argv[2] + "/expected.txt", "w", encoding="utf-8").write(d["generated_text"])
+PY
+# Outside the BMP (emoji: 4 UTF-8 bytes, a surrogate pair in Java), accents, CJK.
+text='héllo wörld 😀 世界'
+printf '%s' "$text" >"$T/tok.txt"
+ids=$("$B/tinyllava/tools/tinyllava" tokenize -m "$F/model" "$text" | awk '{print $1}' | paste -sd, -)
+java -Xcheck:jni -Djava.library.path="$B" -cp "$J" JniSmoke "$F/model" "$F/image.png" "$T/prompt.txt" \
+  "$T/expected.txt" "$T/tok.txt" "$ids"

@@ -20,7 +20,7 @@
  * 1e-6 relative to max |y| for K in the thousands.
  *
  * Kernels (tlv_matmul_kernel): a matrix-vector kernel that streams the weights once for up to
- * 8 rows of x at a time (decode), and a tiled shared-memory kernel with register blocking (prefill,
+ * 8 rows of x at a time (2 on CPU devices; decode), and a tiled shared-memory kernel with register blocking (prefill,
  * vision tower). TLV_MATMUL_AUTO picks by M and device: on GPUs the matvec kernel for M <= 8; on
  * CPU devices (lavapipe), where shared-memory tiles are slow (every lane-dependent load is a loop
  * over the SIMD lanes), the matvec kernel for every M. Tile and workgroup sizes come from a
@@ -46,14 +46,14 @@
 
 typedef enum tlv_matmul_kernel {
     TLV_MATMUL_AUTO = 0,   /* by M and device (above) */
-    TLV_MATMUL_MATVEC = 1, /* any M; weights re-read (mostly from cache) per 8 rows of x */
+    TLV_MATMUL_MATVEC = 1, /* any M; weights re-read (mostly from cache) per mv_max_nm rows of x */
     TLV_MATMUL_TILED = 2
 } tlv_matmul_kernel;
 
 /* Kernel choice and shapes. tlv__matmul_tuning_default fills the device's; tests and the bench
  * change fields to run other shapes (a GPU's on lavapipe, a search). Rules checked by the op:
- *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4, mv_max_nm 1/2/4/8; mv_mode 1 needs mv_t = 1, mv_wg = 8 = the
- *           subgroup size and subgroups on; mv_subgroup 1 needs subgroups on (it falls back to
+ *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4, mv_max_nm 1/2/4/8; mv_mode 1
+ *           needs mv_t = 1, mv_wg = 8 = the subgroup size and subgroups on; mv_subgroup 1 needs subgroups on (it falls back to
  *           shared memory at run time when the subgroup is not the row group);
  *   tiled:  tm | bm, tn | bn, (bm/tm)(bn/tn) <= max invocations, bk (bm + bn) 4 <= shared bytes;
  *   loop_budget: loop iterations one invocation may run (lavapipe stops an invocation after

@@ -53,8 +53,9 @@ typedef enum tlv_matmul_kernel {
 /* Kernel choice and shapes. tlv__matmul_tuning_default fills the device's; tests and the bench
  * change fields to run other shapes (a GPU's on lavapipe, a search). Rules checked by the op:
  *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4, mv_max_nm 1/2/4/8; mv_mode 1
- *           needs mv_t = 1, mv_wg = 8 = the subgroup size and subgroups on; mv_subgroup 1 needs subgroups on (it falls back to
- *           shared memory at run time when the subgroup is not the row group);
+ *           needs mv_t = 1, mv_wg = 8 = the subgroup size and subgroups on; mv_subgroup 1
+ *           needs subgroups on (it falls back to shared memory at run time when the subgroup is
+ *           not the row group);
  *   tiled:  tm | bm, tn | bn, (bm/tm)(bn/tn) <= max invocations, bk (bm + bn) 4 <= shared bytes;
  *   loop_budget: loop iterations one invocation may run (lavapipe stops an invocation after
  *           65535, all loops together); 0 = no limit; the matvec split respects it. */

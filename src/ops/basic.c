@@ -476,6 +476,15 @@ static tlv_status cast_record(tlv_stream *s, const char *op, row_view x, row_vie
         uint64_t total = (uint64_t)nr * (uint64_t)n;
         if (!fits_u32(total + 0x10000) || !fits_u32(pos[0].off + total) || !fits_u32(pos[1].off + total + 2))
             return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: %llu elements in one dispatch", op, (unsigned long long)total);
+        uint64_t es = tlv__dtype_size(x.t->dtype);
+        if (x.t->dtype == y.t->dtype && (pos[0].off * es) % 4 == 0 && (pos[1].off * es) % 4 == 0 && (total * es) % 4 == 0) {
+            /* same dtype, word-aligned: a buffer copy (a memcpy on CPU devices) */
+            st = tlv__stream_copy(s, &x.t->slabs[pos[0].slab], pos[0].off * es, &y.t->slabs[pos[1].slab], pos[1].off * es,
+                                  total * es);
+            if (st != TLV_OK) return st;
+            r += nr;
+            continue;
+        }
         struct cast_push pc = {(uint32_t)total, (uint32_t)pos[0].off, (uint32_t)pos[1].off, 0};
         uint64_t units = y.t->dtype == TLV_F32 ? total : ((pos[1].off + total + 1) >> 1) - (pos[1].off >> 1);
         uint32_t n_wg, gx, gy;

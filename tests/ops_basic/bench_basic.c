@@ -71,6 +71,16 @@ int main(void)
     for (int i = 0; i < 3; i++) { begin(); tlv__op_gated(g.s, TLV_ACT_SILU, &up, NULL, &act); end("", 0); }
     report("silu(a) * b from [770, 2 x 10240]", 3.0 * R * 10240 * 4);
 
+    /* the splice: 728 image rows into the prompt rows 32.. */
+    tlv_tensor feats = make(TLV_F32, 2, 728, 2560);
+    best_ms = -1;
+    for (int i = 0; i < 3; i++) { begin(); tlv__op_copy_rows(g.s, &feats, 0, &x, 32, 728); end("", 0); }
+    report("copy_rows [728, 2560] f32 -> rows 32.. of [770, 2560]", 2.0 * 728 * 2560 * 4);
+    tlv_tensor fh = make(TLV_F16, 2, 728, 2560);
+    best_ms = -1;
+    for (int i = 0; i < 3; i++) { begin(); tlv__op_copy_rows(g.s, &feats, 0, &fh, 0, 728); end("", 0); }
+    report("cast [728, 2560] f32 -> f16", 728 * 2560 * 6.0);
+
     /* embeddings: Qwen2-0.5B-sized table, a prompt of 40 ids */
     tlv_tensor table = make(TLV_BF16, 2, 151936, 896), emb = make(TLV_F32, 2, 800, 896);
     tlv_vk_buffer ids;

@@ -1,28 +1,35 @@
-// attn_dsplit.glsl: flash attention with the head dimension split over the lanes of a
-// workgroup, for rows too few or too wide for attn.glsl's one-row-per-invocation layout:
-// decode with one q head per KV head (Phi-2, StableLM), and head_dim > 80 on lavapipe (Gemma's
-// 256), where a row's q and accumulator no longer fit in registers.
+// attn_dsplit.glsl: flash attention with the head dimension split over the lanes, for lavapipe
+// (and, for decode, GPUs): R rows per workgroup, W lanes, each lane holding vec4 slices of q and of
+// the accumulator of every row.
 //
-// One workgroup (of W = local_size_x lanes, one subgroup on lavapipe) owns one row (query i,
-// q head) of KV head gl_WorkGroupID.y and chunk gl_WorkGroupID.z; lane t holds dims t, t + W, ...
-// of q and of the accumulator, so each key and value row is read as W contiguous floats at a
-// time. The BC partial dot products of a block of keys are summed over the lanes at once
+// Why: on lavapipe (Mesa 22.3) every buffer load inside a loop or branch is executed lane by lane
+// (a loop over the 8 lanes with a bounds check each), whatever its address: a load costs ~200
+// cycles however many bytes it brings. attn.glsl's rows-per-lane layout has all lanes load the
+// same float; here every load brings W different vec4s (one 32-float slice of a key row for
+// W = 8), and the R rows of a workgroup (the q heads of one KV head for decode, or R
+// consecutive queries) share it.
+//
+// Workgroup (x, y = KV head, z = chunk) owns rows x*R .. x*R+R-1 (row = i * group + g, as in
+// attn.glsl) and keys [z * chunk, (z + 1) * chunk). Lane t holds vec4s t, t + W, ... of each row.
+// For a block of BC keys each lane makes R x BC partial dot products, summed over the lanes
 // (subgroupAdd, or through shared memory when subgroups are off: DSPLIT_SUBGROUP 0), then the
-// online softmax goes on as in attn.glsl, with the same push constants, masking and partial
-// output, so attn_combine.comp merges either.
+// online softmax goes on per row; push constants, masking and partial output as in attn.glsl,
+// so attn_combine.comp merges either. Needs head_dim, offsets and strides multiples of 4.
 //
-// lavapipe's loop limiter (65535 iterations per invocation, all loops): the loops over dims
-// and keys of a block are unrolled, leaving one iteration per BC keys.
+// lavapipe's loop limiter (65535 iterations per invocation, all loops together): everything but
+// the key loop is unrolled, one iteration per BC keys.
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 3) const uint D = 64;  // head_dim
+layout(constant_id = 3) const uint D = 64;  // head_dim, a multiple of 4
 layout(constant_id = 4) const uint BC = 8;  // keys per block
+layout(constant_id = 5) const uint R = 1;   // rows per workgroup
 const uint W = gl_WorkGroupSize.x;
-const uint DL = (D + W - 1u) / W;           // dims per lane
+const uint D4 = D / 4u;
+const uint DL = (D4 + W - 1u) / W;          // vec4s per lane
 
-layout(std430, binding = 0) readonly buffer QBuf { float q_buf[]; };
-layout(std430, binding = 1) readonly buffer KBuf { float k_buf[]; };
-layout(std430, binding = 2) readonly buffer VBuf { float v_buf[]; };
+layout(std430, binding = 0) readonly buffer QBuf { vec4 q_buf[]; };
+layout(std430, binding = 1) readonly buffer KBuf { vec4 k_buf[]; };
+layout(std430, binding = 2) readonly buffer VBuf { vec4 v_buf[]; };
 layout(std430, binding = 3) writeonly buffer OBuf { float o_buf[]; };
 
 layout(push_constant) uniform Push {
@@ -37,107 +44,129 @@ layout(push_constant) uniform Push {
 const float NEG = -3.0e38;
 
 #if !DSPLIT_SUBGROUP
-shared float red[BC * W];
+shared float red[R * BC * W];
 #endif
 
 void main()
 {
     const uint lane = gl_LocalInvocationID.x;
-    const uint r = gl_WorkGroupID.x;
     const uint h = gl_WorkGroupID.y;
     const uint c = gl_WorkGroupID.z;
-    const uint i = r / p.group;
-    const uint qh = h * p.group + r % p.group;
+    const uint r0 = gl_WorkGroupID.x * R;
 
     const uint kb = c * p.chunk;
-    uint ke = min(p.n_kv, kb + p.chunk);
-    if (p.causal != 0u)
-        ke = min(ke, p.pos0 + i + 1u);
-
-    float q[DL];
-    float acc[DL];
-    const uint qb = p.q_off + i * p.q_rs + qh * p.q_hs;
-    [[unroll]] for (uint u = 0u; u < DL; ++u) {
-        const uint d = lane + u * W;
-        q[u] = d < D ? q_buf[qb + min(d, D - 1u)] * p.scale : 0.0;
-        acc[u] = 0.0;
+    const uint ke_all = min(p.n_kv, kb + p.chunk);
+    uint lim[R];
+    vec4 q[R][DL];
+    vec4 acc[R][DL];
+    float m[R];
+    float l[R];
+    uint ke = kb;
+    [[unroll]] for (uint rr = 0u; rr < R; ++rr) {
+        const uint r = min(r0 + rr, p.n_rows - 1u);
+        const uint i = r / p.group;
+        const uint qh = h * p.group + r % p.group;
+        lim[rr] = p.causal != 0u ? min(ke_all, p.pos0 + i + 1u) : ke_all;
+        ke = max(ke, lim[rr]);
+        const uint qb = (p.q_off + i * p.q_rs + qh * p.q_hs) / 4u;
+        [[unroll]] for (uint u = 0u; u < DL; ++u) {
+            const uint d4 = lane + u * W;
+            q[rr][u] = (D4 % W == 0u || d4 < D4) ? q_buf[qb + min(d4, D4 - 1u)] * p.scale : vec4(0.0);
+            acc[rr][u] = vec4(0.0);
+        }
+        m[rr] = NEG;
+        l[rr] = 0.0;
     }
-    float m = NEG;
-    float l = 0.0;
 
-    const uint kh = p.k_off + h * p.k_hs;
-    const uint vh = p.v_off + h * p.v_hs;
-    float s[BC];
+    const uint kh = (p.k_off + h * p.k_hs) / 4u;
+    const uint vh = (p.v_off + h * p.v_hs) / 4u;
+    const uint krs = p.k_rs / 4u, vrs = p.v_rs / 4u;
+    float s[R][BC];
     for (uint j0 = kb; j0 < ke; j0 += BC) {
         [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
-            const uint j = min(j0 + jj, ke - 1u);   // keys past ke repeat the last one, masked below
-            const uint kp = kh + j * p.k_rs;
-            float part = 0.0;
+            const uint kp = kh + min(j0 + jj, ke - 1u) * krs;   // past ke: repeat the last key, masked below
+            vec4 kv[DL];
             [[unroll]] for (uint u = 0u; u < DL; ++u) {
-                const uint d = lane + u * W;
-                if (D % W == 0u || d < D)
-                    part += q[u] * k_buf[kp + d];
+                const uint d4 = lane + u * W;
+                kv[u] = (D4 % W == 0u || d4 < D4) ? k_buf[kp + min(d4, D4 - 1u)] : vec4(0.0);
             }
-            s[jj] = part;
+            [[unroll]] for (uint rr = 0u; rr < R; ++rr) {
+                float part = 0.0;
+                [[unroll]] for (uint u = 0u; u < DL; ++u)
+                    part += dot(q[rr][u], kv[u]);
+                s[rr][jj] = part;
+            }
         }
 #if DSPLIT_SUBGROUP
-        [[unroll]] for (uint jj = 0u; jj < BC; ++jj)
-            s[jj] = subgroupAdd(s[jj]);
+        [[unroll]] for (uint rr = 0u; rr < R; ++rr)
+            [[unroll]] for (uint jj = 0u; jj < BC; ++jj)
+                s[rr][jj] = subgroupAdd(s[rr][jj]);
 #else
-        [[unroll]] for (uint jj = 0u; jj < BC; ++jj)
-            red[jj * W + lane] = s[jj];
+        [[unroll]] for (uint rr = 0u; rr < R; ++rr)
+            [[unroll]] for (uint jj = 0u; jj < BC; ++jj)
+                red[(rr * BC + jj) * W + lane] = s[rr][jj];
         barrier();
-        [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
-            float t = 0.0;
-            [[unroll]] for (uint w = 0u; w < W; ++w)
-                t += red[jj * W + w];
-            s[jj] = t;
-        }
+        [[unroll]] for (uint rr = 0u; rr < R; ++rr)
+            [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
+                float t = 0.0;
+                [[unroll]] for (uint w = 0u; w < W; ++w)
+                    t += red[(rr * BC + jj) * W + w];
+                s[rr][jj] = t;
+            }
         barrier();
 #endif
-        float mb = m;
-        [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
-            s[jj] = j0 + jj < ke ? s[jj] : NEG;
-            mb = max(mb, s[jj]);
+        float pj[R][BC];
+        [[unroll]] for (uint rr = 0u; rr < R; ++rr) {
+            float mb = m[rr];
+            [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
+                s[rr][jj] = j0 + jj < lim[rr] ? s[rr][jj] : NEG;
+                mb = max(mb, s[rr][jj]);
+            }
+            const float corr = exp2(m[rr] - mb);
+            l[rr] *= corr;
+            [[unroll]] for (uint u = 0u; u < DL; ++u)
+                acc[rr][u] *= corr;
+            [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
+                pj[rr][jj] = j0 + jj < lim[rr] ? exp2(s[rr][jj] - mb) : 0.0;
+                l[rr] += pj[rr][jj];
+            }
+            m[rr] = mb;
         }
-        const float corr = exp2(m - mb);
-        l *= corr;
-        [[unroll]] for (uint u = 0u; u < DL; ++u)
-            acc[u] *= corr;
         [[unroll]] for (uint jj = 0u; jj < BC; ++jj) {
-            const uint j = j0 + jj;
-            if (j < ke) {
-                const float pj = exp2(s[jj] - mb);
-                l += pj;
-                const uint vp = vh + j * p.v_rs;
-                [[unroll]] for (uint u = 0u; u < DL; ++u) {
-                    const uint d = lane + u * W;
-                    if (D % W == 0u || d < D)
-                        acc[u] += pj * v_buf[vp + d];
-                }
+            const uint vp = vh + min(j0 + jj, ke - 1u) * vrs;
+            [[unroll]] for (uint u = 0u; u < DL; ++u) {
+                const uint d4 = lane + u * W;
+                const vec4 vv = (D4 % W == 0u || d4 < D4) ? v_buf[vp + min(d4, D4 - 1u)] : vec4(0.0);
+                [[unroll]] for (uint rr = 0u; rr < R; ++rr)
+                    acc[rr][u] += pj[rr][jj] * vv;
             }
         }
-        m = mb;
     }
 
-    if (p.partial != 0u) {
+    [[unroll]] for (uint rr = 0u; rr < R; ++rr) {
+        const uint r = r0 + rr;
+        if (r >= p.n_rows)
+            break;
+        const uint i = r / p.group;
+        const uint qh = h * p.group + r % p.group;
+        const bool part = p.partial != 0u;
         const uint pb = ((c * p.n_kv_head + h) * p.n_rows + r) * (D + 2u);
-        [[unroll]] for (uint u = 0u; u < DL; ++u) {
-            const uint d = lane + u * W;
-            if (D % W == 0u || d < D)
-                o_buf[pb + d] = acc[u];
-        }
-        if (lane == 0u) {
-            o_buf[pb + D] = m;
-            o_buf[pb + D + 1u] = l;
-        }
-    } else {
-        const float inv = 1.0 / l;
         const uint ob = p.o_off + i * p.o_rs + qh * p.o_hs;
+        const float inv = part ? 1.0 : 1.0 / l[rr];
+        const uint base = part ? pb : ob;
         [[unroll]] for (uint u = 0u; u < DL; ++u) {
-            const uint d = lane + u * W;
-            if (D % W == 0u || d < D)
-                o_buf[ob + d] = acc[u] * inv;
+            const uint d4 = lane + u * W;
+            if (D4 % W == 0u || d4 < D4) {
+                const vec4 a = acc[rr][u] * inv;
+                o_buf[base + 4u * d4] = a.x;
+                o_buf[base + 4u * d4 + 1u] = a.y;
+                o_buf[base + 4u * d4 + 2u] = a.z;
+                o_buf[base + 4u * d4 + 3u] = a.w;
+            }
+        }
+        if (part && lane == 0u) {
+            o_buf[pb + D] = m[rr];
+            o_buf[pb + D + 1u] = l[rr];
         }
     }
 }

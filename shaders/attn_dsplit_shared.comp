@@ -2,6 +2,6 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 // Flash attention, head dim split over the lanes, shared-memory sums (subgroups off; see
-// attn_dsplit.glsl). Specialization: 0 = lanes, 3 = head_dim, 4 = keys per block.
+// attn_dsplit.glsl). Specialization: 0 = lanes, 3 = head_dim, 4 = keys per block, 5 = rows.
 #define DSPLIT_SUBGROUP 0
 #include "attn_dsplit.glsl"

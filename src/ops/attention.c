@@ -44,12 +44,24 @@ struct attn_tune {
     uint32_t target_wgs; /* split the keys until about this many workgroups run */
     uint32_t min_chunk;  /* fewest keys per chunk worth a split */
     uint32_t max_chunk;  /* most keys one workgroup may walk (lavapipe's loop limiter) */
-    int dsplit;          /* 1: attn_dsplit (one row per workgroup, head dim over the lanes) */
+    int dsplit;          /* 1: attn_dsplit (head dim over the lanes, `rows` rows per workgroup) */
+    uint32_t rows;       /* attn_dsplit: rows per workgroup */
     const char *shader;
 };
 
-/* The kernel and its shape for attention p on device c. */
-static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_params *p)
+/* Whether q, k, v can be read as vec4s (attn_dsplit): head_dim, offsets and strides multiples of 4. */
+static int attn_vec4_ok(const tlv_attn_params *p, const tlv_attn_view *q, const tlv_attn_view *k,
+                        const tlv_attn_view *v)
+{
+    if (p->head_dim % 4) return 0;
+    const tlv_attn_view *vs[3] = {q, k, v};
+    for (int i = 0; i < 3; i++)
+        if (vs[i] && (vs[i]->offset % 4 || vs[i]->row_stride % 4 || vs[i]->head_stride % 4)) return 0;
+    return 1;
+}
+
+/* The kernel and its shape for attention p on device c. vec4_ok: attn_vec4_ok(). */
+static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_params *p, int vec4_ok)
 {
     struct attn_tune t;
     const int64_t rows_per_kv_head = (int64_t)p->n_q * (p->n_head / (p->n_kv_head > 0 ? p->n_kv_head : 1));
@@ -65,23 +77,37 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
          * together, silently). Both kernels unroll everything but the key loop: one iteration
          * per bc keys. */
         t.max_chunk = 8192;
-        /* attn keeps 2 head_dim floats per lane in registers: beyond 80, LLVM needs minutes
-         * to compile it (head_dim 128: 156 s). With fewer rows per KV head than half a
-         * workgroup (decode without GQA) most of attn's lanes would idle. */
-        t.dsplit = p->head_dim > 80 || rows_per_kv_head * 2 < (int64_t)t.wg_rows;
+        /* Mesa 22.3's lavapipe loads lane by lane inside loops (~200 cycles a load, whatever
+         * its width): attn_dsplit makes each load bring 8 different vec4s shared by up to 8
+         * rows, attn has all lanes load the same float. attn also keeps 2 head_dim floats a
+         * lane in registers, which LLVM needs minutes to compile beyond 80 (128: 156 s). */
+        t.dsplit = vec4_ok;
+        t.rows = rows_per_kv_head < 8 ? (uint32_t)rows_per_kv_head : 8;
+        if (p->head_dim > 128 && t.rows > 4) t.rows = 4;
+        if (!c->use_subgroups || !(c->subgroup_ops & TLV_SUBGROUP_ARITH)) {
+            /* The shared-memory sums need barriers, and LLVM's coroutine split (lavapipe runs
+             * barriers as coroutines) takes minutes over a large unrolled body: keep attn where
+             * it compiles, and a small body (2 rows, 4 keys a block) beyond. */
+            t.dsplit = vec4_ok && p->head_dim > 80;
+            t.rows = t.rows < 2 ? t.rows : 2;
+            t.bc = 4;
+        }
     } else {
         /* GPUs: many rows per workgroup share every key load; the private q and accumulator
          * arrays (2 * head_dim floats) cost registers, so fewer rows for the wide heads. For
-         * few rows per KV head (decode), one row per workgroup with the head dim over 32 lanes. */
+         * few rows per KV head (decode), the head dim over 32 lanes and all the rows in one
+         * workgroup. */
         t.wg_rows = p->head_dim > 128 ? 32 : 64;
         t.bc = 16;
         t.wg_1d = 64;
         t.target_wgs = 256;
         t.min_chunk = 128;
         t.max_chunk = UINT32_MAX;
-        t.dsplit = rows_per_kv_head < 8;
+        t.dsplit = vec4_ok && rows_per_kv_head < 8;
+        t.rows = (uint32_t)(rows_per_kv_head < 8 ? rows_per_kv_head : 8);
         if (t.dsplit) t.wg_rows = 32;
     }
+    if (t.rows < 1) t.rows = 1;
     uint32_t lim = c->max_wg_size[0] < c->max_wg_invocations ? c->max_wg_size[0] : c->max_wg_invocations;
     if (lim == 0) lim = 64;
     if (t.wg_rows > lim) t.wg_rows = lim;
@@ -98,7 +124,7 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
 static uint32_t wg_1d_for(const tlv_vk_caps *c)
 {
     tlv_attn_params p = {1, 1, 1, 1, 64, 0, 0, 1.0f, 0};
-    return attn_tune_for(c, &p).wg_1d;
+    return attn_tune_for(c, &p, 0).wg_1d;
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
@@ -121,14 +147,19 @@ static int64_t attn_partial_elems(const tlv_attn_params *p, uint32_t n_chunks)
     return (int64_t)n_chunks * p->n_kv_head * attn_rows(p) * (p->head_dim + 2);
 }
 
+/* Workgroups along x: row blocks. */
+static uint64_t attn_row_blocks(const struct attn_tune *t, const tlv_attn_params *p)
+{
+    return div_up((uint64_t)attn_rows(p), t->dsplit ? t->rows : t->wg_rows);
+}
+
 /* Chunks for the keys: the requested split, or enough to reach target_wgs when the row blocks
  * alone do not, never below min_chunk keys, never more than the scratch holds (cap < 0: no cap).
  * *chunk gets the keys per chunk (a multiple of bc). */
 static uint32_t attn_plan(const struct attn_tune *t, const tlv_attn_params *p, int64_t cap, uint32_t *chunk)
 {
     const int64_t keys = attn_keys(p);
-    const uint64_t blocks = (t->dsplit ? (uint64_t)attn_rows(p) : div_up((uint64_t)attn_rows(p), t->wg_rows)) *
-                            (uint64_t)p->n_kv_head;
+    const uint64_t blocks = attn_row_blocks(t, p) * (uint64_t)p->n_kv_head;
     uint64_t n = 1;
     if (p->n_split > 0) {
         n = (uint64_t)p->n_split;
@@ -284,7 +315,8 @@ int64_t tlv__op_attention_scratch_elems(const tlv_vk_device *d, const tlv_attn_p
 {
     if (!d || !p || p->n_q < 1 || p->n_kv < 1 || p->n_kv_head < 1 || p->n_head % p->n_kv_head || p->head_dim < 1)
         return 0;
-    const struct attn_tune t = attn_tune_for(tlv__vk_device_caps(d), p);
+    /* views unknown here: assume vec4-aligned ones (the split plan does not depend on it) */
+    const struct attn_tune t = attn_tune_for(tlv__vk_device_caps(d), p, p->head_dim % 4 == 0);
     uint32_t chunk;
     const uint32_t n = attn_plan(&t, p, -1, &chunk);
     return n > 1 ? attn_partial_elems(p, n) : 0;
@@ -307,7 +339,7 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: o must not share a tensor with q, k or v", op);
 
     const tlv_vk_caps *caps = tlv__vk_device_caps(tlv__stream_device(s));
-    const struct attn_tune t = attn_tune_for(caps, p);
+    const struct attn_tune t = attn_tune_for(caps, p, attn_vec4_ok(p, &q, &k, &v));
     int64_t cap = -1;
     if (!scratch) {
         cap = 0;
@@ -334,15 +366,15 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
                                 (long long)need);
 
     const int64_t rows = attn_rows(p);
-    const uint64_t gx = t.dsplit ? (uint64_t)rows : div_up((uint64_t)rows, t.wg_rows);
+    const uint64_t gx = attn_row_blocks(&t, p);
     if (gx > caps->max_wg_count[0] || (uint32_t)p->n_kv_head > caps->max_wg_count[1] ||
         n_chunks > caps->max_wg_count[2])
         return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: %lld rows x %d KV heads x %u chunks exceed the device's "
                                 "workgroup counts", op, (long long)rows, p->n_kv_head, n_chunks);
 
-    const uint32_t spec[5] = {t.wg_rows, 1, 1, (uint32_t)p->head_dim, t.bc};
+    const uint32_t spec[6] = {t.wg_rows, 1, 1, (uint32_t)p->head_dim, t.bc, t.rows};
     const tlv_vk_pipeline *pipe;
-    if (get_pipeline(s, t.shader, spec, 5, 4, sizeof(struct attn_push), &pipe) != TLV_OK)
+    if (get_pipeline(s, t.shader, spec, t.dsplit ? 6 : 5, 4, sizeof(struct attn_push), &pipe) != TLV_OK)
         return tlv__stream_status(s);
 
     struct attn_push pc = {

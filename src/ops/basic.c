@@ -764,7 +764,8 @@ struct topk_push {
 };
 _Static_assert(sizeof(struct topk_push) <= 128, "push constants");
 
-#define TOPK_KMAX 64 /* KMAX in topk.comp */
+#define TOPK_KMAX 64       /* KMAX in topk.comp */
+#define TOPK_MAX_PARTS 256 /* MAX_PARTS in topk.comp */
 
 /* Loop iterations of one invocation offering `offers` elements: each insertion shifts up to k
  * entries; then k merge rounds of a log2(wg)-step reduction. */
@@ -782,7 +783,7 @@ static uint32_t topk_parts(const basic_tune *tu, int64_t n, uint32_t k)
     int64_t parts = (n + tu->topk_chunk - 1) / tu->topk_chunk;
     if (parts > tu->topk_max_parts) parts = tu->topk_max_parts;
     if (parts < 1) parts = 1;
-    while (tu->topk_budget && parts < n &&
+    while (tu->topk_budget && parts < n && parts <= TOPK_MAX_PARTS &&
            topk_iterations((uint64_t)((n + parts - 1) / parts + tu->topk_wg - 1) / tu->topk_wg, k, tu->topk_wg) >
                tu->topk_budget)
         parts++;
@@ -817,7 +818,9 @@ static tlv_status topk_record(tlv_stream *s, const char *op, const tlv_tensor *x
         return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: values: expected one storage slab", op);
     basic_tune tu = tune(c);
     uint32_t parts = topk_parts(&tu, n, k);
-    if (tu.topk_budget && topk_iterations(((uint64_t)parts * k + tu.topk_wg - 1) / tu.topk_wg, k, tu.topk_wg) > tu.topk_budget)
+    /* pass 2: k rounds over ceil(parts / wg) list heads and a reduction */
+    if (parts > TOPK_MAX_PARTS ||
+        (tu.topk_budget && (uint64_t)k * ((parts + tu.topk_wg - 1) / tu.topk_wg + 16) > tu.topk_budget))
         return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: rows of %lld elements with k = %u are too long for this device", op,
                                 (long long)n, k);
     uint64_t need = (uint64_t)rows * parts * k * 8;

@@ -3,7 +3,8 @@
 # examples/android/jni/CMakeLists.txt the Android app uses), compiles the Java API
 # (examples/android/app/src/main/java/org/tinyllava) with examples/android/test/JniSmoke.java,
 # and runs it on the reference case tests/fixtures/qwen2_siglip_square (its answer holds CJK,
-# Hebrew and Cyrillic pieces) on any Vulkan device (lavapipe will do).
+# Hebrew and Cyrillic pieces) on any Vulkan device (lavapipe will do). Also type-checks the
+# sample app's MainActivity against examples/android/test/stubs (no android.jar here).
 #   tools/cross/jni_host_check.sh [BUILD_DIR]        needs: a JDK (javac, java), /usr/bin/python3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +15,11 @@ J=$B/java
 rm -rf "$J"
 mkdir -p "$J"
 javac -Xlint:all -Werror -d "$J" examples/android/app/src/main/java/org/tinyllava/*.java examples/android/test/JniSmoke.java
+# The sample app's Activity, type-checked against stand-ins for the SDK classes it uses.
+mkdir -p "$J-app"
+javac -Xlint:all -Werror -d "$J-app" $(find examples/android/test/stubs -name '*.java') \
+  examples/android/app/src/main/java/org/tinyllava/*.java examples/android/app/src/main/java/org/tinyllava/sample/*.java
+echo "javac: the Java API, JniSmoke and the sample app's MainActivity compile (-Xlint:all -Werror)"
 
 F=tests/fixtures/qwen2_siglip_square
 T=$(mktemp -d)

@@ -163,6 +163,26 @@ static tlv_status run_test(mbench *mb, const test_spec *t, bench_op *ops, int *n
     return st;
 }
 
+/* Work is added under the labels work.c knows ("matvec", "matmul", "attn"); the ops may label
+ * their dispatches more finely ("attn_dsplit", "matvec_f16"). Work under a label no dispatch
+ * used moves to the dispatched label that starts with it (the first, when several do), else
+ * it is dropped. */
+static void attach_work(bench_op *ops, int *n_ops)
+{
+    for (int i = 0; i < *n_ops; i++) {
+        if (ops[i].count || (!ops[i].bytes && !ops[i].flops)) continue;
+        size_t l = strlen(ops[i].label);
+        for (int j = 0; j < *n_ops; j++)
+            if (ops[j].count && !strncmp(ops[j].label, ops[i].label, l)) {
+                ops[j].bytes += ops[i].bytes;
+                ops[j].flops += ops[i].flops;
+                break;
+            }
+        ops[i] = ops[--*n_ops];
+        i--;
+    }
+}
+
 static int cmp_ops(const void *a, const void *b)
 {
     double x = ((const bench_op *)a)->ms, y = ((const bench_op *)b)->ms;
@@ -252,6 +272,7 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
         int n_ops = 0;
         memset(ops, 0, sizeof ops);
         if ((st = run_test(mb, t, ops, &n_ops, err))) return st;
+        attach_work(ops, &n_ops);
         qsort(ops, (size_t)n_ops, sizeof ops[0], cmp_ops);
         /* the profile is one run: scale nothing; the ideal time is the work on the roofline */
         double bytes = 0, flops = 0;
@@ -353,6 +374,7 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
         fprintf(stderr, "tinyllava-bench: warning: %s has %.1f B parameters: on a CPU Vulkan driver each test takes "
                         "minutes; run it on a GPU\n", mb.name, (double)mb.m->n_params * 1e-9);
     bench_print_header(tab);
+    fflush(tab);
 
     int nb = o->n_batch < mb.n_ctx ? o->n_batch : mb.n_ctx;
     if ((st = tlv__model_scratch_create(mb.m, nb, mb.n_ctx, &mb.sc, err))) goto out;
@@ -380,8 +402,6 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
     if (o->image) {
         t = (test_spec){T_IMAGE, 0, 0, 0};
         if ((st = bench_test(&mb, &t, err))) goto out;
-    } else if ((st = encode(&mb, NULL, NULL, err))) {
-        goto out;
     }
     for (int i = 0; i < o->n_pp; i++)
         for (int im = 0; im <= o->image; im++) {

@@ -140,6 +140,18 @@ static void bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "argmax: x: expected F32");
     tlv__op_argmax(g->s, &x, NULL, 0, &idx, 0);
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "argmax: scratch");
+    /* on CPU devices the loop limit caps the row length for a given k */
+    if (g->caps->type == VK_PHYSICAL_DEVICE_TYPE_CPU && g->caps->storage_range_limit >= 16u << 20) {
+        int64_t shl[2] = {1, 4000000};
+        tlv_tensor xl;
+        tlv_vk_buffer idx64;
+        CHECK(tlv_test_tensor_make(g, &xl, TLV_F32, 2, shl, NULL, 0));
+        CHECK(tlv_test_buffer_make(g, &idx64, 64 * 4, NULL, 0));
+        tlv__op_topk(g->s, &xl, 64, &scratch, 0, &idx64, 0, NULL);
+        tlv_test_expect_fail(g, TLV_ERR_LIMIT, "topk: rows of 4000000 elements with k = 64 are too long");
+        tlv_test_tensor_release(g, &xl);
+        tlv_test_buffer_release(g, &idx64);
+    }
     tlv_test_tensor_release(g, &x);
     tlv_test_tensor_release(g, &v);
     tlv_test_tensor_release(g, &xh);

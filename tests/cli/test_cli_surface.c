@@ -2,7 +2,8 @@
  *
  *   --help, help, COMMAND --help, no arguments (usage on stderr, 2), --version
  *   devices, devices --json (parses; one device selected), --device N|NAME
- *   2  unknown command or option, an option without its value, a non-number, run without
+ *   1  a prompt longer than the context (-c)
+ *   2  unknown command or option, an unknown --template, an option without its value, a non-number, run without
  *      -p/--image, too many images, too many arguments, a file given as the model
  *   3  no Vulkan driver (VK_ICD_FILENAMES / VK_DRIVER_FILES pointing nowhere), --device naming
  *      no device
@@ -150,8 +151,18 @@ static void usage_errors(void)
     }
     many[n] = NULL;
     expect(many, NULL, 2, "at most 16 images");
+    const char *bad_template[] = {"run", "-m", MODEL, "-p", "hi", "--template", "alpaca", NULL};
+    expect(bad_template, NULL, 2, "unknown chat template 'alpaca'");
     const char *extra[] = {"info", "a", "b", "c", "d", "e", "f", "g", "h", "i", NULL};
     expect(extra, NULL, 2, "unexpected argument 'i'");
+}
+
+/* 1: a runtime limit: the prompt (48 image rows + the text) does not fit a 64-position context */
+static void runtime_errors(void)
+{
+    const char *small_ctx[] = {"run", "-m", MODEL, "--image", IMAGE, "-p", "What is the weather like in this picture?",
+                               "-c", "64", NULL};
+    expect(small_ctx, NULL, 1, "exceeds the context of 64");
 }
 
 static void file_errors(void)
@@ -210,6 +221,7 @@ int main(int argc, char **argv)
     help_and_version();
     devices();
     usage_errors();
+    runtime_errors();
     file_errors();
     network_errors();
     proc_cleanup();

@@ -12,10 +12,11 @@
 
 tlv_engine_session *tlv__session_engine(tlv_session *s);
 
+/* ud: a size_t counting the bytes printed, or NULL */
 static int print_piece(void *ud, const char *piece, size_t len, int32_t id)
 {
     (void)id;
-    (void)ud;
+    if (ud) *(size_t *)ud += len;
     fwrite(piece, 1, len, stdout);
     fflush(stdout);
     return 0;
@@ -155,9 +156,13 @@ int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atom
     }
     *current = s;
     tlv_generate_stats r;
-    st = tlv_session_generate(s, &o->sampling, o->json ? NULL : print_piece, NULL, &r);
+    size_t printed = 0;
+    st = tlv_session_generate(s, &o->sampling, o->json ? NULL : print_piece, &printed, &r);
     *current = NULL;
-    if (!o->json) putchar('\n');
+    if (!o->json && (printed || !st)) { /* a failure before any answer leaves stdout empty */
+        putchar('\n');
+        fflush(stdout); /* the answer before the stats line or the error */
+    }
     if (st) {
         fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
         if (st == TLV_ERR_CANCELLED || *interrupted) st = TLV_ERR_CANCELLED;

@@ -71,7 +71,7 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
         t.wg_rows = c->subgroup_size >= 4 && c->subgroup_size <= 16 ? c->subgroup_size : 8;
         t.bc = 8;
         t.wg_1d = t.wg_rows;
-        t.target_wgs = 16;
+        t.target_wgs = 8; /* lavapipe runs one thread per core; Vulkan does not say how many */
         t.min_chunk = 256;
         /* gallivm stops every loop of an invocation after 65535 iterations in total (all loops
          * together, silently). Both kernels unroll everything but the key loop: one iteration
@@ -93,19 +93,18 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
             t.bc = 4;
         }
     } else {
-        /* GPUs: many rows per workgroup share every key load; the private q and accumulator
-         * arrays (2 * head_dim floats) cost registers, so fewer rows for the wide heads. For
-         * few rows per KV head (decode), the head dim over 32 lanes and all the rows in one
-         * workgroup. */
+        /* GPUs: many rows per workgroup share every key load (broadcast from L1); the private
+         * q and accumulator arrays (2 * head_dim floats) cost registers and the unrolled block
+         * costs code, so fewer rows and keys per block for the wide heads. Not measured on a
+         * GPU yet: attn_dsplit (shared-memory sums) would suit decode without GQA better. */
         t.wg_rows = p->head_dim > 128 ? 32 : 64;
-        t.bc = 16;
+        t.bc = p->head_dim > 128 ? 4 : p->head_dim > 64 ? 8 : 16;
         t.wg_1d = 64;
         t.target_wgs = 256;
         t.min_chunk = 128;
         t.max_chunk = UINT32_MAX;
-        t.dsplit = vec4_ok && rows_per_kv_head < 8;
-        t.rows = (uint32_t)(rows_per_kv_head < 8 ? rows_per_kv_head : 8);
-        if (t.dsplit) t.wg_rows = 32;
+        t.dsplit = 0;
+        t.rows = 1;
     }
     if (t.rows < 1) t.rows = 1;
     uint32_t lim = c->max_wg_size[0] < c->max_wg_invocations ? c->max_wg_size[0] : c->max_wg_invocations;

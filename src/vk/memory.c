@@ -5,8 +5,9 @@
  * allocation is slow, and a model has hundreds of tensors. Why one VkBuffer per block: a
  * descriptor then names (block buffer, offset, range) and no per-tensor VkBuffer exists.
  * Block size: 256 MiB, or the request rounded up when larger, never above maxMemoryAllocationSize.
- * Every range starts at a multiple of ALIGN (>= minStorageBufferOffsetAlignment), so it can be
- * bound directly. */
+ * Every range starts at a multiple of ALIGN (>= minStorageBufferOffsetAlignment and
+ * minTexelBufferOffsetAlignment) and is rounded up to one, so it can be bound directly, as a
+ * storage buffer or (stream.c) as a texel buffer whose last texel runs into that padding. */
 #include <string.h>
 
 #include "vk/internal.h"
@@ -22,6 +23,7 @@ static VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a)
 static VkDeviceSize range_align(const tlv_vk_device *d)
 {
     VkDeviceSize a = d->caps.min_storage_align > ALIGN_MIN ? d->caps.min_storage_align : ALIGN_MIN;
+    if (d->caps.min_texel_align > a) a = d->caps.min_texel_align;
     return a;
 }
 
@@ -88,6 +90,8 @@ static tlv_status block_create(tlv_vk_device *d, VkDeviceSize size, tlv_vk_mem_k
     VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
     bci.size = size;
     bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    /* any range may be bound as a uniform texel buffer (stream.c creates the views) */
+    if (d->caps.texel_formats) bci.usage |= VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
     bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
     if ((st = tlv__vk_check(d->vk.vkCreateBuffer(d->device, &bci, NULL, &b->buffer), err, "vkCreateBuffer"))) goto fail;
     VkMemoryRequirements req;

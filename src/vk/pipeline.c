@@ -1,6 +1,7 @@
 /* pipeline.c: compute pipelines from the embedded SPIR-V, and the persistent VkPipelineCache.
  *
- * A pipeline is created once per (shader, specialization constants, bindings, push size) and kept
+ * A pipeline is created once per (shader, specialization constants, bindings and their kinds, push
+ * size) and kept
  * until the device is destroyed; the engine asks for all of its pipelines while planning, so none
  * is created during generation.
  *
@@ -174,7 +175,7 @@ static const struct tlv_shader_blob *find_blob(const char *name, size_t *size)
 }
 
 static tlv_status create(tlv_vk_device *d, tlv_pipeline_entry *e, const uint32_t *words, size_t size, uint32_t n_bindings,
-                         uint32_t push_bytes, tlv_err *err)
+                         uint32_t texel_mask, uint32_t push_bytes, tlv_err *err)
 {
     tlv_status st;
     tlv_vk_pipeline *p = &e->p;
@@ -182,7 +183,8 @@ static tlv_status create(tlv_vk_device *d, tlv_pipeline_entry *e, const uint32_t
     VkDescriptorSetLayoutBinding binds[16];
     for (uint32_t i = 0; i < n_bindings; i++) {
         binds[i].binding = i;
-        binds[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        binds[i].descriptorType = texel_mask >> i & 1u ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                       : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         binds[i].descriptorCount = 1;
         binds[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
         binds[i].pImmutableSamplers = NULL;
@@ -227,15 +229,37 @@ static tlv_status create(tlv_vk_device *d, tlv_pipeline_entry *e, const uint32_t
     return TLV_OK;
 }
 
+static uint32_t popcount(uint32_t v)
+{
+    uint32_t n = 0;
+    for (; v; v &= v - 1) n++;
+    return n;
+}
+
 tlv_status tlv__vk_pipeline_get(tlv_vk_device *d, const char *shader, const uint32_t *spec, uint32_t n_spec,
                                 uint32_t n_bindings, uint32_t push_bytes, const tlv_vk_pipeline **out, tlv_err *err)
+{
+    return tlv__vk_pipeline_get_ex(d, shader, spec, n_spec, n_bindings, 0, push_bytes, out, err);
+}
+
+tlv_status tlv__vk_pipeline_get_ex(tlv_vk_device *d, const char *shader, const uint32_t *spec, uint32_t n_spec,
+                                   uint32_t n_bindings, uint32_t texel_mask, uint32_t push_bytes,
+                                   const tlv_vk_pipeline **out, tlv_err *err)
 {
     *out = NULL;
     if (n_spec > TLV_VK_MAX_SPEC || n_bindings > 16 || strlen(shader) >= sizeof d->pipes[0].shader)
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "pipeline %s: too many specialization constants or bindings", shader);
-    if (n_bindings > d->caps.max_storage_buffers)
+    if (texel_mask >> n_bindings)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "pipeline %s: texel mask 0x%x names bindings past its %u", shader,
+                            texel_mask, n_bindings);
+    uint32_t n_texel = popcount(texel_mask);
+    if (n_bindings - n_texel > d->caps.max_storage_buffers)
         return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "pipeline %s: needs %u storage buffers, %s allows %u per stage", shader,
-                            n_bindings, d->caps.device_name, d->caps.max_storage_buffers);
+                            n_bindings - n_texel, d->caps.device_name, d->caps.max_storage_buffers);
+    if (n_texel && (n_texel > d->caps.max_texel_buffers || !d->caps.texel_formats))
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "pipeline %s: needs %u uniform texel buffers, %s allows %u per stage%s",
+                            shader, n_texel, d->caps.device_name, d->caps.max_texel_buffers,
+                            d->caps.texel_formats ? "" : " and supports no texel-buffer format");
     if (push_bytes > d->caps.max_push_bytes)
         return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "pipeline %s: %u bytes of push constants, device allows %u", shader,
                             push_bytes, d->caps.max_push_bytes);
@@ -243,7 +267,8 @@ tlv_status tlv__vk_pipeline_get(tlv_vk_device *d, const char *shader, const uint
     tlv_status st = TLV_OK;
     for (uint32_t i = 0; i < d->n_pipes; i++) {
         tlv_pipeline_entry *e = &d->pipes[i];
-        if (e->n_spec == n_spec && e->p.n_bindings == n_bindings && e->p.push_bytes == push_bytes &&
+        if (e->n_spec == n_spec && e->p.n_bindings == n_bindings && e->p.texel_mask == texel_mask &&
+            e->p.push_bytes == push_bytes &&
             !strcmp(e->shader, shader) && !memcmp(e->spec, spec, n_spec * sizeof *spec)) {
             *out = &e->p;
             goto out;
@@ -275,12 +300,13 @@ tlv_status tlv__vk_pipeline_get(tlv_vk_device *d, const char *shader, const uint
     memcpy(e->spec, spec, n_spec * sizeof *spec);
     e->n_spec = n_spec;
     e->p.n_bindings = n_bindings;
+    e->p.texel_mask = texel_mask;
     e->p.push_bytes = push_bytes;
     e->p.name = e->shader;
     e->p.local_size[0] = n_spec > 0 ? spec[0] : 1;
     e->p.local_size[1] = n_spec > 1 ? spec[1] : 1;
     e->p.local_size[2] = n_spec > 2 ? spec[2] : 1;
-    if ((st = create(d, e, blob->words, size, n_bindings, push_bytes, err))) {
+    if ((st = create(d, e, blob->words, size, n_bindings, texel_mask, push_bytes, err))) {
         tlv_vk_pipeline *p = &e->p;
         if (p->pipeline) d->vk.vkDestroyPipeline(d->device, p->pipeline, NULL);
         if (p->layout) d->vk.vkDestroyPipelineLayout(d->device, p->layout, NULL);

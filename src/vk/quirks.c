@@ -11,7 +11,9 @@
 enum {
     Q_NO_FP16 = 1u << 0,
     Q_NO_SUBGROUPS = 1u << 1,
-    Q_RANGE_128M = 1u << 2
+    Q_RANGE_128M = 1u << 2,
+    Q_LOOPS_64K = 1u << 3, /* an invocation runs at most 65535 loop iterations */
+    Q_NO_TEXEL = 1u << 4
 };
 
 #define VENDOR_AMD 0x1002u
@@ -25,7 +27,7 @@ typedef struct quirk {
     uint32_t vendor_id;   /* 0: any */
     uint32_t driver_id;   /* VkDriverId, 0: any */
     uint32_t min_driver_version, max_driver_version; /* inclusive range of VkPhysicalDeviceProperties::driverVersion */
-    uint32_t off;         /* Q_* */
+    uint32_t off;         /* Q_* (what to turn off or limit) */
     const char *why;
 } quirk;
 
@@ -41,6 +43,10 @@ static const quirk quirks[] = {
      * storage range but fault past 128 MiB. */
     {VENDOR_QUALCOMM, VK_DRIVER_ID_QUALCOMM_PROPRIETARY, 0, VK_MAKE_VERSION(512, 400, 0), Q_NO_FP16 | Q_RANGE_128M,
      "old Adreno driver: fp16 storage and large bindings unreliable"},
+    /* llvmpipe (lavapipe, Mesa 22.3 at least) ends a shader invocation silently after 65535 loop
+     * iterations, all loops together (its loop-limiter against GPU hangs): results past that are
+     * missing, not wrong-signalled. Ops bound the work per invocation (caps.max_loop_iterations). */
+    {0, VK_DRIVER_ID_MESA_LLVMPIPE, 0, UINT32_MAX, Q_LOOPS_64K, "llvmpipe: 65535 loop iterations per invocation"},
 };
 
 void tlv__vk_quirks_apply(tlv_vk_caps *c)
@@ -53,6 +59,9 @@ void tlv__vk_quirks_apply(tlv_vk_caps *c)
         if (q->off & Q_NO_FP16) c->use_fp16 = 0;
         if (q->off & Q_NO_SUBGROUPS) c->use_subgroups = 0;
         if ((q->off & Q_RANGE_128M) && c->storage_range_limit > (128u << 20)) c->storage_range_limit = 128u << 20;
+        if ((q->off & Q_LOOPS_64K) && (!c->max_loop_iterations || c->max_loop_iterations > 65535u))
+            c->max_loop_iterations = 65535u;
+        if (q->off & Q_NO_TEXEL) c->use_texel = 0;
         size_t n = strlen(c->quirks);
         snprintf(c->quirks + n, sizeof c->quirks - n, "%s%s", n ? ", " : "", q->why);
     }

@@ -11,7 +11,11 @@
  * results in mapped memory can be read after the wait.
  *
  * With timestamps on, every dispatch is preceded by a barrier too: per-dispatch GPU times are then
- * exact (serialised), at a small cost, which is what the bench's per-op breakdown wants. */
+ * exact (serialised), at a small cost, which is what the bench's per-op breakdown wants.
+ *
+ * Texel bindings get a VkBufferView made at dispatch (the same range and format twice in one
+ * recording share one view); the views live until the next begin or destroy, when the command
+ * buffer that names them is no longer in flight. For barriers a texel read is a read. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,13 +32,20 @@ typedef struct brange {
     VkDeviceSize lo, hi;
 } brange;
 
+typedef struct tview {
+    VkBuffer buf;
+    VkDeviceSize offset, range;
+    VkFormat format;
+    VkBufferView view;
+} tview;
+
 struct tlv_stream {
     tlv_vk_device *d;
     VkCommandPool cmd_pool;
     VkCommandBuffer cmd;
     VkFence fence;
     VkDescriptorPool *pools;
-    uint32_t n_pools, cur_pool, sets_used, descs_used;
+    uint32_t n_pools, cur_pool, sets_used, descs_used, texels_used;
     VkQueryPool queries;
     int timestamps;
     int recording, submitted;
@@ -42,11 +53,20 @@ struct tlv_stream {
     tlv_err err;
     brange *written, *read;
     uint32_t n_written, n_read, cap_written, cap_read;
+    struct tview *views;            /* texel views of this recording */
+    uint32_t n_views, cap_views;
     const char **labels;
     double *times;
     uint32_t n_disp, cap_disp;
     double total_ns;
 };
+
+/* The command buffer that names the views must not be pending. */
+static void views_release(tlv_stream *s)
+{
+    for (uint32_t i = 0; i < s->n_views; i++) s->d->vk.vkDestroyBufferView(s->d->device, s->views[i].view, NULL);
+    s->n_views = 0;
+}
 
 void tlv__stream_destroy(tlv_stream *s)
 {
@@ -54,6 +74,8 @@ void tlv__stream_destroy(tlv_stream *s)
     tlv_vk_device *d = s->d;
     const tlv_allocator *a = d->alloc;
     if (s->submitted) d->vk.vkWaitForFences(d->device, 1, &s->fence, VK_TRUE, UINT64_MAX);
+    views_release(s);
+    tlv__free(a, s->views);
     for (uint32_t i = 0; i < s->n_pools; i++) d->vk.vkDestroyDescriptorPool(d->device, s->pools[i], NULL);
     if (s->queries) d->vk.vkDestroyQueryPool(d->device, s->queries, NULL);
     if (s->fence) d->vk.vkDestroyFence(d->device, s->fence, NULL);
@@ -140,8 +162,9 @@ void tlv__stream_begin(tlv_stream *s, int timestamps)
     if (s->recording) d->vk.vkEndCommandBuffer(s->cmd);
     d->vk.vkResetCommandBuffer(s->cmd, 0);
     for (uint32_t i = 0; i < s->n_pools; i++) d->vk.vkResetDescriptorPool(d->device, s->pools[i], 0);
+    views_release(s);
     s->cur_pool = 0;
-    s->sets_used = s->descs_used = 0;
+    s->sets_used = s->descs_used = s->texels_used = 0;
     s->recording = 0;
     s->status = TLV_OK;
     tlv__err_clear(&s->err);
@@ -250,9 +273,13 @@ static VkDescriptorSet alloc_set(tlv_stream *s, const tlv_vk_pipeline *p)
 {
     tlv_vk_device *d = s->d;
     tlv_err e;
-    if (s->cur_pool < s->n_pools && (s->sets_used + 1 > POOL_SETS || s->descs_used + p->n_bindings > POOL_DESCRIPTORS)) {
+    uint32_t n_texel = 0;
+    for (uint32_t m = p->texel_mask; m; m &= m - 1) n_texel++;
+    uint32_t n_storage = p->n_bindings - n_texel;
+    if (s->cur_pool < s->n_pools && (s->sets_used + 1 > POOL_SETS || s->descs_used + n_storage > POOL_DESCRIPTORS ||
+                                     s->texels_used + n_texel > POOL_DESCRIPTORS)) {
         s->cur_pool++;
-        s->sets_used = s->descs_used = 0;
+        s->sets_used = s->descs_used = s->texels_used = 0;
     }
     if (s->cur_pool == s->n_pools) {
         VkDescriptorPool *np = tlv__realloc(d->alloc, s->pools, (s->n_pools + 1) * sizeof *np);
@@ -261,18 +288,19 @@ static VkDescriptorSet alloc_set(tlv_stream *s, const tlv_vk_pipeline *p)
             return VK_NULL_HANDLE;
         }
         s->pools = np;
-        VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, POOL_DESCRIPTORS};
+        VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, POOL_DESCRIPTORS},
+                                      {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, POOL_DESCRIPTORS}};
         VkDescriptorPoolCreateInfo ci = {VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
         ci.maxSets = POOL_SETS;
-        ci.poolSizeCount = 1;
-        ci.pPoolSizes = &ps;
+        ci.poolSizeCount = 2;
+        ci.pPoolSizes = ps;
         if (tlv__vk_check(d->vk.vkCreateDescriptorPool(d->device, &ci, NULL, &s->pools[s->n_pools]), &e,
                           "vkCreateDescriptorPool")) {
             fail_err(s, &e);
             return VK_NULL_HANDLE;
         }
         s->n_pools++;
-        s->sets_used = s->descs_used = 0;
+        s->sets_used = s->descs_used = s->texels_used = 0;
     }
     VkDescriptorSetAllocateInfo ai = {VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
     ai.descriptorPool = s->pools[s->cur_pool];
@@ -284,8 +312,49 @@ static VkDescriptorSet alloc_set(tlv_stream *s, const tlv_vk_pipeline *p)
         return VK_NULL_HANDLE;
     }
     s->sets_used++;
-    s->descs_used += p->n_bindings;
+    s->descs_used += n_storage;
+    s->texels_used += n_texel;
     return set;
+}
+
+static const VkFormat texel_format[3] = {VK_FORMAT_UNDEFINED, VK_FORMAT_R32G32B32A32_UINT, VK_FORMAT_R32_UINT};
+static const uint32_t texel_bytes[3] = {0, 16, 4};
+
+/* A view of [offset, offset + range) of buf in format f, made once per recording. */
+static VkBufferView get_view(tlv_stream *s, VkBuffer buf, VkDeviceSize offset, VkDeviceSize range, VkFormat f)
+{
+    tlv_vk_device *d = s->d;
+    for (uint32_t i = s->n_views; i-- > 0;) {
+        const tview *v = &s->views[i];
+        if (v->buf == buf && v->offset == offset && v->range == range && v->format == f) return v->view;
+    }
+    if (s->n_views == s->cap_views) {
+        uint32_t nc = s->cap_views ? 2 * s->cap_views : 64;
+        tview *nv = tlv__realloc(d->alloc, s->views, nc * sizeof *nv);
+        if (!nv) {
+            tlv__stream_fail(s, TLV_ERR_NO_MEMORY, "out of host memory recording a stream");
+            return VK_NULL_HANDLE;
+        }
+        s->views = nv;
+        s->cap_views = nc;
+    }
+    VkBufferViewCreateInfo ci = {VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    ci.buffer = buf;
+    ci.format = f;
+    ci.offset = offset;
+    ci.range = range;
+    tview *v = &s->views[s->n_views];
+    tlv_err e;
+    if (tlv__vk_check(d->vk.vkCreateBufferView(d->device, &ci, NULL, &v->view), &e, "vkCreateBufferView")) {
+        fail_err(s, &e);
+        return VK_NULL_HANDLE;
+    }
+    v->buf = buf;
+    v->offset = offset;
+    v->range = range;
+    v->format = f;
+    s->n_views++;
+    return v->view;
 }
 
 tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const tlv_vk_binding *b, uint32_t n_b,
@@ -310,6 +379,7 @@ tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const t
     brange r[16];
     int w[16];
     VkDescriptorBufferInfo info[16];
+    VkBufferView views[16];
     VkWriteDescriptorSet wr[16];
     for (uint32_t i = 0; i < n_b; i++) {
         const tlv_vk_buffer *buf = b[i].buf;
@@ -320,12 +390,40 @@ tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const t
             return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u range [%llu, +%llu) outside a %llu-byte buffer",
                                     name, i, (unsigned long long)b[i].offset, (unsigned long long)range,
                                     (unsigned long long)buf->size);
-        if (abs % c->min_storage_align)
-            return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u offset %llu not aligned to %u", name, i,
-                                    (unsigned long long)abs, c->min_storage_align);
-        if (range > c->max_storage_range)
-            return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: binding %u spans %llu bytes, the device's storage range is %u",
-                                    name, i, (unsigned long long)range, c->max_storage_range);
+        uint32_t tx = (uint32_t)b[i].texel;
+        if (tx > TLV_TEXEL_R32UI)
+            return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u: unknown texel format %u", name, i, tx);
+        if ((tx != 0) != (int)(p->texel_mask >> i & 1u))
+            return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u is a %s, pipeline %s expects a %s", name, i,
+                                    tx ? "texel buffer" : "storage buffer", p->name,
+                                    tx ? "storage buffer" : "texel buffer");
+        if (tx) {
+            /* whole texels: the last one may run into the allocation's padding (memory.c) */
+            VkDeviceSize tb = texel_bytes[tx];
+            VkDeviceSize vrange = (range + tb - 1) / tb * tb;
+            if (b[i].write)
+                return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u: texel buffers are read-only", name, i);
+            if (!(c->texel_formats & (1u << tx)))
+                return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: binding %u: %s has no uniform texel buffers of format %s",
+                                        name, i, c->device_name, tx == TLV_TEXEL_RGBA32UI ? "RGBA32UI" : "R32UI");
+            if (!c->min_texel_align || abs % c->min_texel_align)
+                return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u: texel view offset %llu not aligned to %u",
+                                        name, i, (unsigned long long)abs, c->min_texel_align);
+            if (vrange / tb > c->max_texel_elements)
+                return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: binding %u spans %llu texels, the device's texel buffers "
+                                        "hold %u", name, i, (unsigned long long)(vrange / tb), c->max_texel_elements);
+            if (abs + vrange > ((const tlv_mem_block *)buf->block)->size)
+                return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u: texel view runs past its memory block",
+                                        name, i);
+            range = vrange;
+        } else {
+            if (abs % c->min_storage_align)
+                return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: binding %u offset %llu not aligned to %u", name, i,
+                                        (unsigned long long)abs, c->min_storage_align);
+            if (range > c->max_storage_range)
+                return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: binding %u spans %llu bytes, the device's storage range is %u",
+                                        name, i, (unsigned long long)range, c->max_storage_range);
+        }
         r[i].buf = buf->buffer;
         r[i].lo = abs;
         r[i].hi = abs + range;
@@ -333,8 +431,12 @@ tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const t
         info[i].buffer = buf->buffer;
         info[i].offset = abs;
         info[i].range = range;
+        views[i] = VK_NULL_HANDLE;
     }
     if (ensure_recording(s)) return s->status;
+    for (uint32_t i = 0; i < n_b; i++)
+        if (b[i].texel && !(views[i] = get_view(s, info[i].buffer, info[i].offset, info[i].range, texel_format[b[i].texel])))
+            return s->status;
     VkDescriptorSet set = alloc_set(s, p);
     if (!set) return s->status;
     for (uint32_t i = 0; i < n_b; i++) {
@@ -342,8 +444,13 @@ tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const t
         x.dstSet = set;
         x.dstBinding = i;
         x.descriptorCount = 1;
-        x.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        x.pBufferInfo = &info[i];
+        if (views[i]) {
+            x.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+            x.pTexelBufferView = &views[i];
+        } else {
+            x.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            x.pBufferInfo = &info[i];
+        }
         wr[i] = x;
     }
     const struct VolkDeviceTable *vk = &s->d->vk;

@@ -46,6 +46,13 @@ enum {
     TLV_SUBGROUP_CLUSTERED = 1u << 5
 };
 
+/* Texel-buffer view formats (tlv_vk_binding.texel, caps.texel_formats as 1u << format). */
+typedef enum tlv_vk_texel {
+    TLV_TEXEL_NONE = 0,    /* a storage buffer */
+    TLV_TEXEL_RGBA32UI = 1, /* uniform texel buffer, VK_FORMAT_R32G32B32A32_UINT: 16 bytes a texel (usamplerBuffer) */
+    TLV_TEXEL_R32UI = 2    /* uniform texel buffer, VK_FORMAT_R32_UINT: 4 bytes a texel */
+} tlv_vk_texel;
+
 typedef struct tlv_vk_caps {
     /* identity */
     char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
@@ -73,6 +80,10 @@ typedef struct tlv_vk_caps {
     uint32_t max_wg_invocations;
     uint32_t max_wg_size[3], max_wg_count[3];
     uint32_t min_storage_align;   /* minStorageBufferOffsetAlignment */
+    uint32_t max_texel_elements;  /* maxTexelBufferElements (texels one buffer view may span) */
+    uint32_t min_texel_align;     /* minTexelBufferOffsetAlignment */
+    uint32_t max_texel_buffers;   /* maxPerStageDescriptorSampledImages (uniform texel buffers count there) */
+    uint32_t texel_formats;       /* TLV_TEXEL_* bits: formats usable as uniform texel buffers */
     uint32_t queue_family;        /* the compute queue family we use (compute-only preferred) */
     int timestamps;               /* the compute queue has timestampValidBits != 0 */
     uint32_t timestamp_bits;
@@ -86,6 +97,11 @@ typedef struct tlv_vk_caps {
     int use_fp16;       /* fp16 arithmetic paths (not used by the f32 kernels) */
     int use_subgroups;  /* subgroup reductions; else shared-memory reductions */
     uint32_t storage_range_limit; /* bytes one binding may span (<= max_storage_range); TLV_MAX_STORAGE_RANGE */
+    int use_texel;      /* ops read weights through uniform texel buffers where they can (CPU devices:
+                           lavapipe turns them into gathers, storage loads into per-lane loops);
+                           needs RGBA32UI texel buffers; TLV_DISABLE_TEXEL=1 / TLV_ENABLE_TEXEL=1 */
+    uint32_t max_loop_iterations; /* loop iterations one invocation may run, all loops together, before
+                                     the driver silently stops it (quirk table); 0 = unlimited */
     char quirks[256];   /* what the quirk table and switches changed, "" if nothing */
 } tlv_vk_caps;
 
@@ -94,7 +110,8 @@ void tlv__vk_caps_banner(const tlv_vk_caps *c, char *buf, size_t cap);
 
 /* The quirk table (quirks.c): applied by tlv__vk_caps_query; exposed for tests with fake devices. */
 void tlv__vk_quirks_apply(tlv_vk_caps *c);
-/* Environment switches (caps.c): TLV_DISABLE_FP16, TLV_DISABLE_SUBGROUPS, TLV_MAX_STORAGE_RANGE. */
+/* Environment switches (caps.c): TLV_DISABLE_FP16, TLV_DISABLE_SUBGROUPS, TLV_MAX_STORAGE_RANGE,
+ * TLV_DISABLE_TEXEL, TLV_ENABLE_TEXEL (texel reads on any device that supports them: tests). */
 void tlv__vk_caps_apply_env(tlv_vk_caps *c);
 
 /* ------------------------------------------------------------------------------------------
@@ -179,7 +196,9 @@ tlv_status tlv__vk_buffer_read(tlv_vk_device *d, const tlv_vk_buffer *b, VkDevic
  * (shader, specialization constants, bindings, push size), kept until the device dies.
  *
  * Shader conventions:
- *   - bindings 0..n_bindings-1 of set 0 are storage buffers, in the order the op passes them;
+ *   - bindings 0..n_bindings-1 of set 0 are storage buffers, in the order the op passes them,
+ *     except those in texel_mask (tlv__vk_pipeline_get_ex: bit i set = binding i is a read-only
+ *     uniform texel buffer, `uniform usamplerBuffer` read with texelFetch);
  *   - one push-constant block at offset 0, mirrored by a C struct with a _Static_assert on its size;
  *   - specialization constant 0 is local_size_x (`layout(local_size_x_id = 0) in;`), 1 and 2 are
  *     local_size_y/z when used; further constants are the shader's own (tile sizes...). */
@@ -189,6 +208,7 @@ typedef struct tlv_vk_pipeline {
     VkPipelineLayout layout;
     VkDescriptorSetLayout set_layout;
     uint32_t n_bindings;
+    uint32_t texel_mask; /* bit i: binding i is a uniform texel buffer */
     uint32_t push_bytes;
     uint32_t local_size[3];
     const char *name;
@@ -198,6 +218,11 @@ typedef struct tlv_vk_pipeline {
 
 tlv_status tlv__vk_pipeline_get(tlv_vk_device *d, const char *shader, const uint32_t *spec, uint32_t n_spec,
                                 uint32_t n_bindings, uint32_t push_bytes, const tlv_vk_pipeline **out, tlv_err *err);
+/* The same with some bindings as uniform texel buffers (texel_mask bit i: binding i). Fails with
+ * TLV_ERR_UNSUPPORTED when the device cannot bind that many storage or texel buffers. */
+tlv_status tlv__vk_pipeline_get_ex(tlv_vk_device *d, const char *shader, const uint32_t *spec, uint32_t n_spec,
+                                   uint32_t n_bindings, uint32_t texel_mask, uint32_t push_bytes,
+                                   const tlv_vk_pipeline **out, tlv_err *err);
 
 /* ------------------------------------------------------------------------------------------
  * Command stream (stream.c): record many dispatches into one command buffer, then one submit and
@@ -211,15 +236,27 @@ tlv_status tlv__vk_pipeline_get(tlv_vk_device *d, const char *shader, const uint
  * Barriers: stream.c alone decides them. Each binding says whether the dispatch writes it; the
  * stream remembers the byte ranges written and read since the last barrier and inserts one global
  * memory barrier before a dispatch that reads or writes a range written since then, or writes a
- * range read since then. Independent dispatches run without barriers between them. */
+ * range read since then. Independent dispatches run without barriers between them.
+ *
+ * Texel bindings: the stream creates a VkBufferView (binding.texel's format) over the range at
+ * dispatch and keeps the views of a recording until the next tlv__stream_begin or destroy. The
+ * view's start must be a multiple of caps.min_texel_align (ops align down and pass the element
+ * offset in their push constants); its length is the range rounded up to whole texels (the
+ * allocator rounds every range to >= 256 bytes, so the extra bytes are the buffer's own padding)
+ * and must be <= caps.max_texel_elements texels. Texel bindings are read-only; for barriers
+ * they count as reads of their range, like storage reads. */
 
 typedef struct tlv_stream tlv_stream;
 
 typedef struct tlv_vk_binding {
     const tlv_vk_buffer *buf;
-    VkDeviceSize offset; /* within buf; buf->offset + offset must be a multiple of min_storage_align */
-    VkDeviceSize range;  /* bytes; 0 = to the end of buf; must be <= caps.max_storage_range */
+    VkDeviceSize offset; /* within buf; buf->offset + offset must be a multiple of min_storage_align
+                            (min_texel_align for a texel binding) */
+    VkDeviceSize range;  /* bytes; 0 = to the end of buf; must be <= caps.max_storage_range (storage)
+                            or max_texel_elements texels (texel) */
     int write;           /* the dispatch writes this range */
+    tlv_vk_texel texel;  /* 0 (TLV_TEXEL_NONE): a storage buffer; else a read-only uniform texel
+                            buffer view in that format (the pipeline's texel_mask must agree) */
 } tlv_vk_binding;
 
 tlv_status tlv__stream_create(tlv_vk_device *d, tlv_stream **out, tlv_err *err);

@@ -38,6 +38,38 @@ int main(void)
     tlv__vk_quirks_apply(&c);
     CHECK_EQ_INT(c.use_fp16, 1);
 
+    /* llvmpipe: the loop limit, with the reason; other drivers: none */
+    c = fake(0x10005, VK_DRIVER_ID_MESA_LLVMPIPE, VK_MAKE_VERSION(0, 0, 1));
+    tlv__vk_quirks_apply(&c);
+    CHECK_EQ_INT(c.max_loop_iterations, 65535);
+    CHECK_CONTAINS(c.quirks, "65535 loop iterations");
+    CHECK(c.use_fp16 && c.use_subgroups);
+    c = fake(0x10DE, VK_DRIVER_ID_NVIDIA_PROPRIETARY, 0x80000000u);
+    tlv__vk_quirks_apply(&c);
+    CHECK_EQ_INT(c.max_loop_iterations, 0);
+
+    /* texel switches: DISABLE wins; ENABLE only where the format is supported */
+    c = fake(0x10DE, 0, 1);
+    c.texel_formats = 1u << TLV_TEXEL_RGBA32UI;
+    c.max_texel_buffers = 16;
+    setenv("TLV_ENABLE_TEXEL", "1", 1);
+    tlv__vk_caps_apply_env(&c);
+    CHECK_EQ_INT(c.use_texel, 1);
+    CHECK_CONTAINS(c.quirks, "TLV_ENABLE_TEXEL");
+    c = fake(0x10DE, 0, 1); /* no texel formats */
+    tlv__vk_caps_apply_env(&c);
+    CHECK_EQ_INT(c.use_texel, 0);
+    setenv("TLV_DISABLE_TEXEL", "1", 1);
+    c = fake(0x10DE, 0, 1);
+    c.texel_formats = 1u << TLV_TEXEL_RGBA32UI;
+    c.max_texel_buffers = 16;
+    c.use_texel = 1;
+    tlv__vk_caps_apply_env(&c);
+    CHECK_EQ_INT(c.use_texel, 0);
+    CHECK_CONTAINS(c.quirks, "TLV_DISABLE_TEXEL");
+    unsetenv("TLV_ENABLE_TEXEL");
+    unsetenv("TLV_DISABLE_TEXEL");
+
     setenv("TLV_DISABLE_SUBGROUPS", "1", 1);
     setenv("TLV_MAX_STORAGE_RANGE", "65536", 1);
     c = fake(0x10DE, 0, 1);

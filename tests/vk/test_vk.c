@@ -150,6 +150,149 @@ static void test_stream(tlv_vk_device *d)
     tlv__stream_destroy(s);
 }
 
+/* Uniform texel buffers (vk_texel_selftest.comp): views at aligned offsets, an unaligned start
+ * handled the way ops do (view aligned down, element offset in push constants), a range that is
+ * not whole texels, bad bindings refused, and barriers: texel reads after storage writes, and
+ * storage writes after texel reads, in one recording (the synchronization validation layer
+ * checks them too). */
+struct texel_push {
+    uint32_t n, e4, e1;
+    float c;
+};
+
+static void texel_expect(tlv_vk_device *d, const tlv_vk_buffer *out, uint32_t n, const float *want, const char *what)
+{
+    tlv_err e;
+    float y[1024];
+    CHECK(n <= 1024);
+    CHECK_EQ_INT(tlv__vk_buffer_read(d, out, 0, y, n * 4, &e), TLV_OK);
+    int bad = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (y[i] != want[i]) {
+            if (!bad) fprintf(stderr, "%s: y[%u] = %g, want %g\n", what, i, y[i], want[i]);
+            bad++;
+        }
+    CHECK_EQ_INT(bad, 0);
+}
+
+static void test_texel(tlv_vk_device *d)
+{
+    const tlv_vk_caps *c = tlv__vk_device_caps(d);
+    const uint32_t need = 1u << TLV_TEXEL_RGBA32UI | 1u << TLV_TEXEL_R32UI;
+    if ((c->texel_formats & need) != need || c->max_texel_buffers < 2) {
+        printf("texel buffers: not supported here, skipped\n");
+        return;
+    }
+    CHECK(c->min_texel_align >= 1 && c->min_texel_align <= 256);
+    CHECK(c->max_texel_elements >= 65536);
+    tlv_err e;
+    tlv_stream *s = NULL;
+    CHECK_EQ_INT(tlv__stream_create(d, &s, &e), TLV_OK);
+    const tlv_vk_pipeline *pt = NULL, *pt2 = NULL, *ps = NULL, *pplain = NULL;
+    uint32_t spec[1] = {64};
+    CHECK_EQ_INT(tlv__vk_pipeline_get_ex(d, "vk_texel_selftest", spec, 1, 3, 0x3, sizeof(struct texel_push), &pt, &e),
+                 TLV_OK);
+    CHECK_EQ_INT(pt->texel_mask, 0x3);
+    CHECK_EQ_INT(tlv__vk_pipeline_get_ex(d, "vk_texel_selftest", spec, 1, 3, 0x3, sizeof(struct texel_push), &pt2, &e),
+                 TLV_OK);
+    CHECK(pt == pt2);
+    /* texel mask 0 is the plain call; a mask past the bindings is refused */
+    uint32_t sspec[2] = {64, 0};
+    CHECK_EQ_INT(tlv__vk_pipeline_get(d, "vk_selftest", sspec, 2, 2, 12, &pplain, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__vk_pipeline_get_ex(d, "vk_selftest", sspec, 2, 2, 0, 12, &ps, &e), TLV_OK);
+    CHECK(ps == pplain);
+    CHECK_EQ_INT(tlv__vk_pipeline_get_ex(d, "vk_selftest", sspec, 2, 2, 0x4, 12, &ps, &e), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(e.msg, "texel mask");
+    CHECK_EQ_INT(tlv__vk_pipeline_get_ex(d, "vk_selftest", sspec, 2, 2, 0, 12, &ps, &e), TLV_OK);
+
+    enum { N = 1000, A = 256 }; /* A: floats of slack before the data read at an offset */
+    tlv_vk_buffer src, mid, out;
+    CHECK_EQ_INT(tlv__vk_buffer_alloc(d, (A + N) * 4, TLV_MEM_DEVICE, &src, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__vk_buffer_alloc(d, N * 4, TLV_MEM_DEVICE, &mid, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__vk_buffer_alloc(d, N * 4, TLV_MEM_READBACK, &out, &e), TLV_OK);
+    static float x[A + N], want[N];
+    for (int i = 0; i < A + N; i++) x[i] = (float)(i % 997) * 0.25f - 7.0f;
+    CHECK_EQ_INT(tlv__vk_buffer_write(d, &src, 0, x, sizeof x, &e), TLV_OK);
+    uint32_t al = c->min_texel_align; /* bytes */
+    uint32_t gx = (N + 63) / 64;
+
+    /* 1. aligned views: RGBA32UI from byte `al`, R32UI from byte 0 (whole buffer) */
+    tlv__stream_begin(s, 0);
+    struct texel_push pc = {N, 0, 0, 0.5f};
+    tlv_vk_binding b1[3] = {{&src, al, (VkDeviceSize)N * 4, 0, TLV_TEXEL_RGBA32UI},
+                            {&src, 0, 0, 0, TLV_TEXEL_R32UI},
+                            {&out, 0, 0, 1}};
+    CHECK_EQ_INT(tlv__stream_dispatch(s, pt, b1, 3, &pc, sizeof pc, gx, 1, 1, "texel aligned"), TLV_OK);
+    CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_OK);
+    for (int i = 0; i < N; i++) want[i] = x[al / 4 + i] + x[i] + 0.5f;
+    texel_expect(d, &out, N, want, "aligned");
+
+    /* 2. data starting off the texel alignment (element 3, and element A - 1 for R32UI): the view
+     * starts at the aligned byte below, the element offset goes in the push constants; the range
+     * (N - 1 floats) is not whole texels: the last one is rounded up */
+    uint32_t start4 = 3 * 4, start1 = (A - 1) * 4;
+    uint32_t v4 = start4 / al * al, v1 = start1 / al * al;
+    tlv__stream_begin(s, 0);
+    pc.n = N - 1;
+    pc.e4 = (start4 - v4) / 4;
+    pc.e1 = (start1 - v1) / 4;
+    pc.c = -1.0f;
+    tlv_vk_binding b2[3] = {{&src, v4, start4 - v4 + (VkDeviceSize)(N - 1) * 4, 0, TLV_TEXEL_RGBA32UI},
+                            {&src, v1, start1 - v1 + (VkDeviceSize)(N - 1) * 4, 0, TLV_TEXEL_R32UI},
+                            {&out, 0, 0, 1}};
+    CHECK_EQ_INT(tlv__stream_dispatch(s, pt, b2, 3, &pc, sizeof pc, gx, 1, 1, "texel unaligned"), TLV_OK);
+    CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_OK);
+    for (int i = 0; i < N - 1; i++) want[i] = x[3 + i] + x[A - 1 + i] - 1.0f;
+    texel_expect(d, &out, N - 1, want, "unaligned start");
+
+    /* 3. bad bindings are refused (sticky, named) */
+    if (al > 4) {
+        tlv__stream_begin(s, 0);
+        tlv_vk_binding bad[3] = {{&src, 4, 64, 0, TLV_TEXEL_RGBA32UI}, {&src, 0, 0, 0, TLV_TEXEL_R32UI}, {&out, 0, 0, 1}};
+        CHECK_EQ_INT(tlv__stream_dispatch(s, pt, bad, 3, &pc, sizeof pc, 1, 1, 1, "mis"), TLV_ERR_INVALID_ARG);
+        CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_ERR_INVALID_ARG);
+        CHECK_CONTAINS(e.msg, "mis: binding 0: texel view offset 4 not aligned");
+    }
+    tlv__stream_begin(s, 0);
+    tlv_vk_binding kind[3] = {{&src, 0, 0, 0, TLV_TEXEL_RGBA32UI}, {&src, 0, 0, 0, TLV_TEXEL_NONE}, {&out, 0, 0, 1}};
+    CHECK_EQ_INT(tlv__stream_dispatch(s, pt, kind, 3, &pc, sizeof pc, 1, 1, 1, "kind"), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(e.msg, "binding 1 is a storage buffer, pipeline vk_texel_selftest expects a texel buffer");
+    tlv__stream_begin(s, 0);
+    tlv_vk_binding wr[3] = {{&src, 0, 0, 1, TLV_TEXEL_RGBA32UI}, {&src, 0, 0, 0, TLV_TEXEL_R32UI}, {&out, 0, 0, 1}};
+    CHECK_EQ_INT(tlv__stream_dispatch(s, pt, wr, 3, &pc, sizeof pc, 1, 1, 1, "wr"), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(e.msg, "read-only");
+    tlv__stream_begin(s, 0);
+    tlv_vk_binding fmt[3] = {{&src, 0, 0, 0, (tlv_vk_texel)7}, {&src, 0, 0, 0, TLV_TEXEL_R32UI}, {&out, 0, 0, 1}};
+    CHECK_EQ_INT(tlv__stream_dispatch(s, pt, fmt, 3, &pc, sizeof pc, 1, 1, 1, "fmt"), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(e.msg, "unknown texel format");
+
+    /* 4. hazards in one recording: mid = 2 src + 1 (storage write), texel read of mid into out,
+     * mid = 3 src' - 1 (storage write after the texel read), texel read again into out; then
+     * many dispatches sharing views (more sets than one descriptor pool holds). */
+    tlv__stream_begin(s, 0);
+    struct { uint32_t n; float a, b; } sp = {N, 2.0f, 1.0f};
+    tlv_vk_binding s2m[2] = {{&src, 0, (VkDeviceSize)N * 4, 0}, {&mid, 0, 0, 1}};
+    tlv_vk_binding m2o[3] = {{&mid, 0, 0, 0, TLV_TEXEL_RGBA32UI}, {&mid, 0, 0, 0, TLV_TEXEL_R32UI}, {&out, 0, 0, 1}};
+    pc.n = N, pc.e4 = 0, pc.e1 = 0, pc.c = 0.0f;
+    tlv__stream_dispatch(s, pplain, s2m, 2, &sp, sizeof sp, gx, 1, 1, "src->mid");
+    tlv__stream_dispatch(s, pt, m2o, 3, &pc, sizeof pc, gx, 1, 1, "mid->out (texel)");
+    sp.a = 3.0f, sp.b = -1.0f;
+    tlv__stream_dispatch(s, pplain, s2m, 2, &sp, sizeof sp, gx, 1, 1, "src->mid again");
+    for (int k = 0; k < 600; k++) tlv__stream_dispatch(s, pt, m2o, 3, &pc, sizeof pc, gx, 1, 1, "mid->out (texel)");
+    CHECK_EQ_INT(tlv__stream_run(s, &e), TLV_OK);
+    CHECK_EQ_INT(tlv__stream_n_dispatches(s), 603);
+    for (int i = 0; i < N; i++) want[i] = 2.0f * (3.0f * x[i] - 1.0f);
+    texel_expect(d, &out, N, want, "hazards");
+
+    tlv__vk_buffer_free(d, &src);
+    tlv__vk_buffer_free(d, &mid);
+    tlv__vk_buffer_free(d, &out);
+    tlv__stream_destroy(s);
+}
+
 static void test_pipeline_cache(void)
 {
     char dir[] = "/tmp/tlv_pcache_XXXXXX";
@@ -221,6 +364,7 @@ int main(void)
     if (d) {
         test_memory(d);
         test_stream(d);
+        test_texel(d);
         tlv__vk_device_destroy(d);
     }
     test_pipeline_cache();

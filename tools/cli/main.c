@@ -237,8 +237,9 @@ tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model)
     tlv_status st = tlv_context_create(&co, ctx);
     if (st) {
         fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(*ctx));
-        /* --device / TLV_DEVICE naming a device that is not there: "no Vulkan device" (exit 3) */
-        return st == TLV_ERR_NOT_FOUND ? TLV_ERR_NO_DEVICE : st;
+        /* Every failure here is about the driver or the device (--device / TLV_DEVICE naming one
+         * that is not there, TLV_VALIDATION without the layer): "no usable Vulkan device", exit 3 */
+        return st == TLV_ERR_NO_MEMORY ? st : TLV_ERR_NO_DEVICE;
     }
     if (!model) return TLV_OK;
     tlv_model_options mo;

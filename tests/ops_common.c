@@ -67,6 +67,15 @@ void tlv_test_gpu_teardown(tlv_test_gpu *g)
     memset(g, 0, sizeof *g);
 }
 
+int tlv_test_gpu_pretend_discrete(tlv_test_gpu *g)
+{
+    if (!g->caps || g->caps->type != VK_PHYSICAL_DEVICE_TYPE_CPU) return 0;
+    /* the record lives in the device's heap block; only its users treat it as const */
+    ((tlv_vk_caps *)g->caps)->type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+    printf("-- again with the GPU shapes (device relabelled as a discrete GPU)\n");
+    return 1;
+}
+
 int tlv_test_run(tlv_test_gpu *g)
 {
     tlv__err_clear(&g->err);

@@ -162,10 +162,10 @@ static void bad_args(tlv_test_gpu *g)
     tlv_test_tensor_release(g, &ah);
 }
 
-int main(void)
+/* The cases; on CPU devices they run twice, the second time with the GPU shapes. */
+static void run_cases(tlv_test_gpu *g, int second)
 {
-    tlv_test_gpu g;
-    if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_ew");
+    (void)second;
     const int64_t ns[4] = {1, 7, 1000, 4097};
     const int64_t rows[4] = {33, 5, 1, 9};
     uint64_t seed = 100;
@@ -173,22 +173,30 @@ int main(void)
         for (int dt = 0; dt < 3; dt++)
             for (int i = 0; i < 4; i++) {
                 if (op == OP_SCALE && dt) continue;
-                case_binary(&g, op, (tlv_dtype)dt, 0, i == 1, rows[i], ns[i], seed += 10);
-                if (op != OP_SCALE) case_binary(&g, op, (tlv_dtype)dt, 1, i == 2, rows[(i + 1) % 4], ns[i], seed += 10);
+                case_binary(g, op, (tlv_dtype)dt, 0, i == 1, rows[i], ns[i], seed += 10);
+                if (op != OP_SCALE) case_binary(g, op, (tlv_dtype)dt, 1, i == 2, rows[(i + 1) % 4], ns[i], seed += 10);
             }
     for (int act = 0; act <= TLV_ACT_SILU; act++)
         for (int i = 0; i < 4; i++) {
-            case_act(&g, (tlv_act)act, 0, 0, i == 3, rows[i], ns[i], -8, 8, seed += 10);
-            if (i == 2) case_act(&g, (tlv_act)act, 0, 0, 0, 3, 1000, -100, 100, seed += 10);
+            case_act(g, (tlv_act)act, 0, 0, i == 3, rows[i], ns[i], -8, 8, seed += 10);
+            if (i == 2) case_act(g, (tlv_act)act, 0, 0, 0, 3, 1000, -100, 100, seed += 10);
         }
     const tlv_act gates[2] = {TLV_ACT_SILU, TLV_ACT_GELU_TANH};
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < 4; i++) {
-            case_act(&g, gates[k], 1, 0, i == 0, rows[i], ns[i], -6, 6, seed += 10);
-            case_act(&g, gates[k], 1, 1, 0, rows[(i + 2) % 4], ns[i], -6, 6, seed += 10);
+            case_act(g, gates[k], 1, 0, i == 0, rows[i], ns[i], -6, 6, seed += 10);
+            case_act(g, gates[k], 1, 1, 0, rows[(i + 2) % 4], ns[i], -6, 6, seed += 10);
         }
     /* more elements than one workgroup may loop over on lavapipe (65535 steps an invocation) */
-    if (g.caps->storage_range_limit >= 64u << 20) case_act(&g, TLV_ACT_SILU, 0, 0, 1, 2100, 4097, -6, 6, seed += 10);
+    if (g->caps->storage_range_limit >= 64u << 20) case_act(g, TLV_ACT_SILU, 0, 0, 1, 2100, 4097, -6, 6, seed += 10);
+}
+
+int main(void)
+{
+    tlv_test_gpu g;
+    if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_ew");
+    run_cases(&g, 0);
+    if (tlv_test_gpu_pretend_discrete(&g)) run_cases(&g, 1);
     bad_args(&g);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_ew");

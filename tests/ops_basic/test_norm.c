@@ -179,34 +179,42 @@ static void bad_args(tlv_test_gpu *g)
     tlv_test_tensor_release(g, &xh);
 }
 
-int main(void)
+/* The cases; on CPU devices they run twice, the second time with the GPU shapes. */
+static void run_cases(tlv_test_gpu *g, int second)
 {
-    tlv_test_gpu g;
-    if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_norm");
+    (void)second;
     const int64_t ns[4] = {1, 7, 1000, 4097};
     const int64_t rows[4] = {1, 2, 33, 5};
     uint64_t seed = 1;
     for (int kind = 0; kind < 3; kind++)
         for (int dt = 0; dt < 3; dt++)
             for (int i = 0; i < 4; i++)
-                case_norm(&g, (tlv_norm_kind)kind, (tlv_dtype)dt, rows[(i + dt) % 4], ns[i], kind == 0, 0, 0, 0,
+                case_norm(g, (tlv_norm_kind)kind, (tlv_dtype)dt, rows[(i + dt) % 4], ns[i], kind == 0, 0, 0, 0,
                           seed += 10);
     /* fused residual, in place, bias-free LayerNorm, large offsets */
     for (int kind = 0; kind < 3; kind++) {
-        case_norm(&g, (tlv_norm_kind)kind, TLV_F16, 7, 1000, kind == 0, 1, 0, 0, seed += 10);
-        case_norm(&g, (tlv_norm_kind)kind, TLV_BF16, 33, 4097, 0, 1, 0, 0, seed += 10);
-        case_norm(&g, (tlv_norm_kind)kind, TLV_F32, 3, 7, kind == 0, 1, 1, 0, seed += 10);
-        case_norm(&g, (tlv_norm_kind)kind, TLV_F32, 4, 1000, 0, 0, 1, 0, seed += 10);
+        case_norm(g, (tlv_norm_kind)kind, TLV_F16, 7, 1000, kind == 0, 1, 0, 0, seed += 10);
+        case_norm(g, (tlv_norm_kind)kind, TLV_BF16, 33, 4097, 0, 1, 0, 0, seed += 10);
+        case_norm(g, (tlv_norm_kind)kind, TLV_F32, 3, 7, kind == 0, 1, 1, 0, seed += 10);
+        case_norm(g, (tlv_norm_kind)kind, TLV_F32, 4, 1000, 0, 0, 1, 0, seed += 10);
     }
-    case_norm(&g, TLV_NORM_LAYER, TLV_F32, 5, 4097, 1, 0, 0, 100.0f, seed += 10);
+    case_norm(g, TLV_NORM_LAYER, TLV_F32, 5, 4097, 1, 0, 0, 100.0f, seed += 10);
     /* real shapes: Phi-2 LayerNorm 2560, SigLIP 1152 with residual */
-    case_norm(&g, TLV_NORM_LAYER, TLV_F16, 9, 2560, 1, 0, 0, 0, seed += 10);
-    case_norm(&g, TLV_NORM_LAYER, TLV_F16, 17, 1152, 1, 1, 0, 0, seed += 10);
+    case_norm(g, TLV_NORM_LAYER, TLV_F16, 9, 2560, 1, 0, 0, 0, seed += 10);
+    case_norm(g, TLV_NORM_LAYER, TLV_F16, 17, 1152, 1, 1, 0, 0, seed += 10);
     /* OpenELM q_norm / k_norm: qkv [rows, (q + 2 kv) * 64], q heads at 0, k heads after them */
-    case_heads(&g, TLV_NORM_RMS, TLV_F16, 5, (12 + 2 * 3) * 64, 0, 12, 64, seed += 10);
-    case_heads(&g, TLV_NORM_RMS, TLV_BF16, 5, (12 + 2 * 3) * 64, 12 * 64, 3, 64, seed += 10);
-    case_heads(&g, TLV_NORM_RMS_1P, TLV_F32, 33, 3 * 7 + 4, 3, 3, 7, seed += 10);
-    case_heads(&g, TLV_NORM_RMS, TLV_F32, 1, 1, 0, 1, 1, seed += 10);
+    case_heads(g, TLV_NORM_RMS, TLV_F16, 5, (12 + 2 * 3) * 64, 0, 12, 64, seed += 10);
+    case_heads(g, TLV_NORM_RMS, TLV_BF16, 5, (12 + 2 * 3) * 64, 12 * 64, 3, 64, seed += 10);
+    case_heads(g, TLV_NORM_RMS_1P, TLV_F32, 33, 3 * 7 + 4, 3, 3, 7, seed += 10);
+    case_heads(g, TLV_NORM_RMS, TLV_F32, 1, 1, 0, 1, 1, seed += 10);
+}
+
+int main(void)
+{
+    tlv_test_gpu g;
+    if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_norm");
+    run_cases(&g, 0);
+    if (tlv_test_gpu_pretend_discrete(&g)) run_cases(&g, 1);
     bad_args(&g);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_norm");

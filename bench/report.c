@@ -385,6 +385,7 @@ int bench_compare(int n_files, char **files, const char *svg_path)
             char key[200];
             snprintf(key, sizeof key, "%s %s %s", jstr(rec, "model"), jstr(rec, "dtype"), jstr(rec, "test"));
             if (!strcmp(jstr(rec, "kind"), "roofline")) snprintf(key, sizeof key, "%s", jstr(rec, "test"));
+            else if (!strcmp(jstr(rec, "model"), "-")) snprintf(key, sizeof key, "%s %s", jstr(rec, "dtype"), jstr(rec, "test"));
             int r = 0;
             while (r < n_rows && strcmp(rows[r].key, key)) r++;
             if (r == n_rows) {

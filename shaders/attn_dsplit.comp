@@ -5,4 +5,5 @@
 // Flash attention, head dim split over the lanes, subgroup sums (see attn_dsplit.glsl).
 // Specialization: 0 = lanes (one subgroup), 3 = head_dim, 4 = keys per block, 5 = rows.
 #define DSPLIT_SUBGROUP 1
+#define DSPLIT_TEXEL 0
 #include "attn_dsplit.glsl"

@@ -27,9 +27,20 @@ const uint W = gl_WorkGroupSize.x;
 const uint D4 = D / 4u;
 const uint DL = (D4 + W - 1u) / W;          // vec4s per lane
 
+// K and V come through uniform texel buffers (RGBA32UI, one vec4 a texel) in the _tex variant:
+// lavapipe fetches texels as one gather, storage-buffer loads lane by lane.
 layout(std430, binding = 0) readonly buffer QBuf { vec4 q_buf[]; };
+#if DSPLIT_TEXEL
+layout(binding = 1) uniform usamplerBuffer k_tex;
+layout(binding = 2) uniform usamplerBuffer v_tex;
+#define K_LOAD(i) uintBitsToFloat(texelFetch(k_tex, int(i)))
+#define V_LOAD(i) uintBitsToFloat(texelFetch(v_tex, int(i)))
+#else
 layout(std430, binding = 1) readonly buffer KBuf { vec4 k_buf[]; };
 layout(std430, binding = 2) readonly buffer VBuf { vec4 v_buf[]; };
+#define K_LOAD(i) k_buf[i]
+#define V_LOAD(i) v_buf[i]
+#endif
 layout(std430, binding = 3) writeonly buffer OBuf { float o_buf[]; };
 
 layout(push_constant) uniform Push {
@@ -88,7 +99,7 @@ void main()
             vec4 kv[DL];
             [[unroll]] for (uint u = 0u; u < DL; ++u) {
                 const uint d4 = lane + u * W;
-                kv[u] = (D4 % W == 0u || d4 < D4) ? k_buf[kp + min(d4, D4 - 1u)] : vec4(0.0);
+                kv[u] = (D4 % W == 0u || d4 < D4) ? K_LOAD(kp + min(d4, D4 - 1u)) : vec4(0.0);
             }
             [[unroll]] for (uint rr = 0u; rr < R; ++rr) {
                 float part = 0.0;
@@ -136,7 +147,7 @@ void main()
             const uint vp = vh + min(j0 + jj, ke - 1u) * vrs;
             [[unroll]] for (uint u = 0u; u < DL; ++u) {
                 const uint d4 = lane + u * W;
-                const vec4 vv = (D4 % W == 0u || d4 < D4) ? v_buf[vp + min(d4, D4 - 1u)] : vec4(0.0);
+                const vec4 vv = (D4 % W == 0u || d4 < D4) ? V_LOAD(vp + min(d4, D4 - 1u)) : vec4(0.0);
                 [[unroll]] for (uint rr = 0u; rr < R; ++rr)
                     acc[rr][u] += pj[rr][jj] * vv;
             }

@@ -4,4 +4,5 @@
 // Flash attention, head dim split over the lanes, shared-memory sums (subgroups off; see
 // attn_dsplit.glsl). Specialization: 0 = lanes, 3 = head_dim, 4 = keys per block, 5 = rows.
 #define DSPLIT_SUBGROUP 0
+#define DSPLIT_TEXEL 0
 #include "attn_dsplit.glsl"

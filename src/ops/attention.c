@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Push blocks, field for field as in the shaders. */
 struct attn_push {
@@ -261,6 +262,16 @@ static int grid_rows(tlv_stream *s, const char *op, const tlv_vk_caps *c, uint32
     return 1;
 }
 
+/* Whether t can be read through an RGBA32UI uniform texel buffer view on this device (and the
+ * device wants texel reads): the view starts at the slab and must hold it. */
+static int texel_fits(const tlv_vk_caps *c, const tlv_tensor *t)
+{
+    if (!c->use_texel || !(c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) || c->max_texel_buffers < 2 ||
+        !c->min_texel_align || t->n_slabs != 1)
+        return 0;
+    return (t->slabs[0].size + 15) / 16 <= c->max_texel_elements && t->slabs[0].offset % c->min_texel_align == 0;
+}
+
 static tlv_status fail_status(tlv_stream *s)
 {
     tlv_status st = tlv__stream_status(s);
@@ -268,10 +279,12 @@ static tlv_status fail_status(tlv_stream *s)
 }
 
 static tlv_status get_pipeline(tlv_stream *s, const char *name, const uint32_t *spec, uint32_t n_spec,
-                               uint32_t n_bind, uint32_t push_bytes, const tlv_vk_pipeline **out)
+                               uint32_t n_bind, uint32_t texel_mask, uint32_t push_bytes,
+                               const tlv_vk_pipeline **out)
 {
     tlv_err err = {0};
-    tlv_status st = tlv__vk_pipeline_get(tlv__stream_device(s), name, spec, n_spec, n_bind, push_bytes, out, &err);
+    tlv_status st = tlv__vk_pipeline_get_ex(tlv__stream_device(s), name, spec, n_spec, n_bind, texel_mask, push_bytes,
+                                            out, &err);
     if (st != TLV_OK) return tlv__stream_fail(s, st, "%s", err.msg);
     return TLV_OK;
 }
@@ -371,9 +384,16 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
         return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: %lld rows x %d KV heads x %u chunks exceed the device's "
                                 "workgroup counts", op, (long long)rows, p->n_kv_head, n_chunks);
 
+    /* lavapipe: K and V through uniform texel buffers (a gather a fetch, not a loop over lanes) */
+    const char *shader = t.shader;
+    uint32_t texel_mask = 0;
+    if (!strcmp(shader, "attn_dsplit") && texel_fits(caps, k.t) && texel_fits(caps, v.t)) {
+        shader = "attn_dsplit_tex";
+        texel_mask = 0x6u;
+    }
     const uint32_t spec[6] = {t.wg_rows, 1, 1, (uint32_t)p->head_dim, t.bc, t.rows};
     const tlv_vk_pipeline *pipe;
-    if (get_pipeline(s, t.shader, spec, t.dsplit ? 6 : 5, 4, sizeof(struct attn_push), &pipe) != TLV_OK)
+    if (get_pipeline(s, shader, spec, t.dsplit ? 6 : 5, 4, texel_mask, sizeof(struct attn_push), &pipe) != TLV_OK)
         return tlv__stream_status(s);
 
     struct attn_push pc = {
@@ -389,13 +409,14 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
         tlv__tensor_binding(q.t, 0, 0), tlv__tensor_binding(k.t, 0, 0), tlv__tensor_binding(v.t, 0, 0),
         n_chunks > 1 ? tlv__tensor_binding(scratch, 0, 1) : tlv__tensor_binding(o.t, 0, 1),
     };
+    if (texel_mask) b[1].texel = b[2].texel = TLV_TEXEL_RGBA32UI;
     tlv_status st = tlv__stream_dispatch(s, pipe, b, 4, &pc, sizeof pc, (uint32_t)gx, (uint32_t)p->n_kv_head,
-                                         n_chunks, t.shader);
+                                         n_chunks, shader);
     if (st != TLV_OK || n_chunks == 1) return st;
 
     /* combine the chunks */
     const uint32_t cspec[1] = {t.wg_1d};
-    if (get_pipeline(s, "attn_combine", cspec, 1, 2, sizeof(struct attn_combine_push), &pipe) != TLV_OK)
+    if (get_pipeline(s, "attn_combine", cspec, 1, 2, 0, sizeof(struct attn_combine_push), &pipe) != TLV_OK)
         return tlv__stream_status(s);
     const uint64_t total = (uint64_t)p->n_kv_head * (uint64_t)rows * (uint64_t)p->head_dim;
     uint64_t cgx = div_up(total, t.wg_1d), cgy = 1;
@@ -486,7 +507,7 @@ tlv_status tlv__op_rope(tlv_stream *s, tlv_attn_view x, int n_rows, int n_heads,
     if (!grid_rows(s, op, caps, wg, n_rows, (int64_t)n_heads * (rot_dim / 2), g)) return fail_status(s);
     const uint32_t spec[1] = {wg};
     const tlv_vk_pipeline *pipe;
-    if (get_pipeline(s, "rope", spec, 1, 3, sizeof(struct rope_push), &pipe) != TLV_OK) return tlv__stream_status(s);
+    if (get_pipeline(s, "rope", spec, 1, 3, 0, sizeof(struct rope_push), &pipe) != TLV_OK) return tlv__stream_status(s);
     struct rope_push pc = {
         (uint32_t)x.offset, (uint32_t)x.row_stride, (uint32_t)x.head_stride,
         (uint32_t)n_rows, (uint32_t)n_heads, (uint32_t)(rot_dim / 2), pos != NULL, (uint32_t)pos_offset,
@@ -531,7 +552,7 @@ tlv_status tlv__op_kv_write(tlv_stream *s, tlv_attn_view src, tlv_attn_view dst,
     if (!grid_rows(s, op, caps, wg, n_rows, (int64_t)n_kv_head * head_dim, g)) return fail_status(s);
     const uint32_t spec[1] = {wg};
     const tlv_vk_pipeline *pipe;
-    if (get_pipeline(s, "kv_write", spec, 1, 3, sizeof(struct kv_write_push), &pipe) != TLV_OK)
+    if (get_pipeline(s, "kv_write", spec, 1, 3, 0, sizeof(struct kv_write_push), &pipe) != TLV_OK)
         return tlv__stream_status(s);
     struct kv_write_push pc = {
         (uint32_t)src.offset, (uint32_t)src.row_stride, (uint32_t)src.head_stride,

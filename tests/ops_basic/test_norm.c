@@ -215,6 +215,13 @@ int main(void)
     if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_norm");
     run_cases(&g, 0);
     if (tlv_test_gpu_pretend_discrete(&g)) run_cases(&g, 1);
+    /* a device with the spec minimum of 4 storage buffers per stage: the fused residual form
+     * (5 bindings) falls back to add + norm (the record is relabelled as in ops_common.c) */
+    ((tlv_vk_caps *)g.caps)->max_storage_buffers = 4;
+    for (int kind = 0; kind < 3; kind++) {
+        case_norm(&g, (tlv_norm_kind)kind, TLV_F16, 7, 1000, kind == 0, 1, 0, 0, 7000 + kind);
+        case_norm(&g, (tlv_norm_kind)kind, TLV_F32, 3, 7, kind == 0, 1, 1, 0, 7100 + kind);
+    }
     bad_args(&g);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_norm");

@@ -25,8 +25,8 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 # ------------------------------------------------------------------ what is needed
 triplet=aarch64-linux-gnu
 pkgs=()
-command -v $triplet-gcc >/dev/null || pkgs+=(gcc-$triplet)
-command -v $triplet-g++ >/dev/null || pkgs+=(g++-$triplet)
+command -v $triplet-gcc >/dev/null || pkgs+=("gcc-$triplet")
+command -v $triplet-g++ >/dev/null || pkgs+=("g++-$triplet")
 for p in libcjson-dev libpcre2-dev libutf8proc-dev libcurl4-openssl-dev; do
   dpkg-query -W -f='${Status}' "$p:arm64" 2>/dev/null | grep -q "ok installed" || pkgs+=("$p:arm64")
 done
@@ -68,11 +68,12 @@ exports_only_jni_onload() {
 # ------------------------------------------------------------------ A. system dependencies
 A=$prefix-a
 say "A: configure $A (multiarch :arm64 dependencies)"
+mkdir -p "$A"
 cmake -S examples/android/jni -B "$A" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DTLV_WERROR=ON \
   -DTLV_BUILD_TOOLS=ON -DTLV_BUILD_TESTS=ON -DTLV_TEST_DIRS="core;formats;image;text;template" \
-  -DTLV_JNI_INCLUDE_DIR="$jni_inc" >"$A.configure.log" 2>&1 || { cat "$A.configure.log"; fail "configure A"; }
+  -DTLV_JNI_INCLUDE_DIR="$jni_inc" >"$A/ci-configure.log" 2>&1 || { cat "$A/ci-configure.log"; fail "configure A"; }
 say "A: build"
-cmake --build "$A" -j"$(nproc)" >"$A.build.log" 2>&1 || { tail -40 "$A.build.log"; fail "build A"; }
+cmake --build "$A" -j"$(nproc)" >"$A/ci-build.log" 2>&1 || { tail -40 "$A/ci-build.log"; fail "build A"; }
 is_arm64 "$A/tinyllava/libtinyllava.a" "$A/libtinyllava_jni.so" "$A/tinyllava/tools/tinyllava" \
   "$A/tinyllava/bench/tinyllava-bench"
 # The x86 SHA-NI path of src/hub/sha256.c is compiled on x86-64 only.
@@ -92,9 +93,9 @@ if [ -n "$qemu" ]; then
   [ $rc -eq 3 ] || fail "tinyllava devices: exit code $rc (expected 3, no Vulkan driver): $msg"
   echo "$msg" | grep -q "no Vulkan driver" || fail "tinyllava devices: unexpected message: $msg"
   echo "   tinyllava devices: exit code 3, \"$msg\""
-  ctest --test-dir "$A" -j"$(nproc)" -LE bench --output-on-failure >"$A.ctest.log" 2>&1 ||
-    { cat "$A.ctest.log"; fail "tests under qemu"; }
-  echo "   $(grep "tests passed" "$A.ctest.log") (CPU-only folders, under qemu)"
+  ctest --test-dir "$A" -j"$(nproc)" -LE bench --output-on-failure >"$A/ci-ctest.log" 2>&1 ||
+    { cat "$A/ci-ctest.log"; fail "tests under qemu"; }
+  echo "   $(grep "tests passed" "$A/ci-ctest.log") (CPU-only folders, under qemu)"
 else
   say "A: qemu-aarch64 not available: nothing run"
 fi
@@ -128,16 +129,17 @@ cjson=$(ls -d "$root/$src"/cJSON-* | head -1)
 pcre2=$(ls -d "$root/$src"/pcre2-* | head -1)
 utf8proc=$(ls -d "$root/$src"/utf8proc-* | head -1)
 say "B: configure $B (from source: $(basename "$cjson") $(basename "$pcre2") $(basename "$utf8proc"); TLV_WITH_CURL=OFF)"
+mkdir -p "$B"
 cmake -S examples/android/jni -B "$B" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DTLV_WERROR=ON \
   -DTLV_BUILD_TOOLS=ON -DTLV_DEPS_FROM_SOURCE=ON -DTLV_WITH_CURL=OFF -DTLV_JNI_INCLUDE_DIR="$jni_inc" \
   -DFETCHCONTENT_FULLY_DISCONNECTED=ON \
   -DFETCHCONTENT_SOURCE_DIR_CJSON="$cjson" -DFETCHCONTENT_SOURCE_DIR_PCRE2="$pcre2" \
   -DFETCHCONTENT_SOURCE_DIR_UTF8PROC="$utf8proc" -DFETCHCONTENT_SOURCE_DIR_VOLK=/usr/include \
   -DFETCHCONTENT_SOURCE_DIR_VULKAN_HEADERS=/usr -DFETCHCONTENT_SOURCE_DIR_STB=/usr/include/stb \
-  >"$B.configure.log" 2>&1 || { cat "$B.configure.log"; fail "configure B"; }
+  >"$B/ci-configure.log" 2>&1 || { cat "$B/ci-configure.log"; fail "configure B"; }
 say "B: build"
-cmake --build "$B" -j"$(nproc)" --target tinyllava_jni tinyllava-cli >"$B.build.log" 2>&1 ||
-  { tail -40 "$B.build.log"; fail "build B"; }
+cmake --build "$B" -j"$(nproc)" --target tinyllava_jni tinyllava-cli >"$B/ci-build.log" 2>&1 ||
+  { tail -40 "$B/ci-build.log"; fail "build B"; }
 is_arm64 "$B/libtinyllava_jni.so" "$B/tinyllava/tools/tinyllava"
 exports_only_jni_onload "$B/libtinyllava_jni.so"
 for f in "$B/libtinyllava_jni.so" "$B/tinyllava/tools/tinyllava"; do

@@ -132,24 +132,25 @@ tlv_status tlv__model_record_llm(tlv_model_core *m, tlv_model_scratch *sc, tlv_s
     for (int l = 0; l < d->n_layer; l++) {
         const tlv_llm_layer *L = &w->layers[l];
         const int nh = d->n_head[l], nkv = d->n_kv_head[l], ffn = d->ffn[l];
+        /* the views below point at these tensors: they live for the whole layer */
         tlv_tensor q = shape2(&sc->q, n, (int64_t)nh * hd), a = shape2(&sc->a, n, (int64_t)nh * hd);
+        tlv_tensor qkv = shape2(&sc->qkv, n, (int64_t)(nh + 2 * nkv) * hd);
+        tlv_tensor k = shape2(&sc->k, n, (int64_t)nkv * hd), v = shape2(&sc->v, n, (int64_t)nkv * hd);
         tlv_attn_view qv, kv, vv;
 
         norm(s, d->norm, &x, &L->attn_norm, d->norm_eps, &h);
         if (d->fused_qkv) {
             /* OpenELM: one projection, heads ordered [q | k | v] */
-            tlv_tensor qkv = shape2(&sc->qkv, n, (int64_t)(nh + 2 * nkv) * hd);
             linear(s, &h, &L->qkv, NULL, TLV_ACT_NONE, &qkv);
             if (d->qk_norm) {
                 tlv__op_norm_heads(s, TLV_NORM_RMS, &qkv, 0, nh, &L->q_norm, d->norm_eps);
                 tlv__op_norm_heads(s, TLV_NORM_RMS, &qkv, (int64_t)nh * hd, nkv, &L->k_norm, d->norm_eps);
             }
-            qv = tlv__attn_rows(&sc->qkv, 0, hd);
-            kv = tlv__attn_rows(&sc->qkv, (int64_t)nh * hd, hd);
-            vv = tlv__attn_rows(&sc->qkv, (int64_t)(nh + nkv) * hd, hd);
+            qv = tlv__attn_rows(&qkv, 0, hd);
+            kv = tlv__attn_rows(&qkv, (int64_t)nh * hd, hd);
+            vv = tlv__attn_rows(&qkv, (int64_t)(nh + nkv) * hd, hd);
             qv.row_stride = kv.row_stride = vv.row_stride = (int64_t)(nh + 2 * nkv) * hd;
         } else {
-            tlv_tensor k = shape2(&sc->k, n, (int64_t)nkv * hd), v = shape2(&sc->v, n, (int64_t)nkv * hd);
             linear(s, &h, &L->q, NULL, TLV_ACT_NONE, &q);
             linear(s, &h, &L->k, NULL, TLV_ACT_NONE, &k);
             linear(s, &h, &L->v, NULL, TLV_ACT_NONE, &v);

@@ -68,7 +68,7 @@ static void usage(FILE *f)
             "  chat      interactive chat (/image PATH, /reset, /quit); reads stdin when it is not a terminal\n"
             "  devices   list the Vulkan devices with their capability banners\n"
             "  info      describe a model (-m)\n"
-            "  tokenize  print the ids and pieces of a text (-m MODEL TEXT | -f FILE | --jsonl FILE)\n"
+            "  tokenize  print the token ids of a text (-m MODEL TEXT | -f FILE | --jsonl FILE)\n"
             "  pull      download a model from the Hugging Face hub into the cache\n"
             "\n"
             "options:\n"
@@ -95,6 +95,9 @@ static void usage(FILE *f)
             "  tinyllava run -m ./TinyLLaVA-Phi-2-SigLIP-3.1B --image a.png --temp 0 -n 64 --json\n"
             "  tinyllava chat -m tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B --image street.jpg\n"
             "  tinyllava tokenize -m ./model \"Hello world\"\n"
+            "\n"
+            "environment: TLV_DEVICE, TLV_VALIDATION, TINYLLAVA_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE,\n"
+            "and more (docs/CLI.md)\n"
             "\n"
             "exit codes: 0 ok, 1 runtime error, 2 bad usage, 3 no Vulkan device, 4 model or file\n"
             "not found or invalid, 5 network error, 130 interrupted\n");

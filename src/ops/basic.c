@@ -574,7 +574,12 @@ static tlv_vk_binding bind_range(const tlv_vk_caps *c, const tlv_vk_buffer *b, u
     uint64_t abs = b->offset + off;
     uint64_t start = abs / align * align;
     if (start < b->offset) start = b->offset; /* b->offset is itself aligned */
-    tlv_vk_binding r = {b, start - b->offset, abs + bytes - start, write};
+    tlv_vk_binding r;
+    memset(&r, 0, sizeof r);
+    r.buf = b;
+    r.offset = start - b->offset;
+    r.range = abs + bytes - start;
+    r.write = write;
     *first = (uint32_t)((abs - start) / 4);
     return r;
 }
@@ -841,7 +846,14 @@ static tlv_status topk_record(tlv_stream *s, const char *op, const tlv_tensor *x
     st = tlv__op_pipeline(s, op, "topk", spec2, 3, 3, sizeof(struct topk_push), &p2);
     if (st != TLV_OK) return st;
 
-    tlv_vk_binding bs_w = {scratch, scratch_off, need, 1}, bs_r = {scratch, scratch_off, need, 0};
+    tlv_vk_binding bs_w, bs_r;
+    memset(&bs_w, 0, sizeof bs_w);
+    bs_w.buf = scratch;
+    bs_w.offset = scratch_off;
+    bs_w.range = need;
+    bs_w.write = 1;
+    bs_r = bs_w;
+    bs_r.write = 0;
     row_view vx = view_rows(x, 0, 0, 0);
     for (int64_t r = 0; r < rows;) {
         chunk_pos px = {0, 0};

@@ -31,7 +31,8 @@ typedef enum tlv_act {
 int tlv__op_check_2d(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t, tlv_dtype dtype,
                      int64_t rows, int64_t cols);
 
-/* Helpers shared by the op files (ops.c). */
+/* Helpers shared by the op files (ops.c). tlv__op_check_2d above: dtype is the expected dtype;
+ * rows or cols < 0 match any size; the message reads "op: what: expected F32 [3, any], found ...". */
 
 /* Like tlv__op_check_2d for a weight vector: t is [n] (or [1, n]) of any float dtype, in one slab.
  * n < 0: any length. */

@@ -87,9 +87,8 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
         if (p->head_dim > 128 && t.rows > 4) t.rows = 4;
         if (!c->use_subgroups || !(c->subgroup_ops & TLV_SUBGROUP_ARITH)) {
             /* The shared-memory sums need barriers, and LLVM's coroutine split (lavapipe runs
-             * barriers as coroutines) takes minutes over a large unrolled body: keep attn where
-             * it compiles, and a small body (2 rows, 4 keys a block) beyond. */
-            t.dsplit = vec4_ok && p->head_dim > 80;
+             * barriers as coroutines) takes minutes over a large unrolled body: a small body
+             * (2 rows, 4 keys a block) compiles in seconds. */
             t.rows = t.rows < 2 ? t.rows : 2;
             t.bc = 4;
         }

@@ -259,19 +259,22 @@ static jintArray native_model_tokenize(JNIEnv *env, jclass cls, jlong h, jstring
     struct jni_model *m = model_of(env, h);
     char *text = m ? encode(env, jtext, "text") : NULL;
     if (!text) return NULL;
+    /* Most texts fit the stack buffer: one call; a longer one is tokenized again into the heap. */
+    int32_t small[256], *ids = small;
     size_t n = 0;
-    int32_t *ids = NULL;
     jintArray out = NULL;
-    tlv_status st = tlv_model_tokenize(m->model, text, add_special, NULL, 0, &n);
+    tlv_status st = tlv_model_tokenize(m->model, text, add_special, small, sizeof small / sizeof small[0], &n);
     if (st == TLV_OK && n > INT32_MAX) st = TLV_ERR_LIMIT;
-    if (st == TLV_OK && !(ids = malloc((n ? n : 1) * sizeof *ids))) st = TLV_ERR_NO_MEMORY;
-    if (st == TLV_OK) st = tlv_model_tokenize(m->model, text, add_special, ids, n, &n);
+    if (st == TLV_OK && n > sizeof small / sizeof small[0]) {
+        if (!(ids = malloc(n * sizeof *ids))) st = TLV_ERR_NO_MEMORY;
+        else st = tlv_model_tokenize(m->model, text, add_special, ids, n, &n);
+    }
     if (st != TLV_OK) {
         throw_tlv(env, st, tlv_context_errmsg(m->ctx));
     } else if ((out = (*env)->NewIntArray(env, (jsize)n)) != NULL) {
         (*env)->SetIntArrayRegion(env, out, 0, (jsize)n, (const jint *)ids);
     }
-    free(ids);
+    if (ids != small) free(ids);
     free(text);
     return out;
 }

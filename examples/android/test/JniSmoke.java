@@ -20,9 +20,10 @@ import org.tinyllava.TinyLlavaException;
  * bytes; streaming, stop from the callback, cancel from another thread, reset, errors.
  *
  *   java -Djava.library.path=BUILD -cp CLASSES JniSmoke MODEL_DIR IMAGE PROMPT_FILE EXPECTED_FILE
- *        TOKENIZE_TEXT_FILE TOKENIZE_IDS
+ *        TOKENIZE_TEXT_FILE TOKENIZE_IDS LONG_IDS
  * PROMPT_FILE, EXPECTED_FILE, TOKENIZE_TEXT_FILE: UTF-8 text; TOKENIZE_IDS: the ids the C CLI
- * gives for that text, comma-separated (checks the Java -> UTF-8 conversion, emoji included).
+ * gives for that text, comma-separated (checks the Java -> UTF-8 conversion, emoji included);
+ * LONG_IDS: the CLI's ids for 40 lines of that text (more ids than the bridge's stack buffer).
  */
 public final class JniSmoke {
     private static int failures = 0;
@@ -54,6 +55,7 @@ public final class JniSmoke {
         String modelDir = args[0], image = args[1];
         String prompt = read(args[2]), expected = read(args[3]), tokText = read(args[4]);
         int[] tokIds = Arrays.stream(args[5].split(",")).mapToInt(Integer::parseInt).toArray();
+        int[] longIds = Arrays.stream(args[6].split(",")).mapToInt(Integer::parseInt).toArray();
         System.out.println("version: " + TinyLlava.version());
 
         expectThrows(TinyLlavaException.class, "load of a missing folder",
@@ -64,6 +66,11 @@ public final class JniSmoke {
             check(Arrays.equals(model.tokenize(tokText, false), tokIds),
                   "tokenize(\"" + tokText + "\") = " + Arrays.toString(model.tokenize(tokText, false)) + " (CLI: " +
                   Arrays.toString(tokIds) + ")");
+            StringBuilder longText = new StringBuilder();
+            for (int i = 0; i < 40; i++) longText.append(tokText).append('\n');
+            int[] longGot = model.tokenize(longText.toString(), false);
+            check(longGot.length > 256 && Arrays.equals(longGot, longIds),
+                  "tokenize(40 lines of it) = " + longGot.length + " ids, as the CLI's " + longIds.length);
 
             BufferedImage img = ImageIO.read(new File(image));
             int w = img.getWidth(), h = img.getHeight();

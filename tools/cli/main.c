@@ -21,6 +21,19 @@
 
 #include "cli.h"
 
+#if defined(TLV_SANITIZE_BUILD)
+#include <dlfcn.h>
+/* Sanitizer builds only, as tests/harness.c does for the test programs (tests/cli runs this
+ * binary): the Vulkan loader unloads the validation layer and lavapipe at vkDestroyInstance, and
+ * their exit-time allocations would show as leaks in unnamed modules. Pinned, they keep their
+ * names and tests/lsan.supp suppresses exactly them. */
+__attribute__((constructor)) static void pin_vulkan_modules(void)
+{
+    static const char *libs[] = {"libVkLayer_khronos_validation.so", "libvulkan_lvp.so"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) dlopen(libs[i], RTLD_NOW | RTLD_NODELETE | RTLD_LOCAL);
+}
+#endif
+
 static volatile sig_atomic_t g_interrupted;
 static tlv_session *volatile g_session;
 

@@ -74,10 +74,7 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
         t.wg_1d = t.wg_rows;
         t.target_wgs = 8; /* lavapipe runs one thread per core; Vulkan does not say how many */
         t.min_chunk = 256;
-        /* gallivm stops every loop of an invocation after 65535 iterations in total (all loops
-         * together, silently). Both kernels unroll everything but the key loop: one iteration
-         * per bc keys. */
-        t.max_chunk = 8192;
+        t.max_chunk = UINT32_MAX;
         /* Mesa 22.3's lavapipe loads lane by lane inside loops (~200 cycles a load, whatever
          * its width): attn_dsplit makes each load bring 8 different vec4s shared by up to 8
          * rows, attn has all lanes load the same float. attn also keeps 2 head_dim floats a
@@ -107,6 +104,10 @@ static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_param
         t.rows = 1;
     }
     if (t.rows < 1) t.rows = 1;
+    /* Drivers that stop an invocation after caps.max_loop_iterations loop iterations, all
+     * loops together, silently (llvmpipe: 65535): both kernels unroll everything but the key
+     * loop, one iteration per bc keys; 8192 keys leave a wide margin. */
+    if (c->max_loop_iterations) t.max_chunk = 8192;
     uint32_t lim = c->max_wg_size[0] < c->max_wg_invocations ? c->max_wg_size[0] : c->max_wg_invocations;
     if (lim == 0) lim = 64;
     if (t.wg_rows > lim) t.wg_rows = lim;

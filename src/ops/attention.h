@@ -26,18 +26,31 @@
  * row's heads to n_kv_head places, once per token, while attention re-reads the cache on every
  * decode step. The views accept either layout.
  *
- * Attention: o = softmax(q.k^T * scale + mask).v, one pass, online softmax. Query i is at
- * absolute position pos0 + i; causal: it sees keys 0 .. pos0 + i; non-causal (vision tower):
- * keys 0 .. n_kv - 1. Grouped-query / multi-query: q head h uses KV head h / (n_head / n_kv_head).
- * One invocation owns one (query, q head) row; the q heads of a KV head are neighbouring rows of
- * one workgroup, so K and V are read once per group. When the row blocks do not fill the device
- * (decode) and n_kv is long, the keys are split in chunks, each workgroup writes an unnormalised
- * partial (accumulator, max, sum) into a scratch tensor, and a second dispatch combines them.
+ * Attention: o = softmax(q.k^T * scale + mask).v, one pass, online softmax (exp2 with the scale
+ * folded into q), f32 throughout. Query i is at absolute position pos0 + i; causal: it sees keys
+ * 0 .. pos0 + i; non-causal (vision tower): keys 0 .. n_kv - 1. Grouped-query / multi-query:
+ * q head h uses KV head h / (n_head / n_kv_head); a "row" is a (query, q head) pair and the q heads
+ * of one KV head are neighbouring rows, so one workgroup reads each key and value once for all
+ * of them. Two kernels (attention.c picks per device and shape):
+ *   attn        one invocation per row (q and accumulator in registers), all lanes read the same
+ *               key; GPUs, and lavapipe for head_dim not a multiple of 4;
+ *   attn_dsplit the head dimension over the lanes (vec4 slices), up to 8 rows per workgroup,
+ *               partial dot products summed with subgroupAdd (attn_dsplit_shared: shared memory
+ *               when subgroups are off); K and V through uniform texel buffers where the device
+ *               wants them (attn_dsplit_tex). lavapipe: its storage-buffer loads inside loops run
+ *               lane by lane (~200 cycles each), so every load must bring many useful floats.
+ * When the row blocks do not fill the device (decode) and n_kv is long, the keys are split in
+ * chunks, each workgroup writes an unnormalised partial (accumulator, max, sum) into a scratch
+ * tensor, and attn_combine merges them. Where the driver stops long-running loops
+ * (caps.max_loop_iterations, lavapipe) a workgroup walks at most 8192 keys: beyond that the op
+ * splits, and needs a scratch.
  *
  * RoPE (MODELS.md 4): on the first rot_dim dims of each head, pairs (j, j + rot_dim/2). The
  * angles come from a table made on the host by tlv__rope_table_fill exactly as HF computes them
  * (inv_freq = 1 / theta^(arange(0, rot, 2) / rot) in f32, angle = f32(pos) * inv_freq in f32,
- * cos/sin of that f32 angle): the model uploads it once ([max_pos, rot_dim] F32) and every layer
+ * cos/sin of that f32 angle; pow is rounded correctly, where PyTorch's vectorised powf is off by
+ * one ulp in a few entries, e.g. 1 of 128 for rot 256: < 1e-6 in cos/sin at position 32767):
+ * the model uploads it once ([max_pos, rot_dim] F32) and every layer
  * reads it. Shader sin/cos are not accurate enough (Vulkan allows 2^-11 absolute error, nothing
  * outside [-pi, pi], and angles reach thousands of radians), and a table carries any RoPE scaling
  * variant for free.

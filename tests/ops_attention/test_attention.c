@@ -248,6 +248,9 @@ static void test_attention(tlv_test_gpu *g)
         {"phi2 decode L3000", 1, 3000, 2, 2, 80, 1, 2999, 0, LAYOUT_CACHE, 0, 1, 3.0f},
         {"gemma decode L1030", 1, 1030, 8, 1, 256, 1, 1029, 0, LAYOUT_CACHE, 0, 1, 1.0f},
         {"gqa14 decode", 1, 700, 14, 1, 64, 1, 699, 0, LAYOUT_CACHE, 0, 1, 1.0f},
+        /* one workgroup walks thousands of keys (lavapipe stops loops after 65535 iterations) */
+        {"phi2 decode L3000 no split", 1, 3000, 2, 2, 80, 1, 2999, 0, LAYOUT_CACHE, 0, 0, 3.0f},
+        {"gemma decode L6000 no split", 1, 6000, 8, 1, 256, 1, 5999, 0, LAYOUT_CACHE, 0, 0, 1.0f},
         /* forced splits: chunks that are partly and wholly masked (causal, pos0 > 0), non-causal */
         {"forced split causal", 23, 90, 6, 2, 24, 1, 67, 5, LAYOUT_CACHE, 0, 1, 2.0f},
         {"forced split full", 5, 77, 3, 3, 72, 0, 0, 4, LAYOUT_SEPARATE, 0, 1, 2.0f},

@@ -83,8 +83,10 @@ typedef struct tlv_context_options {
     const char *device;              /* NULL/"": $TLV_DEVICE, else discrete > integrated > virtual > CPU;
                                         "N": device N; otherwise a substring of the device name */
     int validation;                  /* 1: Khronos validation layer (also TLV_VALIDATION=1) */
-    const char *cache_dir;           /* pipeline cache and downloads; NULL: $TINYLLAVA_CACHE or
-                                        ~/.cache/tinyllava; "" disables the pipeline cache */
+    const char *cache_dir;           /* the folder for the pipeline cache and for downloads. NULL:
+                                        pipelines in $TLV_CACHE_DIR, else $XDG_CACHE_HOME/tinyllava,
+                                        else ~/.cache/tinyllava; downloads in $TINYLLAVA_CACHE, else
+                                        the same default. "" disables the pipeline cache */
 } tlv_context_options;
 
 TLV_API void tlv_context_options_init(tlv_context_options *o);
@@ -162,7 +164,7 @@ TLV_API tlv_status tlv_model_token_text(const tlv_model *m, int32_t id, char *bu
 /* ------------------------------------------------------------------ sessions */
 
 typedef struct tlv_session_options {
-    uint32_t n_ctx;               /* 0: the model's max_context */
+    uint32_t n_ctx;               /* positions of KV cache; 0: the model's max_context, at most 2048 */
 } tlv_session_options;
 
 TLV_API tlv_status tlv_session_create(tlv_model *m, const tlv_session_options *o, tlv_session **out);

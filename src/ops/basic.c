@@ -53,10 +53,6 @@ static basic_tune tune(const tlv_vk_caps *c)
         t.topk_wg = sg;
         t.topk_chunk = 32768;
         t.topk_max_parts = 64;
-        /* lavapipe (gallivm) silently ends an invocation after 65535 loop iterations, counted
-         * over all its loops together: every kernel gets a bounded share of the work. */
-        t.loop_budget = 32768;
-        t.topk_budget = 60000;
     } else {
         t.norm_wg = 256;
         t.ew_wg = 256;
@@ -66,9 +62,12 @@ static basic_tune tune(const tlv_vk_caps *c)
         t.topk_wg = 128;
         t.topk_chunk = 4096;
         t.topk_max_parts = 64;
-        t.loop_budget = 0;
-        t.topk_budget = 0;
     }
+    /* lavapipe (gallivm) silently ends an invocation after 65535 loop iterations, counted over
+     * all its loops together (caps.max_loop_iterations, from the quirk table): every kernel gets
+     * a bounded share of the work. Half of it as a margin; top-k counts its worst case exactly. */
+    t.loop_budget = c->max_loop_iterations / 2;
+    t.topk_budget = c->max_loop_iterations - c->max_loop_iterations / 16;
     uint32_t lim = c->max_wg_invocations < c->max_wg_size[0] ? c->max_wg_invocations : c->max_wg_size[0];
     if (lim >= 1) {
         lim = pow2_floor(lim);

@@ -97,7 +97,8 @@ tlv_status tlv__op_patch_embed_kernel(tlv_stream *s, const tlv_tensor *img, cons
 uint64_t tlv__op_topk_scratch_bytes(const tlv_vk_device *d, int64_t rows, int64_t n, uint32_t k);
 
 /* The k (1..64, <= n) largest values of each row of x (F32 [rows, n], n up to 2^24; on CPU
- * devices, whose loop limit splits rows finer, up to about 1.8M for k = 64, else TLV_ERR_LIMIT)
+ * devices with a loop limit (lavapipe), which splits rows finer, up to about 1.8M for k = 64,
+ * else TLV_ERR_LIMIT)
  * sorted descending, ties by lower index (torch.topk); NaN ranks above +inf (torch's order).
  * Two dispatches: per-part top k (scratch), then a merge of the parts' sorted lists.
  * idx: rows * k int32 at byte offset idx_off; values: F32 [rows, k] or NULL. */

@@ -159,8 +159,8 @@ int main(void)
     tlv_test_gpu g;
     if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_patch");
     run_cases(&g, 0);
-    if (tlv_test_gpu_pretend_discrete(&g)) run_cases(&g, 1);
     bad_args(&g);
+    if (tlv_test_gpu_pretend_discrete(&g)) run_cases(&g, 1);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_patch");
 }

@@ -39,7 +39,7 @@ void main() {
             for (uint i = tid; i < BM * BK / 4u; i += WG) {
                 uint mm = i / (BK / 4u), kk = (i % (BK / 4u)) * 4u;
                 uint gm = min(m0 + mm, M - 1u), gk = k0 + kk;
-                vec4 v = gk < K ? x4[(p.x_off + gm * p.x_stride + gk) / 4u] : vec4(0.0);
+                vec4 v = gk < K ? X4((p.x_off + gm * p.x_stride + gk) / 4u) : vec4(0.0);
                 xs[kk * BM + mm] = v.x;
                 xs[(kk + 1u) * BM + mm] = v.y;
                 xs[(kk + 2u) * BM + mm] = v.z;
@@ -59,7 +59,7 @@ void main() {
             for (uint i = tid; i < BM * BK; i += WG) {
                 uint mm = i / BK, kk = i % BK;
                 uint gm = min(m0 + mm, M - 1u), gk = k0 + kk;
-                xs[kk * BM + mm] = gk < K ? x[p.x_off + gm * p.x_stride + gk] : 0.0;
+                xs[kk * BM + mm] = gk < K ? X1(p.x_off + gm * p.x_stride + gk) : 0.0;
             }
             for (uint i = tid; i < BN * BK; i += WG) {
                 uint nn = i / BK, kk = i % BK;

@@ -1,17 +1,32 @@
 // matmul_common.glsl: weight decoding and epilogue shared by the matvec and matmul shaders.
 //
-// The including file defines exactly one of W_F32, W_F16, W_BF16, then includes this file, which
-// declares the bindings every matrix shader shares:
+// The including file defines exactly one of W_F32, W_F16, W_BF16 (and TEXEL for the texel
+// variants), then includes this file, which declares the bindings every matrix shader shares:
 //   0  x  F32 activations, as floats and (aliased) as vec4
 //   1  w  weights (one slab) as 32-bit words, 4 a load
+//   (TEXEL: x and w are uniform texel buffers with an RGBA32UI view, read with texelFetch: on
+//   lavapipe a gather, where a storage load with a lane-dependent address is a loop over the
+//   SIMD lanes with a bounds check per lane; the op binds them so when caps.use_texel)
 //   2  b  bias as 32-bit words, dtype in the push constants (any buffer when there is none)
 //   3  y  F32 output, read too when the residual is added in place
 // F16/BF16 elements sit two to a word, element 2k in the low half (tensor.h); a row of odd length
 // may start in the middle of a word, so element-wise access goes through w_elem().
 
+// Reads go through X4(i) (vec4 i of x), X1(e) (element e of x) and W4(i) (uvec4 i of w).
+#if defined(TEXEL)
+layout(binding = 0) uniform usamplerBuffer xt;
+layout(binding = 1) uniform usamplerBuffer wt;
+#define X4(i) uintBitsToFloat(texelFetch(xt, int(i)))
+#define X1(e) uintBitsToFloat(texelFetch(xt, int((e) >> 2u))[(e) & 3u])
+#define W4(i) texelFetch(wt, int(i))
+#else
 layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 0) readonly buffer X4b { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer W { uvec4 w4[]; };
+#define X4(i) x4[i]
+#define X1(e) x[e]
+#define W4(i) w4[i]
+#endif
 layout(std430, binding = 2) readonly buffer B { uint bw[]; };
 layout(std430, binding = 3) buffer Y { float y[]; };
 
@@ -31,9 +46,9 @@ layout(push_constant) uniform Push {
 // Element e (counted from the start of the bound slab).
 float w_elem(uint e) {
 #if defined(W_F32)
-    return uintBitsToFloat(w4[e >> 2][e & 3u]);
+    return uintBitsToFloat(W4(e >> 2)[e & 3u]);
 #else
-    uint word = w4[e >> 3][(e >> 1) & 3u];
+    uint word = W4(e >> 3)[(e >> 1) & 3u];
 #if defined(W_F16)
     return unpackHalf2x16(word >> ((e & 1u) * 16u)).x;
 #else
@@ -45,10 +60,10 @@ float w_elem(uint e) {
 // Eight elements starting at e, e a multiple of 8 (the aligned fast path): lo = e..e+3, hi = e+4..e+7.
 void w_load8(uint e, out vec4 lo, out vec4 hi) {
 #if defined(W_F32)
-    lo = uintBitsToFloat(w4[e >> 2]);
-    hi = uintBitsToFloat(w4[(e >> 2) + 1u]);
+    lo = uintBitsToFloat(W4(e >> 2));
+    hi = uintBitsToFloat(W4((e >> 2) + 1u));
 #else
-    uvec4 q = w4[e >> 3];
+    uvec4 q = W4(e >> 3);
 #if defined(W_F16)
     lo = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
     hi = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));

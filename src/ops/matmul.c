@@ -48,7 +48,9 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
          * for the measurements). 2-D shared-memory tiles pay two
          * per-lane loads per FMA and ran 2-3x slower than this even at M = 729.
          * lavapipe also ends an invocation silently after 65535 loop iterations (all loops
-         * together), hence the budget: every workgroup gets a bounded share of the work. */
+         * together: caps.max_loop_iterations), hence the budget: every workgroup gets a bounded
+         * share of the work. x and w go through uniform texel buffers when caps.use_texel: a
+         * texelFetch is a gather there, not a loop over the lanes. */
         t.mv_wg = 8;
         t.mv_t = 1;
         t.mv_rows = 4;
@@ -56,7 +58,6 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
         t.mv_mode = can_sg && c->subgroup_size == 8 && (c->subgroup_ops & TLV_SUBGROUP_BALLOT) ? 1 : 0;
         t.mv_max_m = UINT32_MAX;
         t.mv_target_wgs = 32;
-        t.loop_budget = 32768;
         t.bm = 32, t.bn = 32, t.bk = 8, t.tm = 4, t.tn = 4;
     } else {
         /* GPUs: a subgroup (or 32 threads) per weight row, reading consecutive 16-byte words;
@@ -77,6 +78,9 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
         t.bm = 64, t.bn = 64, t.bk = 16, t.tm = 4, t.tn = 4;
         if (c->max_wg_invocations < 256) t.bm = 32, t.bn = 32;
     }
+    /* half the driver's limit: the split's count of iterations is an estimate */
+    t.loop_budget = c->max_loop_iterations / 2;
+    t.texel = c->use_texel ? 1u : 0u;
     /* shared memory: BK * (BM + BN) floats */
     while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
     *out = t;
@@ -88,8 +92,14 @@ static int pow2(uint32_t v)
 }
 
 /* The rules of matmul.h for a tuning handed in. */
+static int texel_ok(const tlv_vk_caps *c)
+{
+    return (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 && c->min_texel_align <= 256;
+}
+
 static int tuning_ok(const tlv_vk_caps *c, const tlv_matmul_tuning *t, int tiled)
 {
+    if (t->texel > 1 || (t->texel && !texel_ok(c))) return 0;
     if (tiled) {
         uint64_t wg = t->tm && t->tn ? (uint64_t)(t->bm / t->tm) * (t->bn / t->tn) : 0;
         return t->tm && t->tn && t->bk && t->bm % t->tm == 0 && t->bn % t->tn == 0 && wg >= 1 &&
@@ -148,22 +158,31 @@ static int overlap(const tlv_tensor *a, const tlv_tensor *b)
 }
 
 static tlv_status get_pipeline(tlv_stream *s, const char *op, const char *shader, const uint32_t *spec, uint32_t n_spec,
-                               uint32_t n_bindings, uint32_t push_bytes, const tlv_vk_pipeline **out)
+                               uint32_t n_bindings, uint32_t texel_mask, uint32_t push_bytes, const tlv_vk_pipeline **out)
 {
     tlv_err err;
     memset(&err, 0, sizeof err);
-    tlv_status st = tlv__vk_pipeline_get(tlv__stream_device(s), shader, spec, n_spec, n_bindings, push_bytes, out, &err);
+    tlv_status st = tlv__vk_pipeline_get_ex(tlv__stream_device(s), shader, spec, n_spec, n_bindings, texel_mask, push_bytes,
+                                            out, &err);
     if (st != TLV_OK) return tlv__stream_fail(s, st, "%s: pipeline %s: %s", op, shader, err.msg);
     return TLV_OK;
 }
 
-static const char *shader_name(int tiled, tlv_dtype d)
+static const char *shader_name(int tiled, tlv_dtype d, int texel)
 {
-    switch (d) {
-    case TLV_F16: return tiled ? "matmul_f16" : "matvec_f16";
-    case TLV_BF16: return tiled ? "matmul_bf16" : "matvec_bf16";
-    default: return tiled ? "matmul_f32" : "matvec_f32";
-    }
+    static const char *const names[2][2][3] = {
+        {{"matvec_f32", "matvec_f16", "matvec_bf16"}, {"matvec_f32_tex", "matvec_f16_tex", "matvec_bf16_tex"}},
+        {{"matmul_f32", "matmul_f16", "matmul_bf16"}, {"matmul_f32_tex", "matmul_f16_tex", "matmul_bf16_tex"}}};
+    int di = d == TLV_F16 ? 1 : d == TLV_BF16 ? 2 : 0;
+    return names[tiled != 0][texel != 0][di];
+}
+
+/* Whether every slab of t fits one RGBA32UI view (slabs start aligned: memory.c). */
+static int fits_texel(const tlv_vk_caps *c, const tlv_tensor *t)
+{
+    for (int i = 0; i < t->n_slabs; i++)
+        if ((t->slabs[i].size + 15) / 16 > c->max_texel_elements || t->slabs[i].offset % c->min_texel_align) return 0;
+    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -274,14 +293,19 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
         tlv__stream_copy(s, &residual->slabs[0], 0, &y->slabs[0], (VkDeviceSize)y_row0 * (VkDeviceSize)N * 4,
                          (VkDeviceSize)M * (VkDeviceSize)N * 4);
 
+    /* x and w through texel views when asked and every view fits (else storage buffers) */
+    int texel = t.texel && fits_texel(c, x) && fits_texel(c, w);
+    uint32_t texel_mask = texel ? 0x3u : 0u;
     const tlv_vk_pipeline *pl = NULL;
     if (tiled) {
         uint32_t wg = (t.bm / t.tm) * (t.bn / t.tn);
         uint32_t spec[7] = {wg, t.bm, t.bn, t.bk, t.tm, t.tn, aligned && t.bk % 8 == 0};
-        if (get_pipeline(s, op, shader_name(1, w->dtype), spec, 7, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
+        if (get_pipeline(s, op, shader_name(1, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
+            return tlv__stream_status(s);
     } else {
         uint32_t spec[7] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows};
-        if (get_pipeline(s, op, shader_name(0, w->dtype), spec, 7, 4, sizeof(struct matmul_push), &pl)) return tlv__stream_status(s);
+        if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
+            return tlv__stream_status(s);
     }
 
     /* y: bind just the rows written (aligned down to the offset alignment), so that the stream
@@ -322,6 +346,7 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
         b[1] = tlv__tensor_binding(w, i, 0);
         b[2] = bias ? tlv__tensor_binding(bias, 0, 0) : tlv__tensor_binding(w, i, 0);
         b[3] = tlv__tensor_binding(y, 0, 1);
+        if (texel) b[0].texel = b[1].texel = TLV_TEXEL_RGBA32UI;
         b[3].offset = y_bind;
         b[3].range = y_end - y_bind;
         tlv__stream_dispatch(s, pl, b, 4, &pc, sizeof pc, gx, gy, 1, tiled ? "matmul" : "matvec");
@@ -355,7 +380,7 @@ tlv_status tlv__op_probe_read(tlv_stream *s, const tlv_vk_buffer *buf, uint64_t 
                                 buf ? (unsigned long long)buf->size : 0ull, n_wg, wg_size);
     uint32_t spec[2] = {wg_size, lane_contig ? 1u : 0u};
     const tlv_vk_pipeline *pl = NULL;
-    if (get_pipeline(s, op, "probe_read", spec, 2, 2, sizeof(struct probe_read_push), &pl)) return tlv__stream_status(s);
+    if (get_pipeline(s, op, "probe_read", spec, 2, 2, 0, sizeof(struct probe_read_push), &pl)) return tlv__stream_status(s);
     struct probe_read_push pc = {(uint32_t)(bytes / 16), div_up(bytes / 16, n_wg)};
     tlv_vk_binding b[2] = {{buf, offset, bytes, 0}, {dst, 0, 0, 1}};
     return tlv__stream_dispatch(s, pl, b, 2, &pc, sizeof pc, n_wg, 1, 1, op);
@@ -372,7 +397,7 @@ tlv_status tlv__op_probe_fma(tlv_stream *s, uint32_t wg_size, uint32_t n_wg, uin
                                 wg_size, n_iter);
     uint32_t spec[1] = {wg_size};
     const tlv_vk_pipeline *pl = NULL;
-    if (get_pipeline(s, op, "probe_fma", spec, 1, 1, sizeof(struct probe_fma_push), &pl)) return tlv__stream_status(s);
+    if (get_pipeline(s, op, "probe_fma", spec, 1, 1, 0, sizeof(struct probe_fma_push), &pl)) return tlv__stream_status(s);
     /* a < 1 and b small keep the chains finite and away from denormals */
     struct probe_fma_push pc = {n_iter, 0.999f, 0.001f};
     tlv_vk_binding b[1] = {{dst, 0, 0, 1}};

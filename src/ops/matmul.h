@@ -27,13 +27,15 @@
  * per-device table in matmul.c keyed on caps (type, subgroup size, shared memory).
  *
  * Measured on lavapipe (Mesa 22.3, 2 cores, tests/ops_matmul/bench_matmul, per CPU-second of
- * lavapipe's threads since the machine was shared): probe_read 5.0 GB, probe_fma 37 GFLOP;
- * matvec 896 -> 4864 F16 1.9 GB (37%), 2560 -> 10240 F16 2.4 GB (48%); matmul 729 x 1152 -> 4304
- * F16 3.9 GFLOP (10%). The limit is lavapipe's storage-buffer load: a loop over the SIMD lanes
- * and components with a bounds check and branch each (see matmul.c). Uniform texel buffers
- * (usamplerBuffer) are fetched as real gathers: with the same shaders reading w and x through
- * them, matvec ran 2.8x and the M = 64 matmul 3x faster in a stand-alone experiment; that needs
- * texel-buffer bindings in src/vk.
+ * lavapipe's threads since the machine was shared): probe_read 5.0 GB, probe_fma 37 GFLOP.
+ * Storage-buffer loads with a lane-dependent address are a loop over the SIMD lanes and
+ * components with a bounds check and branch each (see matmul.c); uniform texel buffers
+ * (usamplerBuffer, texelFetch) are real gathers. So when caps.use_texel (CPU devices) both
+ * kernels read x and w through RGBA32UI texel views (the *_tex shaders; tuning.texel), and the
+ * matvec kernel reads x with lane-uniform fetches instead of subgroup broadcasts. F16 matvec,
+ * M = 1, GB of weights per CPU-s, storage -> texel: 896 -> 4864 2.6 -> 5.9, 2560 -> 10240
+ * 2.5 -> 6.0, 896 -> 151936 (three slabs) 2.0 -> 5.6 (2.3-2.9x); matmul 729 x 1152 -> 4304 F16
+ * 3.9 GFLOP (storage). TLV_DISABLE_TEXEL=1 goes back to storage buffers.
  *
  * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
  * function returns the stream's status. */
@@ -57,8 +59,10 @@ typedef enum tlv_matmul_kernel {
  *           needs subgroups on (it falls back to shared memory at run time when the subgroup is
  *           not the row group);
  *   tiled:  tm | bm, tn | bn, (bm/tm)(bn/tn) <= max invocations, bk (bm + bn) 4 <= shared bytes;
- *   loop_budget: loop iterations one invocation may run (lavapipe stops an invocation after
- *           65535, all loops together); 0 = no limit; the matvec split respects it. */
+ *   loop_budget: loop iterations one invocation may run (half of caps.max_loop_iterations:
+ *           lavapipe stops an invocation after 65535, all loops together); 0 = no limit; the
+ *           matvec split respects it;
+ *   texel:  1 needs uniform texel buffers of format RGBA32UI on the device. */
 typedef struct tlv_matmul_tuning {
     tlv_matmul_kernel kernel;
     uint32_t mv_max_m;      /* AUTO: the matvec kernel for M <= this */
@@ -71,6 +75,9 @@ typedef struct tlv_matmul_tuning {
     uint32_t mv_target_wgs; /* with a loop budget: spread the rows over about this many workgroups */
     uint32_t loop_budget;
     uint32_t bm, bn, bk, tm, tn; /* tiled: tile, k step, per-thread block */
+    uint32_t texel;         /* 1: x and w read through uniform texel buffers (caps.use_texel; needs
+                               RGBA32UI texel buffers), both kernels; storage buffers when a view
+                               would not fit (maxTexelBufferElements) */
 } tlv_matmul_tuning;
 
 void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *t);

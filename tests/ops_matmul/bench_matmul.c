@@ -1,11 +1,16 @@
 /* bench_matmul.c: timing of the matrix kernels on the local device, against the roofline probes
  * (not a test; built with the tests, run by hand):
  *
- *     build/tests/ops_matmul/bench_matmul [reps]
+ *     build/tests/ops_matmul/bench_matmul [reps] [decode]
+ *
+ * "decode": no probes, only the M = 1 shapes with the default tuning and its texel-flipped twin
+ * (x and w through texel views vs storage buffers), run alternately so that load on a shared
+ * machine hits both alike.
  *
  * Prints the best probe_read bandwidth and probe_fma rate over a small search of shapes, then the
  * model shapes: matvec 896 -> 4864 and 2560 -> 10240 (F16, M = 1: Qwen2-0.5B's and Phi-2's MLP
- * up-projections at decode), matmul 729 x 1152 -> 4304 (F16: SigLIP's MLP over 729 patches), each
+ * up-projections at decode), 896 -> 151936 (F16: Qwen2-0.5B's LM head, three slabs on lavapipe),
+ * matmul 729 x 1152 -> 4304 (F16: SigLIP's MLP over 729 patches), each
  * with the device's default tuning and a few others; GPU timestamps, median and best of reps.
  *
  * On a CPU device (lavapipe) the machine is often shared: the bench also reports the process's
@@ -172,7 +177,8 @@ static double probe_fma_best(tlv_test_gpu *g, int reps)
     return best_gf;
 }
 
-static void bench_shape(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, double peak_gbs, double peak_gf, int reps)
+static void bench_shape(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, double peak_gbs, double peak_gf, int reps,
+                        int decode_only)
 {
     float *x = tlv_test_random(1, (size_t)(M * K), -1, 1), *w = tlv_test_random(2, (size_t)(N * K), -1, 1);
     tlv_tensor tx, tw, ty;
@@ -183,11 +189,17 @@ static void bench_shape(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, double
         free(w);
         return;
     }
-    tlv_matmul_tuning cfg[6];
-    const char *names[6];
+    tlv_matmul_tuning cfg[8];
+    const char *names[8];
     int n = 0;
     tlv__matmul_tuning_default(g->caps, &cfg[n]);
     names[n++] = "default";
+    int texel_ok = (g->caps->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && g->caps->max_texel_buffers >= 2;
+    if (texel_ok) {
+        cfg[n] = cfg[0], cfg[n].texel = !cfg[0].texel;
+        names[n++] = cfg[0].texel ? "default, storage" : "default, texel";
+    }
+    int n_decode = n;
     cfg[n] = cfg[0], cfg[n].kernel = TLV_MATMUL_MATVEC, cfg[n].mv_mode = 0, cfg[n].mv_t = 1, cfg[n].mv_wg = 8;
     names[n++] = "matvec 8/1 mode 0";
     cfg[n] = cfg[0], cfg[n].kernel = TLV_MATMUL_MATVEC, cfg[n].mv_mode = 0, cfg[n].mv_t = 32, cfg[n].mv_wg = 128;
@@ -201,6 +213,7 @@ static void bench_shape(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, double
     double bytes = (double)N * K * 2 + (double)M * K * 4 + (double)M * N * 4, flops = 2.0 * M * N * K;
     printf("\n[%lld x %lld] . [%lld x %lld]^T F16: %.1f MB of weights, %.2f GFLOP\n", (long long)M, (long long)K,
            (long long)N, (long long)K, (double)N * K * 2 / 1e6, flops / 1e9);
+    if (decode_only) n = n_decode;
     for (int i = 0; i < n; i++) {
         if (M > 64 && i > 0 && g->caps->type == VK_PHYSICAL_DEVICE_TYPE_CPU) continue; /* slow: minutes */
         if (M == 1 && cfg[i].kernel == TLV_MATMUL_TILED) continue;
@@ -228,18 +241,28 @@ int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (reps < 1) reps = 1;
+    int decode = argc > 2 && !strcmp(argv[2], "decode");
     tlv_test_gpu g;
     if (!tlv_test_gpu_setup(&g)) return 1;
     if (!g.caps->timestamps) printf("no timestamps on this device: nothing to time\n");
-    printf("roofline probes:\n");
-    double gbs = probe_read_best(&g, reps);
-    double gf = probe_fma_best(&g, reps);
-    printf("best: read %.1f GB/s (%.1f GB per CPU-s), fma %.1f GFLOP/s (%.1f per CPU-s)\n", gbs, best_read_cpu, gf,
-           best_fma_cpu);
-    bench_shape(&g, 1, 896, 4864, gbs, gf, reps);
-    bench_shape(&g, 1, 2560, 10240, gbs, gf, reps);
-    bench_shape(&g, 8, 896, 4864, gbs, gf, reps);
-    bench_shape(&g, 729, 1152, 4304, gbs, gf, reps > 3 ? 3 : reps);
+    double gbs = 0, gf = 0;
+    if (!decode) {
+        printf("roofline probes:\n");
+        gbs = probe_read_best(&g, reps);
+        gf = probe_fma_best(&g, reps);
+        printf("best: read %.1f GB/s (%.1f GB per CPU-s), fma %.1f GFLOP/s (%.1f per CPU-s)\n", gbs, best_read_cpu, gf,
+               best_fma_cpu);
+    }
+    /* decode: the texel and storage runs alternate, rounds of reps, best of all */
+    for (int round = 0; round < (decode ? 3 : 1); round++) {
+        bench_shape(&g, 1, 896, 4864, gbs, gf, reps, decode);
+        bench_shape(&g, 1, 2560, 10240, gbs, gf, reps, decode);
+        bench_shape(&g, 1, 896, 151936, gbs, gf, reps, decode);
+    }
+    if (!decode) {
+        bench_shape(&g, 8, 896, 4864, gbs, gf, reps, 0);
+        bench_shape(&g, 729, 1152, 4304, gbs, gf, reps > 3 ? 3 : reps, 0);
+    }
     tlv_test_gpu_teardown(&g);
     return tlv_test_failures ? 1 : 0;
 }

@@ -9,9 +9,11 @@
  * Rows of y outside the written range keep their contents exactly; guard regions around every
  * slab of y stay intact.
  *
- * CMakeLists.txt runs this binary three times: as is, with TLV_DISABLE_SUBGROUPS=1 and with
- * TLV_MAX_STORAGE_RANGE=65536 (weights split into row slabs; x and y are kept below 64 KiB so they
- * stay one slab, which the op requires). */
+ * CMakeLists.txt runs this binary four times: as is, with TLV_DISABLE_SUBGROUPS=1, with
+ * TLV_DISABLE_TEXEL=1 (storage buffers where the device would read x and w through texel views)
+ * and with TLV_MAX_STORAGE_RANGE=65536 (weights split into row slabs, each its own view; x and y
+ * are kept below 64 KiB so they stay one slab, which the op requires). The "texel flipped"
+ * configurations run the other read path in every run. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +37,11 @@ typedef struct mm_case {
 
 /* Kernel configurations: the device's own choices, and the shapes other devices get, run here
  * too so that every code path of the shaders is tested on any device. */
-enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD, N_CONFIGS };
+enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD, K_MV_FLIP, K_TILED_FLIP,
+       N_CONFIGS };
 static const char *const config_names[N_CONFIGS] = {
     "auto", "matvec", "tiled", "matvec 64/32", "matvec 4sg/sg R2 nm4", "matvec 8/1 mode 0 R3", "matvec default nm8 R1", "tiled 64x64x16 4x4",
-    "tiled 24x40x12 3x5"};
+    "tiled 24x40x12 3x5", "matvec, texel flipped", "tiled, texel flipped"};
 static tlv_matmul_tuning configs[N_CONFIGS];
 
 static void configs_init(const tlv_vk_caps *c)
@@ -70,6 +73,12 @@ static void configs_init(const tlv_vk_caps *c)
     t->kernel = TLV_MATMUL_TILED, t->bm = 64, t->bn = 64, t->bk = 16, t->tm = 4, t->tn = 4;
     t = &configs[K_TILED_ODD];
     t->kernel = TLV_MATMUL_TILED, t->bm = 24, t->bn = 40, t->bk = 12, t->tm = 3, t->tn = 5;
+    /* the other read path (texel views <-> storage buffers) where the device has texel buffers:
+     * every run tests both, whatever caps.use_texel (and TLV_DISABLE_TEXEL) chose */
+    int texel_ok = (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2;
+    configs[K_MV_FLIP] = configs[K_MATVEC];
+    configs[K_TILED_FLIP] = configs[K_TILED_ODD];
+    configs[K_MV_FLIP].texel = configs[K_TILED_FLIP].texel = texel_ok && !d.texel;
 }
 
 static double act_ref(double v, tlv_act a)
@@ -205,7 +214,8 @@ static void test_shapes(tlv_test_gpu *g)
 {
     static const int64_t Ms[] = {1, 2, 3, 7, 9, 33, 100};
     static const tlv_dtype dts[] = {TLV_F32, TLV_F16, TLV_BF16};
-    static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD};
+    static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD,
+                             K_MV_FLIP, K_TILED_FLIP};
     const size_t nk = sizeof ks / sizeof ks[0];
     uint64_t seed = 1000;
     /* N, K not multiples of any tile; K odd so F16/BF16 rows start mid-word */
@@ -332,6 +342,10 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     bad = configs[K_TILED];
     bad.bm = 4096, bad.tm = 1;
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
+    bad = configs[K_MATVEC];
+    bad.texel = 2;
     tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     /* probes */

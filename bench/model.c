@@ -325,7 +325,7 @@ static int context_needed(const bench_opts *o, int img)
     }
     for (int i = 0; i < o->n_tg; i++)
         for (int j = 0; j < o->n_depth; j++)
-            if (o->tg[i] + o->depth[j] > need) need = o->tg[i] + o->depth[j];
+            if (o->tg[i] > 0 && o->tg[i] + o->depth[j] > need) need = o->tg[i] + o->depth[j];
     if (o->image && o->ttft_q > 0 && img + o->ttft_q > need) need = img + o->ttft_q;
     return need;
 }

@@ -292,10 +292,16 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
 /* Writes the preset's config.json to a temporary folder and parses it with the runtime's parser. */
 tlv_status bench_preset_config(const bench_preset *p, tlv_model_config *cfg, tlv_err *err)
 {
+    /* TMPDIR, else /tmp, else the current folder (adb shell on Android has no /tmp) */
     const char *tmp = getenv("TMPDIR");
+    const char *bases[3] = {tmp && *tmp ? tmp : "/tmp", "/tmp", "."};
     char dir[512], path[600];
-    snprintf(dir, sizeof dir, "%s/tlvbench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) return tlv__err_set(err, TLV_ERR_IO, "%s: cannot create a temporary folder", dir);
+    int made = 0;
+    for (int i = 0; i < 3 && !made; i++) {
+        snprintf(dir, sizeof dir, "%s/tlvbench-XXXXXX", bases[i]);
+        made = mkdtemp(dir) != NULL;
+    }
+    if (!made) return tlv__err_set(err, TLV_ERR_IO, "cannot create a temporary folder (TMPDIR, /tmp or .) for the preset's config.json");
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
     int ok = f && fputs(p->config, f) >= 0;

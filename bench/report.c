@@ -52,7 +52,7 @@ void bench_stats(bench_result *r, const double *times, int n)
 
 void bench_print_header(FILE *f)
 {
-    fprintf(f, "| %-20s | %-5s | %-24s | %14s | %22s | %10s | %8s |\n", "model", "dtype", "test", "value", "median ms (min..max)",
+    fprintf(f, "| %-20s | %-5s | %-28s | %14s | %22s | %10s | %8s |\n", "model", "dtype", "test", "value", "median ms (min..max)",
             "cold ms", "roofline");
     fprintf(f, "|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------", "-------", "--------------------------",
             "---------------:", "-----------------------:", "-----------:", "---------:");
@@ -70,7 +70,7 @@ void bench_print_result(FILE *f, const bench_ctx *b, const bench_result *r)
         snprintf(cold, sizeof cold, "%.1f", r->cold_ms);
         if (r->roofline > 0) snprintf(roof, sizeof roof, "%.0f%%", 100 * r->roofline);
     }
-    fprintf(f, "| %-20.20s | %-5s | %-24.24s | %14s | %22s | %10s | %8s |\n", r->model, r->dtype, r->test, val, med, cold,
+    fprintf(f, "| %-20.20s | %-5s | %-28.28s | %14s | %22s | %10s | %8s |\n", r->model, r->dtype, r->test, val, med, cold,
             roof);
     if (r->n_ops) {
         double total = 0;
@@ -343,7 +343,9 @@ static void write_svg(const char *path, int nf, char names[][96], const cmp_row 
                 int w = (int)(bar_w * score / best + 0.5);
                 fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>", label_w, yy, w < 1 ? 1 : w,
                         bar_h - 2, colors[i % 8]);
-                fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\">%.4g</text>\n", label_w + w + 4, yy + bar_h - 3, v);
+                fprintf(f, v >= 1e4 ? "<text x=\"%d\" y=\"%d\" font-size=\"11\">%.0f</text>\n"
+                                     : "<text x=\"%d\" y=\"%d\" font-size=\"11\">%.4g</text>\n",
+                        label_w + w + 4, yy + bar_h - 3, v);
             } else {
                 fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#888\">n/a</text>\n", label_w + 4, yy + bar_h - 3);
             }
@@ -413,8 +415,8 @@ int bench_compare(int n_files, char **files, const char *svg_path)
         for (int f = 0; f < n_files; f++) {
             double v = rows[r].v[f], rf = rows[r].roof[f];
             if (isnan(v)) printf(" - |");
-            else if (!isnan(rf) && rf > 0 && rf != 1) printf(" %.4g (%.0f%%) |", v, 100 * rf);
-            else printf(" %.4g |", v);
+            else if (!isnan(rf) && rf > 0 && rf != 1) printf(v >= 1e4 ? " %.0f (%.0f%%) |" : " %.4g (%.0f%%) |", v, 100 * rf);
+            else printf(v >= 1e4 ? " %.0f |" : " %.4g |", v);
         }
         printf("\n");
     }

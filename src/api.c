@@ -54,6 +54,9 @@ const char *tlv_build_info(void)
 #if defined(__SANITIZE_ADDRESS__)
            "; asan"
 #endif
+#if defined(TLV_NO_CURL)
+           "; no downloads (TLV_WITH_CURL=OFF)"
+#endif
            "; Vulkan 1.1 via volk; shaders: GLSL 450 -> SPIR-V, embedded";
 }
 
@@ -291,7 +294,7 @@ tlv_status tlv_model_tokenize(const tlv_model *m, const char *text, int add_spec
     size_t count = 0;
     tlv_status st = tlv__tokenizer_encode(m->em->tok, text, strlen(text), add_special, &all, &count, &m->ctx->err);
     if (st) return st;
-    memcpy(ids, all, (count < cap ? count : cap) * sizeof *ids);
+    if (cap) memcpy(ids, all, (count < cap ? count : cap) * sizeof *ids);
     *n = count;
     tlv__free(tlv__tokenizer_allocator(m->em->tok), all);
     return TLV_OK;
@@ -304,7 +307,7 @@ tlv_status tlv_model_token_text(const tlv_model *m, int32_t id, char *buf, size_
     size_t len = 0;
     tlv_status st = tlv__tokenizer_decode(m->em->tok, &id, 1, 0, &text, &len, &m->ctx->err);
     if (st) return st;
-    memcpy(buf, text, len < cap ? len : cap);
+    if (cap) memcpy(buf, text, len < cap ? len : cap);
     *n = len;
     tlv__free(tlv__tokenizer_allocator(m->em->tok), text);
     return TLV_OK;

@@ -89,6 +89,9 @@ void bench_print_result(FILE *f, const bench_ctx *b, const bench_result *r)
         fprintf(f, "|   host CPU per token: %.2f ms (process), %.2f ms (calling thread)\n", r->cpu_ms_per_tok,
                 r->thread_cpu_ms_per_tok);
     fflush(f);
+    /* the JSON file is rewritten after every record, so a run stopped by a time limit keeps
+     * what it measured (main writes it once more at the end, with the peak memory) */
+    if (b->o.json_path && strcmp(b->o.json_path, "-")) bench_write_json(b, b->o.json_path);
 }
 
 /* ------------------------------------------------------------------ JSON */

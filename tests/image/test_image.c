@@ -6,7 +6,7 @@
  *   test_image                 run everything
  *   test_image --bench FILE    time load + preprocess of FILE to 384x384 (SigLIP, square) */
 #include "harness.h"
-#include "sha256.h"
+#include "hub/sha256.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,7 +36,10 @@ static int load(const char *rel, tlv_image *img)
 static void check_digest(const uint8_t *buf, size_t n, const char *want, const char *what)
 {
     char hex[65];
-    test_sha256_hex(buf, n, hex);
+    tlv_sha256 h;
+    tlv__sha256_init(&h);
+    tlv__sha256_update(&h, buf, n);
+    tlv__sha256_final_hex(&h, hex);
     tlv_test_checks++;
     if (strcmp(hex, want)) {
         tlv_test_failures++;

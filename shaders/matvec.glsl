@@ -18,6 +18,13 @@
 //   R = 1; NM = 8 with R > 1 runs out of registers).
 //   TEXEL variants (x and w are uniform texel buffers, gathers on lavapipe): x is fetched at
 //   lane-uniform addresses instead of broadcast (2.3-2.9x the storage variant per CPU-second).
+// MODE 2 (CPU devices, many rows of x; needs T = 1, any WG, no subgroups): each lane owns R
+//   weight rows (R up to 8) and keeps NM * R scalar sums, not vec4s: on lavapipe a vec4 is four
+//   SIMD registers, so vec4 sums spill at NM * R = 8 already. Each 8-element step fetches R
+//   weight words and 2 NM x words and does 8 NM R FMAs; fetches (texel gathers, or lane loops
+//   for storage buffers) bound the kernel, so the bigger NM * R the better, spills included
+//   (NM = 4, R = 8: 1.5x mode 1 at M = 729, see matmul.c). Unaligned K runs the element-wise
+//   loop of mode 0.
 //
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
 // slabs are 16-byte aligned, tensor.h); else rows may start mid-word and everything goes element
@@ -33,7 +40,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint T = 1;            // threads per weight row (a power of two dividing WG)
 layout(constant_id = 2) const uint NM = 1;           // x rows per pass (1, 2, 4, 8)
-layout(constant_id = 3) const uint MODE = 0;         // 0 chunked rows, 1 lane per row + broadcast x
+layout(constant_id = 3) const uint MODE = 0;         // 0 chunked rows, 1 lane per row + broadcast x, 2 lane per row, scalar sums
 layout(constant_id = 4) const uint USE_SUBGROUP = 0; // MODE 0, T > 1: 1 = T is the subgroup size, use subgroupAdd
 layout(constant_id = 5) const uint ALIGNED = 0;
 layout(constant_id = 6) const uint R = 1;            // weight rows per row group and pass (1..4)
@@ -102,7 +109,34 @@ void main() {
                 }
                 k_tail = K / 32u * 32u;
             }
-            if (MODE == 1u) {
+            if (MODE == 2u && ALIGNED != 0u) {
+                // scalar accumulators (one register each on lavapipe, where a vec4 is four),
+                // so that NM * R of them fit: every weight word serves NM rows of x and every
+                // x value R weight rows
+                float a[NM * R];
+                for (uint i = 0u; i < NM * R; i++) a[i] = 0.0;
+                for (uint k = 0u; k < K; k += 8u) {
+                    vec4 lo[R], hi[R];
+                    for (uint r = 0u; r < R; r++) w_load8(wb[r] + k, lo[r], hi[r]);
+                    for (uint m = 0u; m < NM; m++) {
+                        uint xi = (xrow[m] + k) / 4u;
+                        vec4 xa = X4(xi), xc = X4(xi + 1u);
+                        for (uint r = 0u; r < R; r++) {
+                            float v = a[m * R + r];
+                            v = fma(lo[r].x, xa.x, v);
+                            v = fma(lo[r].y, xa.y, v);
+                            v = fma(lo[r].z, xa.z, v);
+                            v = fma(lo[r].w, xa.w, v);
+                            v = fma(hi[r].x, xc.x, v);
+                            v = fma(hi[r].y, xc.y, v);
+                            v = fma(hi[r].z, xc.z, v);
+                            v = fma(hi[r].w, xc.w, v);
+                            a[m * R + r] = v;
+                        }
+                    }
+                }
+                for (uint i = 0u; i < NM * R; i++) acc[i] = vec4(a[i], 0.0, 0.0, 0.0);
+            } else if (MODE == 1u) {
                 for (uint k = k_tail; k < K; k++)
                     for (uint r = 0u; r < R; r++) {
                         float wv = w_elem(wb[r] + k);

@@ -57,6 +57,15 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
         t.mv_max_nm = 2;
         t.mv_mode = can_sg && c->subgroup_size == 8 && (c->subgroup_ops & TLV_SUBGROUP_BALLOT) ? 1 : 0;
         t.mv_max_m = UINT32_MAX;
+        /* 3 or more rows of x (prefill, the vision tower): mode 2, 4 rows of x by 8 weight rows
+         * per lane, scalar sums (32 of them: spills cost less than texel fetches here; vec4 sums
+         * are 4 registers each and NM = 4..8 with them ran 2-8x slower). F16, GFLOP per CPU-s,
+         * mode 1 (nm 2, R 4) -> mode 2: 729 x 1152 -> 4304 9.0 -> 13.8, 64 x 896 -> 4864
+         * 9.2 -> 13.1-14.1, 4 x 896 -> 4864 8.6 -> 12.3 (bench_matmul prefill). */
+        t.mv_many_m = 3;
+        t.mv_many_mode = 2;
+        t.mv_many_rows = 8;
+        t.mv_many_nm = 4;
         t.mv_target_wgs = 32;
         t.bm = 32, t.bn = 32, t.bk = 8, t.tm = 4, t.tn = 4;
     } else {
@@ -107,13 +116,14 @@ static int tuning_ok(const tlv_vk_caps *c, const tlv_matmul_tuning *t, int tiled
                (uint64_t)t->bk * (t->bm + t->bn) * 4 <= c->max_shared_bytes;
     }
     if (!pow2(t->mv_t) || !t->mv_wg || t->mv_wg % t->mv_t || t->mv_wg > c->max_wg_invocations ||
-        t->mv_rows < 1 || t->mv_rows > 4 || !pow2(t->mv_max_nm) || t->mv_max_nm > MV_MAX_NM ||
-        t->mv_wg > c->max_wg_size[0] || t->mv_mode > 1 ||
+        t->mv_rows < 1 || t->mv_rows > (t->mv_mode == 2 ? 8u : 4u) || !pow2(t->mv_max_nm) || t->mv_max_nm > MV_MAX_NM ||
+        t->mv_wg > c->max_wg_size[0] || t->mv_mode > 2 ||
         (uint64_t)t->mv_wg * MV_MAX_NM * 4 > c->max_shared_bytes)
         return 0;
     if (t->mv_mode == 1 && (t->mv_t != 1 || t->mv_wg != 8 || c->subgroup_size != 8 || !c->use_subgroups ||
                             !(c->subgroup_ops & TLV_SUBGROUP_BALLOT)))
         return 0;
+    if (t->mv_mode == 2 && t->mv_t != 1) return 0;
     if (t->mv_subgroup && (!c->use_subgroups || !(c->subgroup_ops & TLV_SUBGROUP_ARITH))) return 0;
     return 1;
 }
@@ -214,6 +224,14 @@ static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps 
         rp = (uint32_t)(t->loop_budget / ((uint64_t)mb * pass));
         uint32_t passes = div_up(n, rg);
         uint32_t want_x = t->mv_target_wgs > gy_ ? div_up(t->mv_target_wgs, gy_) : 1;
+        if (passes < want_x && mb > 1) {
+            /* few weight rows (K/V projections at prefill): split the rows of x more */
+            uint32_t want_y = div_up(t->mv_target_wgs, passes);
+            mb = div_up(m_blocks, want_y);
+            gy_ = div_up(m_blocks, mb);
+            rp = (uint32_t)(t->loop_budget / ((uint64_t)mb * pass));
+            want_x = t->mv_target_wgs > gy_ ? div_up(t->mv_target_wgs, gy_) : 1;
+        }
         uint32_t even = div_up(passes, want_x); /* passes per workgroup that make want_x workgroups */
         if (even < rp) rp = even;
         if (rp < 1) rp = 1;
@@ -279,6 +297,11 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
     if (tune) t = *tune;
     else tlv__matmul_tuning_default(c, &t);
     int tiled = t.kernel == TLV_MATMUL_TILED || (t.kernel == TLV_MATMUL_AUTO && (uint64_t)M > t.mv_max_m);
+    if (!tiled && t.mv_many_m && (uint64_t)M >= t.mv_many_m) {
+        t.mv_mode = t.mv_many_mode;
+        t.mv_rows = t.mv_many_rows;
+        t.mv_max_nm = t.mv_many_nm;
+    }
     if (!tuning_ok(c, &t, tiled))
         return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: tuning not valid on this device (matvec %u/%u/mode %u/sg %u, "
                                 "tiles %ux%ux%u by %ux%u)", op, t.mv_wg, t.mv_t, t.mv_mode, t.mv_subgroup, t.bm, t.bn,

@@ -20,7 +20,7 @@
  * 1e-6 relative to max |y| for K in the thousands.
  *
  * Kernels (tlv_matmul_kernel): a matrix-vector kernel that streams the weights once for up to
- * 8 rows of x at a time (2 on CPU devices; decode), and a tiled shared-memory kernel with register blocking (prefill,
+ * 8 rows of x at a time (on CPU devices 2, or 4 for M >= 3), and a tiled shared-memory kernel with register blocking (prefill,
  * vision tower). TLV_MATMUL_AUTO picks by M and device: on GPUs the matvec kernel for M <= 8; on
  * CPU devices (lavapipe), where shared-memory tiles are slow (every lane-dependent load is a loop
  * over the SIMD lanes), the matvec kernel for every M. Tile and workgroup sizes come from a
@@ -35,7 +35,10 @@
  * matvec kernel reads x with lane-uniform fetches instead of subgroup broadcasts. F16 matvec,
  * M = 1, GB of weights per CPU-s, storage -> texel: 896 -> 4864 2.6 -> 5.9, 2560 -> 10240
  * 2.5 -> 6.0, 896 -> 151936 (three slabs) 2.0 -> 5.6 (2.3-2.9x); matmul 729 x 1152 -> 4304 F16
- * 3.9 GFLOP (storage). TLV_DISABLE_TEXEL=1 goes back to storage buffers.
+ * 3.9 GFLOP (storage). TLV_DISABLE_TEXEL=1 goes back to storage buffers. For M >= 3 the
+ * matvec kernel switches to mode 2 (tuning.mv_many_*: 4 rows of x by 8 weight rows per lane,
+ * scalar sums): F16 729 x 1152 -> 4304 9.0 -> 13.8 GFLOP per CPU-s (42% of probe_fma's),
+ * 64 x 896 -> 4864 9.2 -> 13.1-14.1.
  *
  * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
  * function returns the stream's status. */
@@ -54,8 +57,9 @@ typedef enum tlv_matmul_kernel {
 
 /* Kernel choice and shapes. tlv__matmul_tuning_default fills the device's; tests and the bench
  * change fields to run other shapes (a GPU's on lavapipe, a search). Rules checked by the op:
- *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4, mv_max_nm 1/2/4/8; mv_mode 1
- *           needs mv_t = 1, mv_wg = 8 = the subgroup size and subgroups on; mv_subgroup 1
+ *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4 (1..8 in mode 2), mv_max_nm
+ *           1/2/4/8; mv_mode 1 needs mv_t = 1, mv_wg = 8 = the subgroup size and subgroups on;
+ *           mode 2 needs mv_t = 1 (the rules apply after the mv_many_* switch); mv_subgroup 1
  *           needs subgroups on (it falls back to shared memory at run time when the subgroup is
  *           not the row group);
  *   tiled:  tm | bm, tn | bn, (bm/tm)(bn/tn) <= max invocations, bk (bm + bn) 4 <= shared bytes;
@@ -68,10 +72,14 @@ typedef struct tlv_matmul_tuning {
     uint32_t mv_max_m;      /* AUTO: the matvec kernel for M <= this */
     uint32_t mv_wg;         /* matvec workgroup size */
     uint32_t mv_t;          /* threads per weight row */
-    uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x (matvec.glsl) */
+    uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x, 2 lane per row with
+                               scalar sums (matvec.glsl) */
     uint32_t mv_subgroup;   /* mode 0, mv_t > 1: reduce with subgroupAdd */
     uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 */
     uint32_t mv_max_nm;     /* x rows per pass at most: 1, 2, 4 or 8 */
+    uint32_t mv_many_m;     /* matvec, M >= this (0: never): mv_mode, mv_rows, mv_max_nm become the
+                               three below (CPU devices: more x rows and weight rows per lane) */
+    uint32_t mv_many_mode, mv_many_rows, mv_many_nm;
     uint32_t mv_target_wgs; /* with a loop budget: spread the rows over about this many workgroups */
     uint32_t loop_budget;
     uint32_t bm, bn, bk, tm, tn; /* tiled: tile, k step, per-thread block */

@@ -1,7 +1,12 @@
 /* bench_matmul.c: timing of the matrix kernels on the local device, against the roofline probes
  * (not a test; built with the tests, run by hand):
  *
- *     build/tests/ops_matmul/bench_matmul [reps] [decode]
+ *     build/tests/ops_matmul/bench_matmul [reps] [decode|prefill]
+ *
+ * "prefill": only M x 896 -> 4864 for M = 1, 2, 4, 8, 64, 64 x 896 -> 128 and 729 x 1152 -> 4304
+ * (F16), the default tuning against matvec variants given as BENCH_VARIANTS="nm,rows[,mode] ..."
+ * (x rows per pass, weight rows per lane, mv_mode, default 1; "0,0" = the default tuning), per
+ * CPU-second.
  *
  * "decode": no probes, only the M = 1 shapes with the default tuning and its texel-flipped twin
  * (x and w through texel views vs storage buffers), run alternately so that load on a shared
@@ -177,6 +182,56 @@ static double probe_fma_best(tlv_test_gpu *g, int reps)
     return best_gf;
 }
 
+/* "prefill" mode: the default tuning against matvec variants (x rows per pass, weight rows per
+ * lane), F16 weights, per CPU-second. */
+static void bench_prefill(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, int reps)
+{
+    float *x = tlv_test_random(1, (size_t)(M * K), -1, 1), *w = tlv_test_random(2, (size_t)(N * K), -1, 1);
+    tlv_tensor tx, tw, ty;
+    if (!x || !w || !tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){M, K}, x, 0) ||
+        !tlv_test_tensor_make(g, &tw, TLV_F16, 2, (int64_t[]){N, K}, w, 0) ||
+        !tlv_test_tensor_make(g, &ty, TLV_F32, 2, (int64_t[]){M, N}, NULL, 0)) {
+        free(x);
+        free(w);
+        return;
+    }
+    double flops = 2.0 * M * N * K;
+    printf("\n[%lld x %lld] . [%lld x %lld]^T F16: %.2f GFLOP\n", (long long)M, (long long)K, (long long)N,
+           (long long)K, flops / 1e9);
+    tlv_matmul_tuning d;
+    tlv__matmul_tuning_default(g->caps, &d);
+    const char *var = getenv("BENCH_VARIANTS"); /* "nm,rows nm,rows ..." (default: a small grid) */
+    if (!var) var = "0,0 2,4,1 4,8,2 8,4,2"; /* the default, lavapipe's decode shape, mode 2 shapes */
+    while (*var) {
+        unsigned nm = 0, rows = 0, mode = 1;
+        int used = 0;
+        if (sscanf(var, "%u,%u%n", &nm, &rows, &used) != 2) break;
+        if (var[used] == ',') {
+            int u2 = 0;
+            if (sscanf(var + used, ",%u%n", &mode, &u2) != 1) break;
+            used += u2;
+        }
+        var += used;
+        while (*var == ' ') var++;
+        tlv_matmul_tuning t = d;
+        if (nm) t.kernel = TLV_MATMUL_MATVEC, t.mv_max_nm = nm, t.mv_rows = rows, t.mv_mode = mode, t.mv_many_m = 0;
+        struct mm_arg a = {&tx, &tw, &ty, &t};
+        double best, med = time_it(g, rec_mm, &a, reps, &best);
+        if (med <= 0) {
+            printf("  nm %u rows %u failed\n", nm, rows);
+            continue;
+        }
+        printf("  %s mode %u nm %u rows %u: median %8.2f ms, best %8.2f ms, %6.2f GFLOP/s, %6.2f GFLOP per CPU-s\n",
+               nm ? "matvec " : "default", t.mv_mode, t.mv_max_nm, t.mv_rows, med / 1e6, best / 1e6, flops / best,
+               flops / best_cpu_ns);
+    }
+    tlv_test_tensor_release(g, &tx);
+    tlv_test_tensor_release(g, &tw);
+    tlv_test_tensor_release(g, &ty);
+    free(x);
+    free(w);
+}
+
 static void bench_shape(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, double peak_gbs, double peak_gf, int reps,
                         int decode_only)
 {
@@ -242,8 +297,20 @@ int main(int argc, char **argv)
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (reps < 1) reps = 1;
     int decode = argc > 2 && !strcmp(argv[2], "decode");
+    int prefill = argc > 2 && !strcmp(argv[2], "prefill");
     tlv_test_gpu g;
     if (!tlv_test_gpu_setup(&g)) return 1;
+    if (prefill) {
+        bench_prefill(&g, 1, 896, 4864, reps);
+        bench_prefill(&g, 2, 896, 4864, reps);
+        bench_prefill(&g, 4, 896, 4864, reps);
+        bench_prefill(&g, 8, 896, 4864, reps);
+        bench_prefill(&g, 64, 896, 128, reps);
+        bench_prefill(&g, 64, 896, 4864, reps);
+        bench_prefill(&g, 729, 1152, 4304, reps);
+        tlv_test_gpu_teardown(&g);
+        return tlv_test_failures ? 1 : 0;
+    }
     if (!g.caps->timestamps) printf("no timestamps on this device: nothing to time\n");
     double gbs = 0, gf = 0;
     if (!decode) {

@@ -38,10 +38,11 @@ typedef struct mm_case {
 /* Kernel configurations: the device's own choices, and the shapes other devices get, run here
  * too so that every code path of the shaders is tested on any device. */
 enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD, K_MV_FLIP, K_TILED_FLIP,
-       N_CONFIGS };
+       K_MV_MANY, K_MV_MANY_ODD, N_CONFIGS };
 static const char *const config_names[N_CONFIGS] = {
     "auto", "matvec", "tiled", "matvec 64/32", "matvec 4sg/sg R2 nm4", "matvec 8/1 mode 0 R3", "matvec default nm8 R1", "tiled 64x64x16 4x4",
-    "tiled 24x40x12 3x5", "matvec, texel flipped", "tiled, texel flipped"};
+    "tiled 24x40x12 3x5", "matvec, texel flipped", "tiled, texel flipped", "matvec mode 2 R8 nm4 (all M)",
+    "matvec mode 2 16/1 R3 nm2 (all M), texel flipped"};
 static tlv_matmul_tuning configs[N_CONFIGS];
 
 static void configs_init(const tlv_vk_caps *c)
@@ -57,17 +58,27 @@ static void configs_init(const tlv_vk_caps *c)
     t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 64, t->mv_t = 32, t->mv_mode = 0, t->mv_rows = 1, t->mv_max_nm = 8;
     t->mv_subgroup = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_ARITH);
     t->loop_budget = 0;
+    t->mv_many_m = 0;
     /* a row per subgroup, subgroupAdd */
     t = &configs[K_MV_SG];
     t->kernel = TLV_MATMUL_MATVEC, t->mv_t = c->subgroup_size >= 1 && c->subgroup_size <= 64 ? c->subgroup_size : 8;
     t->mv_wg = 4 * t->mv_t, t->mv_mode = 0, t->mv_subgroup = configs[K_MV_WIDE].mv_subgroup;
-    t->mv_rows = 2, t->mv_max_nm = 4;
+    t->mv_rows = 2, t->mv_max_nm = 4, t->mv_many_m = 0;
     /* a lane per row without subgroups (lavapipe's fallback) */
     t = &configs[K_MV_T1];
     t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 8, t->mv_t = 1, t->mv_mode = 0, t->mv_subgroup = 0, t->mv_rows = 3;
+    t->mv_many_m = 0;
     /* the device's own matvec shape with 8 rows of x a pass */
     t = &configs[K_MV_NM8];
-    t->kernel = TLV_MATMUL_MATVEC, t->mv_rows = 1, t->mv_max_nm = 8;
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_rows = 1, t->mv_max_nm = 8, t->mv_many_m = 0;
+    /* mode 2 (lavapipe's shape for many rows of x, scalar sums) for every M, the CPU devices'
+     * default shape and an odd one (3 weight rows per lane, 16 lanes) on the other read path */
+    t = &configs[K_MV_MANY];
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 8, t->mv_t = 1, t->mv_subgroup = 0;
+    t->mv_many_m = 1, t->mv_many_mode = 2, t->mv_many_rows = 8, t->mv_many_nm = 4;
+    t = &configs[K_MV_MANY_ODD];
+    t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 16, t->mv_t = 1, t->mv_subgroup = 0;
+    t->mv_many_m = 1, t->mv_many_mode = 2, t->mv_many_rows = 3, t->mv_many_nm = 2;
     /* a GPU's tiles, and odd ones (k step not a multiple of 8: the element-wise copies) */
     t = &configs[K_TILED_GPU];
     t->kernel = TLV_MATMUL_TILED, t->bm = 64, t->bn = 64, t->bk = 16, t->tm = 4, t->tn = 4;
@@ -78,7 +89,7 @@ static void configs_init(const tlv_vk_caps *c)
     int texel_ok = (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2;
     configs[K_MV_FLIP] = configs[K_MATVEC];
     configs[K_TILED_FLIP] = configs[K_TILED_ODD];
-    configs[K_MV_FLIP].texel = configs[K_TILED_FLIP].texel = texel_ok && !d.texel;
+    configs[K_MV_FLIP].texel = configs[K_TILED_FLIP].texel = configs[K_MV_MANY_ODD].texel = texel_ok && !d.texel;
 }
 
 static double act_ref(double v, tlv_act a)
@@ -215,7 +226,7 @@ static void test_shapes(tlv_test_gpu *g)
     static const int64_t Ms[] = {1, 2, 3, 7, 9, 33, 100};
     static const tlv_dtype dts[] = {TLV_F32, TLV_F16, TLV_BF16};
     static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD,
-                             K_MV_FLIP, K_TILED_FLIP};
+                             K_MV_FLIP, K_TILED_FLIP, K_MV_MANY, K_MV_MANY_ODD};
     const size_t nk = sizeof ks / sizeof ks[0];
     uint64_t seed = 1000;
     /* N, K not multiples of any tile; K odd so F16/BF16 rows start mid-word */
@@ -251,11 +262,15 @@ static void test_shapes(tlv_test_gpu *g)
     run_case(g, &big, seed += 10);
     mm_case big1 = {1, 300, 896, TLV_BF16, 1 + TLV_BF16, TLV_ACT_NONE, RES_IN_PLACE, 0, 0, K_AUTO};
     run_case(g, &big1, seed += 10);
+    /* prefill-like: many rows of x through AUTO (mode 2 on CPU devices), epilogue and residual;
+     * x below 64 KiB for the slab run */
+    mm_case big2 = {40, 300, 384, TLV_F16, 1 + TLV_F16, TLV_ACT_GELU_TANH, RES_IN_PLACE, 0, 0, K_AUTO};
+    run_case(g, &big2, seed += 10);
 }
 
 static void test_epilogues(tlv_test_gpu *g)
 {
-    static const int ks[] = {K_MATVEC, K_TILED, K_AUTO, K_MV_WIDE, K_TILED_GPU};
+    static const int ks[] = {K_MATVEC, K_TILED, K_AUTO, K_MV_WIDE, K_TILED_GPU, K_MV_MANY};
     static const tlv_act acts[] = {TLV_ACT_NONE, TLV_ACT_GELU_ERF, TLV_ACT_GELU_TANH, TLV_ACT_QUICK_GELU, TLV_ACT_SILU};
     uint64_t seed = 5000;
     for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++) {
@@ -342,6 +357,14 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     bad = configs[K_TILED];
     bad.bm = 4096, bad.tm = 1;
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
+    bad = configs[K_MV_MANY];
+    bad.mv_many_rows = 9;
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
+    bad = configs[K_MV_MANY];
+    bad.mv_t = 2;
     tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     bad = configs[K_MATVEC];

@@ -216,7 +216,9 @@ static void bench_prefill(tlv_test_gpu *g, int64_t M, int64_t K, int64_t N, int 
         tlv_matmul_tuning t = d;
         if (nm) t.kernel = TLV_MATMUL_MATVEC, t.mv_max_nm = nm, t.mv_rows = rows, t.mv_mode = mode, t.mv_many_m = 0;
         struct mm_arg a = {&tx, &tw, &ty, &t};
-        double best, med = time_it(g, rec_mm, &a, reps, &best);
+        double best = 0, med = time_it(g, rec_mm, &a, reps, &best);
+        if (t.mv_many_m && (uint64_t)M >= t.mv_many_m) /* what the op runs */
+            t.mv_mode = t.mv_many_mode, t.mv_max_nm = t.mv_many_nm, t.mv_rows = t.mv_many_rows;
         if (med <= 0) {
             printf("  nm %u rows %u failed\n", nm, rows);
             continue;

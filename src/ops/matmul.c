@@ -227,7 +227,7 @@ static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps 
         if (passes < want_x && mb > 1) {
             /* few weight rows (K/V projections at prefill): split the rows of x more */
             uint32_t want_y = div_up(t->mv_target_wgs, passes);
-            mb = div_up(m_blocks, want_y);
+            if (div_up(m_blocks, want_y) < mb) mb = div_up(m_blocks, want_y);
             gy_ = div_up(m_blocks, mb);
             rp = (uint32_t)(t->loop_budget / ((uint64_t)mb * pass));
             want_x = t->mv_target_wgs > gy_ ? div_up(t->mv_target_wgs, gy_) : 1;

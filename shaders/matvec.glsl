@@ -23,8 +23,9 @@
 //   SIMD registers, so vec4 sums spill at NM * R = 8 already. Each 8-element step fetches R
 //   weight words and 2 NM x words and does 8 NM R FMAs; fetches (texel gathers, or lane loops
 //   for storage buffers) bound the kernel, so the bigger NM * R the better, spills included
-//   (NM = 4, R = 8: 1.5x mode 1 at M = 729, see matmul.c). Unaligned K runs the element-wise
-//   loop of mode 0.
+//   (NM = 4, R = 8: 1.7x mode 1 at M = 729, see matmul.c). Unaligned K runs the element-wise
+//   loop of mode 0. The epilogue is one loop over the NM * R results (not unrolled: unrolled,
+//   it made these pipelines take seconds to compile on lavapipe).
 //
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
 // slabs are 16-byte aligned, tensor.h); else rows may start mid-word and everything goes element
@@ -36,6 +37,7 @@
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_KHR_shader_subgroup_ballot : enable
+#extension GL_EXT_control_flow_attributes : enable
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint T = 1;            // threads per weight row (a power of two dividing WG)
@@ -161,6 +163,23 @@ void main() {
                     }
             }
 
+            if (MODE == 2u) {
+                // one epilogue in a loop, not NM * R unrolled ones: the activations, bias and
+                // residual code made mode 2's pipelines take seconds to compile on lavapipe
+                float sv[NM * R];
+                for (uint i = 0u; i < NM * R; i++) sv[i] = acc[i].x;
+                [[dont_unroll]] for (uint i = 0u; i < NM * R; i++) {
+                    uint m = i / R, n = r0 + rg + RG * (i % R);
+                    if (n < n_end && m0 + m < m_end) {
+                        float bv = p.bias_dtype != 0u ? bias_elem(p.bias_off + n, p.bias_dtype) : 0.0;
+                        uint yi = p.y_off + (m0 + m) * p.y_stride + n;
+                        float v = act_apply(sv[i] + bv, p.act);
+                        if (p.residual != 0u) v += y[yi];
+                        y[yi] = v;
+                    }
+                }
+                continue;
+            }
             for (uint r = 0u; r < R; r++) {
                 float s[NM];
                 for (uint m = 0u; m < NM; m++) {

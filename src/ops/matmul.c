@@ -59,9 +59,10 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
         t.mv_max_m = UINT32_MAX;
         /* 3 or more rows of x (prefill, the vision tower): mode 2, 4 rows of x by 8 weight rows
          * per lane, scalar sums (32 of them: spills cost less than texel fetches here; vec4 sums
-         * are 4 registers each and NM = 4..8 with them ran 2-8x slower). F16, GFLOP per CPU-s,
-         * mode 1 (nm 2, R 4) -> mode 2: 729 x 1152 -> 4304 9.0 -> 13.8, 64 x 896 -> 4864
-         * 9.2 -> 13.1-14.1, 4 x 896 -> 4864 8.6 -> 12.3 (bench_matmul prefill). */
+         * are 4 registers each and NM = 4..8 with them ran 2-8x slower; 16 elements a k step
+         * ran 1.4x slower). F16, GFLOP per CPU-s, mode 1 (nm 2, R 4) -> mode 2: 729 x 1152 ->
+         * 4304 8.9 -> 15.4 (probe_fma 34), 64 x 896 -> 4864 8.9 -> 15.2, 4 x 896 -> 4864
+         * 7-8.7 -> 12-13 (bench_matmul prefill, run alternately). M = 1, 2 stay on mode 1. */
         t.mv_many_m = 3;
         t.mv_many_mode = 2;
         t.mv_many_rows = 8;
@@ -215,11 +216,12 @@ static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps 
     if (t->loop_budget) {
         /* k-loop iterations of one row pass (the loops over x rows are unrolled) */
         uint32_t k_iters = t->mv_mode == 1 && aligned ? K / 32 + K % 32 : aligned ? K / 8 : K;
-        uint64_t pass = (uint64_t)k_iters + 4;
+        uint64_t pass = (uint64_t)k_iters + 4 + (t->mv_mode == 2 ? (uint64_t)nm * t->mv_rows : 0); /* + epilogue */
         if (pass > t->loop_budget)
             return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: K = %u is too long for this device's shader loop limit "
                                     "(%u iterations per invocation)", op, K, t->loop_budget);
         if ((uint64_t)mb * pass > t->loop_budget) mb = (uint32_t)(t->loop_budget / pass);
+        mb = div_up(m_blocks, div_up(m_blocks, mb)); /* the same share for every row of workgroups */
         uint32_t gy_ = div_up(m_blocks, mb);
         rp = (uint32_t)(t->loop_budget / ((uint64_t)mb * pass));
         uint32_t passes = div_up(n, rg);

@@ -37,8 +37,8 @@
  * 2.5 -> 6.0, 896 -> 151936 (three slabs) 2.0 -> 5.6 (2.3-2.9x); matmul 729 x 1152 -> 4304 F16
  * 3.9 GFLOP (storage). TLV_DISABLE_TEXEL=1 goes back to storage buffers. For M >= 3 the
  * matvec kernel switches to mode 2 (tuning.mv_many_*: 4 rows of x by 8 weight rows per lane,
- * scalar sums): F16 729 x 1152 -> 4304 9.0 -> 13.8 GFLOP per CPU-s (42% of probe_fma's),
- * 64 x 896 -> 4864 9.2 -> 13.1-14.1.
+ * scalar sums): F16 729 x 1152 -> 4304 8.9 -> 15.4 GFLOP per CPU-s (45% of probe_fma's 34),
+ * 64 x 896 -> 4864 8.9 -> 15.2.
  *
  * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
  * function returns the stream's status. */

@@ -41,7 +41,7 @@ enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED
        K_MV_MANY, K_MV_MANY_ODD, N_CONFIGS };
 static const char *const config_names[N_CONFIGS] = {
     "auto", "matvec", "tiled", "matvec 64/32", "matvec 4sg/sg R2 nm4", "matvec 8/1 mode 0 R3", "matvec default nm8 R1", "tiled 64x64x16 4x4",
-    "tiled 24x40x12 3x5", "matvec, texel flipped", "tiled, texel flipped", "matvec mode 2 R8 nm4 (all M)",
+    "tiled 24x40x12 3x5", "matvec, texel flipped", "tiled, texel flipped", "matvec mode 2 R8 nm4 (M >= 3)",
     "matvec mode 2 16/1 R3 nm2 (all M), texel flipped"};
 static tlv_matmul_tuning configs[N_CONFIGS];
 
@@ -71,11 +71,12 @@ static void configs_init(const tlv_vk_caps *c)
     /* the device's own matvec shape with 8 rows of x a pass */
     t = &configs[K_MV_NM8];
     t->kernel = TLV_MATMUL_MATVEC, t->mv_rows = 1, t->mv_max_nm = 8, t->mv_many_m = 0;
-    /* mode 2 (lavapipe's shape for many rows of x, scalar sums) for every M, the CPU devices'
-     * default shape and an odd one (3 weight rows per lane, 16 lanes) on the other read path */
+    /* mode 2 (lavapipe's shape for many rows of x, scalar sums): the CPU devices' default
+     * shape from M = 3 on (the same pipelines as K_MATVEC there: they compile slowly), and an
+     * odd one for every M (3 weight rows per lane, 16 lanes) on the other read path */
     t = &configs[K_MV_MANY];
     t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 8, t->mv_t = 1, t->mv_subgroup = 0;
-    t->mv_many_m = 1, t->mv_many_mode = 2, t->mv_many_rows = 8, t->mv_many_nm = 4;
+    t->mv_many_m = 3, t->mv_many_mode = 2, t->mv_many_rows = 8, t->mv_many_nm = 4;
     t = &configs[K_MV_MANY_ODD];
     t->kernel = TLV_MATMUL_MATVEC, t->mv_wg = 16, t->mv_t = 1, t->mv_subgroup = 0;
     t->mv_many_m = 1, t->mv_many_mode = 2, t->mv_many_rows = 3, t->mv_many_nm = 2;

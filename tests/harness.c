@@ -2,6 +2,10 @@
 
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tinyllava_alloc.h"
 
@@ -89,3 +93,34 @@ __attribute__((constructor)) static void pin_vulkan_modules(void)
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) dlopen(libs[i], RTLD_NOW | RTLD_NODELETE | RTLD_LOCAL);
 }
 #endif
+
+int tlv_test_fake_hub_start(const char *python, const char *server, const char *root, int lifetime_s, int *port)
+{
+    char port_file[1024], life[16];
+    snprintf(port_file, sizeof port_file, "%s/port", root);
+    snprintf(life, sizeof life, "%d", lifetime_s);
+    unlink(port_file);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execl(python, python, server, "--root", root, "--port-file", port_file, "--lifetime", life, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) { /* 10 s */
+        FILE *f = fopen(port_file, "r");
+        int p = 0;
+        if (f) {
+            if (fscanf(f, "%d", &p) != 1) p = 0;
+            fclose(f);
+        }
+        if (p > 0) {
+            *port = p;
+            return (int)pid;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) return -1;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}

@@ -41,6 +41,11 @@ char *tlv_test_read_file(const char *path, size_t *len);
 uint32_t tlv_test_rand_u32(uint64_t *state);
 float tlv_test_rand_uniform(uint64_t *state, float lo, float hi);
 
+/* Starts the fake Hugging Face hub (tests/hub/fake_hub.py) with `python` on 127.0.0.1, serving
+ * root for at most lifetime_s seconds; waits up to 10 s for its port. Returns the server's pid
+ * and sets *port, or -1 if it did not come up (the child is reaped). */
+int tlv_test_fake_hub_start(const char *python, const char *server, const char *root, int lifetime_s, int *port);
+
 /* A tlv_allocator that fails every allocation after `fail_after` successful ones
  * (fail_after < 0: never fails). Counts live blocks, so tests can check for leaks. */
 struct tlv_allocator;

@@ -27,35 +27,12 @@ static pid_t g_server = -1;
 
 static int server_start(void)
 {
-    char port_file[600];
-    snprintf(port_file, sizeof port_file, "%s/port", g_root);
-    pid_t pid = fork();
+    int port = 0;
+    int pid = tlv_test_fake_hub_start(PYTHON, SERVER, g_root, 110, &port);
     if (pid < 0) return 0;
-    if (pid == 0) {
-        execl(PYTHON, PYTHON, SERVER, "--root", g_root, "--port-file", port_file, "--lifetime", "110", (char *)NULL);
-        _exit(127);
-    }
     g_server = pid;
-    for (int i = 0; i < 500; i++) { /* 10 s */
-        FILE *f = fopen(port_file, "r");
-        int port = 0;
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1) port = 0;
-            fclose(f);
-        }
-        if (port > 0) {
-            snprintf(g_endpoint, sizeof g_endpoint, "HF_ENDPOINT=http://127.0.0.1:%d", port);
-            return 1;
-        }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            g_server = -1;
-            return 0;
-        }
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
-    }
-    return 0;
+    snprintf(g_endpoint, sizeof g_endpoint, "HF_ENDPOINT=http://127.0.0.1:%d", port);
+    return 1;
 }
 
 static void server_stop(void)

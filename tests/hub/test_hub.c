@@ -43,35 +43,12 @@ static void sleep_ms(long ms)
 
 static int server_start(void)
 {
-    char port_file[512];
-    snprintf(port_file, sizeof port_file, "%s/port", g_root);
-    unlink(port_file);
-    pid_t pid = fork();
+    int port = 0;
+    int pid = tlv_test_fake_hub_start(PYTHON, SERVER, g_root, 170, &port);
     if (pid < 0) return 0;
-    if (pid == 0) {
-        execl(PYTHON, PYTHON, SERVER, "--root", g_root, "--port-file", port_file, "--lifetime", "170", (char *)NULL);
-        _exit(127);
-    }
     g_server = pid;
-    for (int i = 0; i < 500; i++) { /* 10 s */
-        FILE *f = fopen(port_file, "r");
-        int port = 0;
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1) port = 0;
-            fclose(f);
-        }
-        if (port > 0) {
-            snprintf(g_endpoint, sizeof g_endpoint, "http://127.0.0.1:%d", port);
-            return 1;
-        }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            g_server = -1;
-            return 0;
-        }
-        sleep_ms(20);
-    }
-    return 0;
+    snprintf(g_endpoint, sizeof g_endpoint, "http://127.0.0.1:%d", port);
+    return 1;
 }
 
 static void server_stop(void)

@@ -23,7 +23,7 @@
 
 typedef struct probe_cfg {
     uint32_t wg, nwg;
-    int lane;
+    int lane;  /* TLV_PROBE_* flags: lane layout, storage or texel buffer */
     double value; /* GB/s or GFLOP/s of the first pass */
 } probe_cfg;
 
@@ -119,10 +119,12 @@ static int make_grid(const bench_ctx *b, int fma, probe_cfg *cfgs, int cap)
     int cpu = b->caps->type == VK_PHYSICAL_DEVICE_TYPE_CPU;
     const uint32_t *wgs = cpu ? wg_cpu : wg_gpu, *nwgs = cpu ? nwg_cpu : nwg_gpu;
     int n_wg = cpu ? 5 : 6, n_nwg = cpu ? 8 : 7, n = 0;
+    /* texel reads too where the kernels use them (caps.use_texel): there they are the ceiling */
+    int texel = b->caps->use_texel && (b->caps->texel_formats & (1u << TLV_TEXEL_RGBA32UI));
     if (b->o.quick) n_wg = cpu ? 2 : 3, n_nwg = cpu ? 5 : 4;
     for (int i = 0; i < n_wg; i++)
         for (int j = 0; j < n_nwg; j++)
-            for (int lane = 0; lane <= (fma ? 0 : 1); lane++) {
+            for (int lane = 0; lane <= (fma ? 0 : texel ? 3 : 1); lane++) {
                 uint32_t wg = wgs[cpu || !b->o.quick ? i : i + 1], nwg = nwgs[cpu ? j : (b->o.quick ? 2 * j : j)];
                 if (j >= n_nwg || wg > b->caps->max_wg_invocations || wg > b->caps->max_wg_size[0] ||
                     nwg > b->caps->max_wg_count[0] || n == cap)
@@ -142,15 +144,16 @@ static tlv_status search(bench_ctx *b, probe_buf *pb, int fma, uint64_t first, u
                          bench_result *r, probe_cfg *winner, tlv_err *err)
 {
     probe_fn fn = fma ? run_fma : run_read;
-    probe_cfg cfgs[128];
-    int n = make_grid(b, fma, cfgs, 128);
+    probe_cfg cfgs[256];
+    int n = make_grid(b, fma, cfgs, 256);
     int reps = b->o.reps < 3 ? 3 : b->o.reps;
     if (reps > 64) reps = 64;
     for (int i = 0; i < n; i++) {
         if ((cfgs[i].value = fn(b, pb, first, &cfgs[i], err)) < 0) return tlv__err_prefix(err, "roofline probe");
         if (b->o.verbose)
-            fprintf(stderr, "%s wg %u x %u %s: %.1f %s\n", fma ? "probe_fma" : "probe_read", cfgs[i].wg, cfgs[i].nwg,
-                    fma ? "" : cfgs[i].lane ? "contiguous" : "interleaved", cfgs[i].value, fma ? "GFLOP/s" : "GB/s");
+            fprintf(stderr, "%s wg %u x %u %s%s: %.1f %s\n", fma ? "probe_fma" : "probe_read", cfgs[i].wg, cfgs[i].nwg,
+                    fma ? "" : cfgs[i].lane & TLV_PROBE_LANE_CONTIG ? "contiguous" : "interleaved",
+                    cfgs[i].lane & TLV_PROBE_TEXEL ? " texel" : "", cfgs[i].value, fma ? "GFLOP/s" : "GB/s");
     }
     qsort(cfgs, (size_t)n, sizeof *cfgs, by_value_desc);
     double v[64];
@@ -170,8 +173,9 @@ static tlv_status search(bench_ctx *b, probe_buf *pb, int fma, uint64_t first, u
             *winner = cfgs[k];
         }
     }
-    snprintf(r->note, sizeof r->note, "workgroup %u x %u%s, best of %d configurations; spread and cold in %s",
-             winner->wg, winner->nwg, fma ? "" : winner->lane ? ", contiguous lanes" : ", interleaved lanes", n,
+    snprintf(r->note, sizeof r->note, "workgroup %u x %u%s%s, best of %d configurations; spread and cold in %s",
+             winner->wg, winner->nwg, fma ? "" : winner->lane & TLV_PROBE_LANE_CONTIG ? ", contiguous lanes" : ", interleaved lanes",
+             fma ? "" : winner->lane & TLV_PROBE_TEXEL ? ", texel buffer" : ", storage buffer", n,
              fma ? "GFLOP/s" : "GB/s");
     return TLV_OK;
 }

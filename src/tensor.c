@@ -117,6 +117,29 @@ tlv_status tlv__tensor_write(tlv_vk_device *d, const tlv_tensor *t, const void *
     return TLV_OK;
 }
 
+tlv_status tlv__tensor_write_rows(tlv_vk_device *d, const tlv_tensor *t, int64_t row0, int64_t n_rows, const void *data,
+                                  tlv_err *err)
+{
+    if (row0 < 0 || n_rows < 0 || row0 + n_rows > t->shape[0])
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tensor write: rows [%lld, %lld) outside its %lld rows",
+                            (long long)row0, (long long)(row0 + n_rows), (long long)t->shape[0]);
+    uint64_t row = tlv__tensor_row_bytes(t);
+    const uint8_t *src = data;
+    while (n_rows > 0) {
+        int i = (int)(row0 / t->slab_rows);
+        int64_t in_slab = row0 - (int64_t)i * t->slab_rows;
+        int64_t n = tlv__tensor_slab_nrows(t, i) - in_slab;
+        if (n > n_rows) n = n_rows;
+        tlv_status st = tlv__vk_buffer_write(d, &t->slabs[i], (VkDeviceSize)((uint64_t)in_slab * row), src,
+                                             (size_t)((uint64_t)n * row), err);
+        if (st) return st;
+        src += (uint64_t)n * row;
+        row0 += n;
+        n_rows -= n;
+    }
+    return TLV_OK;
+}
+
 tlv_status tlv__tensor_read(tlv_vk_device *d, const tlv_tensor *t, void *data, tlv_err *err)
 {
     uint64_t row = tlv__tensor_row_bytes(t);

@@ -62,6 +62,9 @@ void tlv__tensor_free(tlv_vk_device *d, tlv_tensor *t);
 /* Synchronous host <-> device copies of the whole tensor in its own dtype (data is
  * tlv__tensor_bytes() long, rows contiguous). */
 tlv_status tlv__tensor_write(tlv_vk_device *d, const tlv_tensor *t, const void *data, tlv_err *err);
+/* Rows [row0, row0 + n_rows) of shape[0] (across slabs) from data (n_rows whole rows). */
+tlv_status tlv__tensor_write_rows(tlv_vk_device *d, const tlv_tensor *t, int64_t row0, int64_t n_rows, const void *data,
+                                  tlv_err *err);
 tlv_status tlv__tensor_read(tlv_vk_device *d, const tlv_tensor *t, void *data, tlv_err *err);
 
 /* Binding of slab i for a dispatch. */

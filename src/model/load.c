@@ -32,6 +32,7 @@ typedef struct binder {
     tlv_dtype synth_dtype;
     uint32_t seed;
     tlv_stream *stream;
+    int mixed_qkv, mixed_gate_up; /* counting pass: parts of a fused layer differ in dtype */
 } binder;
 
 /* Fills t on the device: offset + scale * U[-1, 1). */
@@ -98,25 +99,11 @@ static tlv_status upload(binder *b, const tlv_st_tensor *st, tlv_tensor *t)
     return TLV_OK;
 }
 
-/* Binds name (printf-style) to t after checking its shape: dims[i] < 0 means "any". required 0:
- * an absent tensor leaves t empty. */
-static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
+/* Finds name in the checkpoint and checks its dtype and shape: dims[i] < 0 means "any".
+ * *out = NULL when the tensor is absent and not required. */
+static tlv_status lookup(binder *b, const tlv_st_tensor **out, int required, int ndim, const int64_t *dims, const char *name)
 {
-    char name[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    if (b->synthetic) {
-        /* optional tensors the published checkpoints have: SigLIP's patch bias, Factory Phi's
-         * lm_head bias */
-        int make = required || (strstr(name, "patch_embedding.bias") && b->m->vis.arch == TLV_VISION_SIGLIP) ||
-                   (strstr(name, "lm_head.bias") && b->m->llm.arch == TLV_ARCH_PHI && b->m->cfg.generation == TLV_GEN_FACTORY);
-        return make ? synth_bind(b, t, name, ndim, dims) : TLV_OK;
-    }
+    *out = NULL;
     const tlv_st_tensor *st = tlv__checkpoint_use(b->ck, name);
     if (!st) {
         if (!required) return TLV_OK;
@@ -141,11 +128,90 @@ static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const i
         }
         return tlv__err_set(b->err, TLV_ERR_SHAPE, "%s: tensor '%s': expected shape [%s], found [%s]", b->dir, name, want, got);
     }
+    *out = st;
+    return TLV_OK;
+}
+
+static int synth_wanted(const binder *b, int required, const char *name)
+{
+    /* optional tensors the published checkpoints have: SigLIP's patch bias, Factory Phi's
+     * lm_head bias */
+    return required || (strstr(name, "patch_embedding.bias") && b->m->vis.arch == TLV_VISION_SIGLIP) ||
+           (strstr(name, "lm_head.bias") && b->m->llm.arch == TLV_ARCH_PHI && b->m->cfg.generation == TLV_GEN_FACTORY);
+}
+
+/* Binds name (printf-style) to t after checking its shape: dims[i] < 0 means "any". required 0:
+ * an absent tensor leaves t empty. */
+static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
+{
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (b->synthetic) return synth_wanted(b, required, name) ? synth_bind(b, t, name, ndim, dims) : TLV_OK;
+    const tlv_st_tensor *st;
+    tlv_status s = lookup(b, &st, required, ndim, dims, name);
+    if (s || !st) return s;
     if (b->counting) {
         b->total += st->n_bytes;
         return TLV_OK;
     }
     return upload(b, st, t);
+}
+
+/* Several Linear layers on the same input, bound as one: the weights [out_0 + out_1 + ..., in]
+ * (rows in the order given) and, with bias, the biases likewise. One matrix-vector product then
+ * replaces n on the device (q/k/v, gate/up): fewer dispatches and fewer, longer weight streams.
+ * The parts must share a dtype; when they do not, the counting pass sets *mixed and the model
+ * binds them one by one instead (a checkpoint may mix dtypes; none of the published ones do). */
+static tlv_status bind_fused(binder *b, tlv_linear *l, int n, const char *base, const char *const *names,
+                             const int64_t *outs, int64_t in, int bias, int *mixed)
+{
+    char name[512];
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) total += outs[i];
+    for (int part = 0; part <= (bias != 0); part++) {
+        tlv_tensor *t = part ? &l->b : &l->w;
+        const char *suffix = part ? "bias" : "weight";
+        if (b->synthetic) {
+            snprintf(name, sizeof name, "%s%s.%s", base, names[0], suffix);
+            tlv_status s = synth_bind(b, t, name, part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
+            if (s) return s;
+            continue;
+        }
+        const tlv_st_tensor *st[4];
+        for (int i = 0; i < n && i < 4; i++) {
+            snprintf(name, sizeof name, "%s%s.%s", base, names[i], suffix);
+            tlv_status s = lookup(b, &st[i], 1, part ? 1 : 2, part ? (const int64_t[]){outs[i]} : (const int64_t[]){outs[i], in},
+                                  name);
+            if (s) return s;
+            if (st[i]->dtype != st[0]->dtype) *mixed = 1;
+        }
+        if (b->counting) {
+            for (int i = 0; i < n; i++) b->total += st[i]->n_bytes;
+            continue;
+        }
+        tlv_dtype dt = st[0]->dtype == TLV_ST_F32 ? TLV_F32 : st[0]->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
+        tlv__tensor_init(t, dt, part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
+        tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
+        int64_t row0 = 0;
+        for (int i = 0; i < n && !s; i++) {
+            s = tlv__tensor_write_rows(b->m->dev, t, row0, outs[i], st[i]->data, b->err);
+            if (s) return tlv__err_prefix(b->err, "tensor '%s'", st[i]->name);
+            row0 += outs[i];
+            b->m->device_bytes += st[i]->n_bytes;
+            b->m->n_params += st[i]->n_elems;
+            b->done += st[i]->n_bytes;
+            if (b->progress && b->progress(b->progress_ud, b->done, b->total))
+                return tlv__err_set(b->err, TLV_ERR_CANCELLED, "loading cancelled");
+        }
+        if (s) return tlv__err_prefix(b->err, "tensor '%s%s.%s'", base, names[0], suffix);
+    }
+    return TLV_OK;
 }
 
 #define D1(a) (const int64_t[]){(a)}
@@ -239,19 +305,29 @@ static tlv_status bind_llm(binder *b)
                 return s;
             continue;
         }
-        if ((s = bind_norm(b, &L->attn_norm, H, ln_bias, SUB("input_layernorm"))) ||
-            (s = bind_linear(b, &L->q, nh * hd, H, c->qkv_bias, SUB("self_attn.q_proj"))) ||
-            (s = bind_linear(b, &L->k, nkv * hd, H, c->qkv_bias, SUB("self_attn.k_proj"))) ||
-            (s = bind_linear(b, &L->v, nkv * hd, H, c->qkv_bias, SUB("self_attn.v_proj"))) ||
-            (s = bind_linear(b, &L->o, H, nh * hd, c->o_bias, SUB(phi ? "self_attn.dense" : "self_attn.o_proj"))))
+        static const char *const qkv_names[3] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+        static const char *const gu_names[2] = {"mlp.gate_proj", "mlp.up_proj"};
+        const int64_t qkv_outs[3] = {nh * hd, nkv * hd, nkv * hd}, gu_outs[2] = {ffn, ffn};
+        if ((s = bind_norm(b, &L->attn_norm, H, ln_bias, SUB("input_layernorm")))) return s;
+        if (d->fused_qkv) {
+            if ((s = bind_fused(b, &L->qkv, 3, base, qkv_names, qkv_outs, H, c->qkv_bias, &b->mixed_qkv))) return s;
+        } else if ((s = bind_linear(b, &L->q, nh * hd, H, c->qkv_bias, SUB("self_attn.q_proj"))) ||
+                   (s = bind_linear(b, &L->k, nkv * hd, H, c->qkv_bias, SUB("self_attn.k_proj"))) ||
+                   (s = bind_linear(b, &L->v, nkv * hd, H, c->qkv_bias, SUB("self_attn.v_proj")))) {
             return s;
+        }
+        if ((s = bind_linear(b, &L->o, H, nh * hd, c->o_bias, SUB(phi ? "self_attn.dense" : "self_attn.o_proj")))) return s;
         if (phi) {
             if ((s = bind_linear(b, &L->up, ffn, H, 1, SUB("mlp.fc1"))) || (s = bind_linear(b, &L->down, H, ffn, 1, SUB("mlp.fc2"))))
                 return s;
         } else if ((s = bind_norm(b, &L->ffn_norm, H, ln_bias, SUB("post_attention_layernorm"))) ||
-                   (s = bind_linear(b, &L->gate, ffn, H, 0, SUB("mlp.gate_proj"))) ||
-                   (s = bind_linear(b, &L->up, ffn, H, 0, SUB("mlp.up_proj"))) ||
                    (s = bind_linear(b, &L->down, H, ffn, 0, SUB("mlp.down_proj")))) {
+            return s;
+        } else if (d->fused_gate_up) {
+            /* [gate | up] in L->up, as OpenELM's proj_1 */
+            if ((s = bind_fused(b, &L->up, 2, base, gu_names, gu_outs, H, 0, &b->mixed_gate_up))) return s;
+        } else if ((s = bind_linear(b, &L->gate, ffn, H, 0, SUB("mlp.gate_proj"))) ||
+                   (s = bind_linear(b, &L->up, ffn, H, 0, SUB("mlp.up_proj")))) {
             return s;
         }
 #undef SUB
@@ -347,7 +423,11 @@ static tlv_status describe(tlv_model_core *m, const char *dir, tlv_err *err)
     d->norm_eps = (float)c->norm_eps;
     d->parallel = c->parallel_residual;
     d->gated = c->gated_mlp;
-    d->fused_qkv = d->fused_gate_up = d->qk_norm = c->arch == TLV_ARCH_OPENELM;
+    /* OpenELM's checkpoints have qkv_proj and proj_1 = [gate | up]; for the others the loader
+     * fuses q/k/v and gate/up into one weight each (bind_fused), unless their dtypes differ */
+    d->fused_qkv = 1;
+    d->fused_gate_up = c->gated_mlp;
+    d->qk_norm = c->arch == TLV_ARCH_OPENELM;
     d->act = map_act(c->act);
     d->embed_scale = c->scale_embeddings ? sqrtf((float)c->hidden) : 1.0f;
     d->max_pos = c->max_positions;
@@ -437,9 +517,13 @@ tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv
     if (emb && emb->ndim == 2) m->cfg.llm.vocab = (int32_t)emb->shape[0];
     if ((s = describe(m, dir, err))) goto fail;
 
-    binder b = {m, ck, err, dir, 0, 0, progress, progress_ud, 1, 0, TLV_F32, 0, NULL};
+    binder b = {m, ck, err, dir, 0, 0, progress, progress_ud, 1, 0, TLV_F32, 0, NULL, 0, 0};
     /* pass 1: names, shapes and dtypes of everything, and the byte total for progress */
     if ((s = bind_vision(&b)) || (s = bind_llm(&b)) || (s = check_unused(&b))) goto fail;
+    if (m->llm.arch != TLV_ARCH_OPENELM) {
+        if (b.mixed_qkv) m->llm.fused_qkv = 0;
+        if (b.mixed_gate_up) m->llm.fused_gate_up = 0;
+    }
     /* pass 2: upload */
     tlv__checkpoint_clear_marks(ck);
     b.counting = 0;
@@ -468,7 +552,7 @@ tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_confi
     tlv_status s;
     if ((s = describe(m, "(synthetic)", err))) goto fail;
     if ((s = tlv__stream_create(dev, &stream, err))) goto fail;
-    binder b = {m, NULL, err, "(synthetic)", 0, 0, NULL, NULL, 0, 1, dtype, 12345, stream};
+    binder b = {m, NULL, err, "(synthetic)", 0, 0, NULL, NULL, 0, 1, dtype, 12345, stream, 0, 0};
     tlv__stream_begin(stream, 0);
     if ((s = bind_vision(&b)) || (s = bind_llm(&b))) goto fail;
     if ((s = tlv__stream_run(stream, err))) goto fail;

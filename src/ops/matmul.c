@@ -392,22 +392,28 @@ tlv_status tlv__op_matmul(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *
  * Roofline probes */
 
 tlv_status tlv__op_probe_read(tlv_stream *s, const tlv_vk_buffer *buf, uint64_t offset, uint64_t bytes,
-                              uint32_t wg_size, uint32_t n_wg, int lane_contig, const tlv_vk_buffer *dst)
+                              uint32_t wg_size, uint32_t n_wg, int flags, const tlv_vk_buffer *dst)
 {
     static const char op[] = "probe_read";
     if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
     const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
+    int texel = (flags & TLV_PROBE_TEXEL) != 0;
     if (!buf || !dst || bytes == 0 || bytes % 16 || offset > buf->size || bytes > buf->size - offset ||
         bytes / 16 > UINT32_MAX || wg_size == 0 || wg_size > c->max_wg_invocations || n_wg == 0 ||
-        n_wg > c->max_wg_count[0] || (uint64_t)n_wg * wg_size * 4 > dst->size)
+        n_wg > c->max_wg_count[0] || (uint64_t)n_wg * wg_size * 4 > dst->size || (flags & ~3))
         return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: bad arguments (bytes %llu at %llu of a %llu-byte buffer, "
-                                "%u x %u invocations)", op, (unsigned long long)bytes, (unsigned long long)offset,
-                                buf ? (unsigned long long)buf->size : 0ull, n_wg, wg_size);
-    uint32_t spec[2] = {wg_size, lane_contig ? 1u : 0u};
+                                "%u x %u invocations, flags %d)", op, (unsigned long long)bytes, (unsigned long long)offset,
+                                buf ? (unsigned long long)buf->size : 0ull, n_wg, wg_size, flags);
+    if (texel && (!texel_ok(c) || bytes / 16 > c->max_texel_elements))
+        return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: %s cannot read %llu bytes through an RGBA32UI texel buffer",
+                                op, c->device_name, (unsigned long long)bytes);
+    uint32_t spec[2] = {wg_size, (flags & TLV_PROBE_LANE_CONTIG) ? 1u : 0u};
     const tlv_vk_pipeline *pl = NULL;
-    if (get_pipeline(s, op, "probe_read", spec, 2, 2, 0, sizeof(struct probe_read_push), &pl)) return tlv__stream_status(s);
+    if (get_pipeline(s, op, texel ? "probe_read_tex" : "probe_read", spec, 2, 2, texel ? 1u : 0u,
+                     sizeof(struct probe_read_push), &pl))
+        return tlv__stream_status(s);
     struct probe_read_push pc = {(uint32_t)(bytes / 16), div_up(bytes / 16, n_wg)};
-    tlv_vk_binding b[2] = {{buf, offset, bytes, 0}, {dst, 0, 0, 1}};
+    tlv_vk_binding b[2] = {{buf, offset, bytes, 0, texel ? TLV_TEXEL_RGBA32UI : TLV_TEXEL_NONE}, {dst, 0, 0, 1, TLV_TEXEL_NONE}};
     return tlv__stream_dispatch(s, pl, b, 2, &pc, sizeof pc, n_wg, 1, 1, op);
 }
 

@@ -103,10 +103,14 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
  *
  * probe_read: sums the 16-byte words of buf[offset, offset + bytes) (bytes a multiple of 16,
  * within the storage range), n_wg (<= caps.max_wg_count[0]) workgroups of wg_size invocations, each over its own contiguous
- * part; lane_contig 0: invocations interleave word by word, 1: each streams its own piece.
+ * part; flags: TLV_PROBE_LANE_CONTIG (each invocation streams its own piece; without it the
+ * invocations interleave word by word), TLV_PROBE_TEXEL (read through a uniform texel buffer, as
+ * the matrix kernels do where caps.use_texel; buf + offset must then be min_texel_align aligned).
  * dst receives one uint per invocation (n_wg * wg_size * 4 bytes). Bandwidth = bytes / time. */
+#define TLV_PROBE_LANE_CONTIG 1
+#define TLV_PROBE_TEXEL 2
 tlv_status tlv__op_probe_read(tlv_stream *s, const tlv_vk_buffer *buf, uint64_t offset, uint64_t bytes,
-                              uint32_t wg_size, uint32_t n_wg, int lane_contig, const tlv_vk_buffer *dst);
+                              uint32_t wg_size, uint32_t n_wg, int flags, const tlv_vk_buffer *dst);
 
 /* probe_fma: n_wg (<= caps.max_wg_count[0]) workgroups of wg_size invocations, n_iter iterations of 16 vec4 FMAs each;
  * dst receives one float per invocation. FLOPs = tlv__probe_fma_flops(...). */

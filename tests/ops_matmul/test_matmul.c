@@ -416,13 +416,18 @@ static void test_probes(tlv_test_gpu *g)
     }
     tlv_vk_buffer src, dst;
     if (tlv_test_buffer_make(g, &src, n_words * 16, data, 1) && tlv_test_buffer_make(g, &dst, sizeof got, NULL, 1)) {
-        for (int lc = 0; lc < 2; lc++) {
-            tlv__op_probe_read(g->s, &src, 0, n_words * 16, wg, n_wg, lc, &dst);
-            if (tlv_test_run(g) && tlv_test_buffer_download(g, &dst, got, sizeof got)) {
-                CHECK(memcmp(got, expect[lc], sizeof got) == 0);
-                tlv_test_buffer_guards_ok(g, &dst, "probe_read dst");
+        /* storage buffer, then (where the device has them) a texel buffer: the same sums */
+        int texel_ok = (g->caps->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && g->caps->max_texel_buffers >= 1;
+        for (int tx = 0; tx <= texel_ok; tx++)
+            for (int lc = 0; lc < 2; lc++) {
+                tlv__op_probe_read(g->s, &src, 0, n_words * 16, wg, n_wg, lc | (tx ? TLV_PROBE_TEXEL : 0), &dst);
+                if (tlv_test_run(g) && tlv_test_buffer_download(g, &dst, got, sizeof got)) {
+                    CHECK(memcmp(got, expect[lc], sizeof got) == 0);
+                    tlv_test_buffer_guards_ok(g, &dst, "probe_read dst");
+                }
             }
-        }
+        tlv__op_probe_read(g->s, &src, 0, n_words * 16, wg, n_wg, 4, &dst);
+        tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "probe_read: bad arguments");
         float fg[24];
         tlv__op_probe_fma(g->s, wg, n_wg, 100, &dst);
         if (tlv_test_run(g) && tlv_test_buffer_download(g, &dst, fg, sizeof fg)) {

@@ -41,6 +41,7 @@ layout(push_constant) uniform Push {
     uint residual;         // 1: y = result + y (the residual already sits in y)
     uint rows_per_wg;      // matvec: weight rows per workgroup (a multiple of WG / T)
     uint m_per_wg;         // matvec: x rows per workgroup along y (a multiple of NM)
+    uint x_act;            // matvec with GATED: the activation of the gate half of x (tlv_act)
 } p;
 
 // Element e (counted from the start of the bound slab).

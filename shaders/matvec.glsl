@@ -27,6 +27,9 @@
 //   loop of mode 0. The epilogue is one loop over the NM * R results (not unrolled: unrolled,
 //   it made these pipelines take seconds to compile on lavapipe).
 //
+// GATED = 1 (decode's MLP down projection): x rows are [gate | up], 2K wide, and the kernel reads
+// act(gate) * up wherever it reads x (XV4 / XV1); x_stride is then the 2K-wide row's.
+//
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
 // slabs are 16-byte aligned, tensor.h); else rows may start mid-word and everything goes element
 // by element (slow, correct).
@@ -47,7 +50,22 @@ layout(constant_id = 4) const uint USE_SUBGROUP = 0; // MODE 0, T > 1: 1 = T is 
 layout(constant_id = 5) const uint ALIGNED = 0;
 layout(constant_id = 6) const uint R = 1;            // weight rows per row group and pass (1..4)
 
+layout(constant_id = 7) const uint GATED = 0;      // 1: x = act(x[:, :K]) * x[:, K:] (rows of x are [gate | up], 2K wide; act = p.x_act)
+
 #include "matmul_common.glsl"
+
+// x as the kernel sees it: the rows of x, or with GATED the gated product of their two halves
+// (the MLP's act(gate) * up, computed where it is read instead of by a dispatch of its own).
+vec4 XV4(uint i) {
+    vec4 a = X4(i);
+    if (GATED == 0u) return a;
+    vec4 b = X4(i + p.K / 4u);
+    return vec4(act_apply(a.x, p.x_act), act_apply(a.y, p.x_act), act_apply(a.z, p.x_act), act_apply(a.w, p.x_act)) * b;
+}
+float XV1(uint e) {
+    float a = X1(e);
+    return GATED == 0u ? a : act_apply(a, p.x_act) * X1(e + p.K);
+}
 
 const uint WG = gl_WorkGroupSize.x;
 const uint RG = WG / T; // row groups
@@ -85,10 +103,10 @@ void main() {
 #if defined(TEXEL)
                     // a texel fetch at a lane-uniform address is cheap: no broadcast
                     for (uint m = 0u; m < NM; m++)
-                        for (uint j = 0u; j < 8u; j++) xb[8u * m + j] = X4((xrow[m] + k) / 4u + j);
+                        for (uint j = 0u; j < 8u; j++) xb[8u * m + j] = XV4((xrow[m] + k) / 4u + j);
 #else
                     vec4 xv[NM];
-                    for (uint m = 0u; m < NM; m++) xv[m] = X4((xrow[m] + k) / 4u + lid);
+                    for (uint m = 0u; m < NM; m++) xv[m] = XV4((xrow[m] + k) / 4u + lid);
                     // subgroupBroadcast wants constant lanes: lane j holds x[k + 4j .. k + 4j + 3]
                     for (uint m = 0u; m < NM; m++) {
                         xb[8u * m] = subgroupBroadcast(xv[m], 0u);
@@ -122,7 +140,7 @@ void main() {
                     for (uint r = 0u; r < R; r++) w_load8(wb[r] + k, lo[r], hi[r]);
                     for (uint m = 0u; m < NM; m++) {
                         uint xi = (xrow[m] + k) / 4u;
-                        vec4 xa = X4(xi), xc = X4(xi + 1u);
+                        vec4 xa = XV4(xi), xc = XV4(xi + 1u);
                         for (uint r = 0u; r < R; r++) {
                             float v = a[m * R + r];
                             v = fma(lo[r].x, xa.x, v);
@@ -142,7 +160,7 @@ void main() {
                 for (uint k = k_tail; k < K; k++)
                     for (uint r = 0u; r < R; r++) {
                         float wv = w_elem(wb[r] + k);
-                        for (uint m = 0u; m < NM; m++) acc[m * R + r].x = fma(wv, X1(xrow[m] + k), acc[m * R + r].x);
+                        for (uint m = 0u; m < NM; m++) acc[m * R + r].x = fma(wv, XV1(xrow[m] + k), acc[m * R + r].x);
                     }
             } else if (ALIGNED != 0u) {
                 for (uint k = 8u * t; k < K; k += 8u * T)
@@ -151,15 +169,15 @@ void main() {
                         w_load8(wb[r] + k, lo, hi);
                         for (uint m = 0u; m < NM; m++) {
                             uint xi = (xrow[m] + k) / 4u;
-                            acc[m * R + r] = fma(lo, X4(xi), acc[m * R + r]);
-                            acc[m * R + r] = fma(hi, X4(xi + 1u), acc[m * R + r]);
+                            acc[m * R + r] = fma(lo, XV4(xi), acc[m * R + r]);
+                            acc[m * R + r] = fma(hi, XV4(xi + 1u), acc[m * R + r]);
                         }
                     }
             } else {
                 for (uint k = t; k < K; k += T)
                     for (uint r = 0u; r < R; r++) {
                         float wv = w_elem(wb[r] + k);
-                        for (uint m = 0u; m < NM; m++) acc[m * R + r].x = fma(wv, X1(xrow[m] + k), acc[m * R + r].x);
+                        for (uint m = 0u; m < NM; m++) acc[m * R + r].x = fma(wv, XV1(xrow[m] + k), acc[m * R + r].x);
                     }
             }
 

@@ -182,9 +182,12 @@ tlv_status tlv__model_record_llm(tlv_model_core *m, tlv_model_scratch *sc, tlv_s
         if (!d->gated) {
             linear(s, &h, &L->up, NULL, d->act, &f);
         } else if (d->fused_gate_up) {
+            /* [gate | up] in one projection; the down projection reads act(gate) * up from it
+             * (decode: no gated dispatch, matmul.h) */
             tlv_tensor gu = shape2(&sc->f2, n, 2 * (int64_t)ffn);
             linear(s, &h, &L->up, NULL, TLV_ACT_NONE, &gu);
-            tlv__op_gated(s, d->act, &gu, NULL, &f);
+            tlv__op_matmul_gated(s, d->act, &gu, &f, &L->down.w, opt(&L->down.b), &x, TLV_ACT_NONE, &x, NULL);
+            continue;
         } else {
             tlv_tensor g = shape2(&sc->f2, n, ffn), u = shape2(&sc->f3, n, ffn);
             linear(s, &h, &L->gate, NULL, TLV_ACT_NONE, &g);

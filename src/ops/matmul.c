@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ops/basic.h"
+
 /* Field for field the Push block of shaders/matmul_common.glsl. */
 struct matmul_push {
     uint32_t M, N, K;
@@ -13,6 +15,7 @@ struct matmul_push {
     uint32_t bias_off, bias_dtype;
     uint32_t act, residual;
     uint32_t rows_per_wg, m_per_wg;
+    uint32_t x_act;
 };
 _Static_assert(sizeof(struct matmul_push) <= 128, "matmul push constants");
 
@@ -250,9 +253,25 @@ static tlv_status matvec_split(tlv_stream *s, const char *op, const tlv_vk_caps 
     return TLV_OK;
 }
 
-tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
-                               const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
-                               const tlv_matmul_tuning *tune)
+/* The kernel and shapes for M rows of x on this device: tuning after the many-rows switch. */
+static int pick_kernel(const tlv_vk_caps *c, const tlv_matmul_tuning *tune, uint64_t M, tlv_matmul_tuning *t)
+{
+    if (tune) *t = *tune;
+    else tlv__matmul_tuning_default(c, t);
+    int tiled = t->kernel == TLV_MATMUL_TILED || (t->kernel == TLV_MATMUL_AUTO && M > t->mv_max_m);
+    if (!tiled && t->mv_many_m && M >= t->mv_many_m) {
+        t->mv_mode = t->mv_many_mode;
+        t->mv_rows = t->mv_many_rows;
+        t->mv_max_nm = t->mv_many_nm;
+    }
+    return tiled;
+}
+
+/* gated >= 0: x is [M, 2K] = [gate | up] and the matvec kernel reads act(gate) * up (act =
+ * gated); the caller has checked that the matvec kernel runs (tlv__op_matmul_gated). */
+static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, const tlv_tensor *w, const tlv_tensor *bias,
+                              const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
+                              const tlv_matmul_tuning *tune)
 {
     static const char op[] = "matmul";
     if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
@@ -260,10 +279,11 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
     if (!w) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: w: missing (NULL)", op);
     if (!known_dtype(w->dtype))
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: w: expected F32, F16 or BF16, found dtype %d", op, (int)w->dtype);
-    if (!tlv__op_check_2d(s, op, "w", w, w->dtype, -1, x->shape[1])) return tlv__stream_status(s);
+    int64_t K = gated >= 0 ? x->shape[1] / 2 : x->shape[1];
+    if (!tlv__op_check_2d(s, op, "w", w, w->dtype, -1, K)) return tlv__stream_status(s);
     if (!tlv__op_check_2d(s, op, "y", y, TLV_F32, -1, w->shape[0])) return tlv__stream_status(s);
     if (!check_alloc(s, op, "x", x) || !check_alloc(s, op, "y", y)) return tlv__stream_status(s);
-    int64_t M = x->shape[0], N = w->shape[0], K = x->shape[1];
+    int64_t M = x->shape[0], N = w->shape[0];
     if (y_row0 < 0 || y_row0 > y->shape[0] - M)
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: y: rows [%lld, %lld) outside its %lld rows", op, (long long)y_row0,
                                 (long long)(y_row0 + M), (long long)y->shape[0]);
@@ -296,14 +316,8 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
 
     const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
     tlv_matmul_tuning t;
-    if (tune) t = *tune;
-    else tlv__matmul_tuning_default(c, &t);
-    int tiled = t.kernel == TLV_MATMUL_TILED || (t.kernel == TLV_MATMUL_AUTO && (uint64_t)M > t.mv_max_m);
-    if (!tiled && t.mv_many_m && (uint64_t)M >= t.mv_many_m) {
-        t.mv_mode = t.mv_many_mode;
-        t.mv_rows = t.mv_many_rows;
-        t.mv_max_nm = t.mv_many_nm;
-    }
+    int tiled = pick_kernel(c, tune, (uint64_t)M, &t);
+    if (gated >= 0 && tiled) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: gated x needs the matvec kernel", op);
     if (!tuning_ok(c, &t, tiled))
         return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: tuning not valid on this device (matvec %u/%u/mode %u/sg %u, "
                                 "tiles %ux%ux%u by %ux%u)", op, t.mv_wg, t.mv_t, t.mv_mode, t.mv_subgroup, t.bm, t.bn,
@@ -328,8 +342,8 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
         if (get_pipeline(s, op, shader_name(1, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     } else {
-        uint32_t spec[7] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows};
-        if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
+        uint32_t spec[8] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows, gated >= 0};
+        if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 8, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     }
 
@@ -350,7 +364,8 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
         pc.N = (uint32_t)n;
         pc.K = (uint32_t)K;
         pc.x_off = 0;
-        pc.x_stride = (uint32_t)K;
+        pc.x_stride = (uint32_t)x->shape[1];
+        pc.x_act = gated >= 0 ? (uint32_t)gated : 0u;
         pc.y_off = y_base + (uint32_t)n0;
         pc.y_stride = (uint32_t)N;
         pc.bias_off = (uint32_t)n0;
@@ -379,13 +394,46 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
     return tlv__stream_status(s);
 }
 
+tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
+                               const tlv_tensor *residual, tlv_act act, tlv_tensor *y, int64_t y_row0,
+                               const tlv_matmul_tuning *tune)
+{
+    return matmul_impl(s, x, -1, w, bias, residual, act, y, y_row0, tune);
+}
+
+tlv_status tlv__op_matmul_gated(tlv_stream *s, tlv_act gate_act, const tlv_tensor *gu, tlv_tensor *f, const tlv_tensor *w,
+                                const tlv_tensor *bias, const tlv_tensor *residual, tlv_act act, tlv_tensor *y,
+                                const tlv_matmul_tuning *tune)
+{
+    static const char op[] = "matmul_gated";
+    if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
+    if (!tlv__op_check_2d(s, op, "gu", gu, TLV_F32, -1, -1)) return tlv__stream_status(s);
+    if (gu->shape[1] % 2)
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: gu: expected an even number of columns ([gate | up]), found %lld", op,
+                                (long long)gu->shape[1]);
+    if (!tlv__op_check_2d(s, op, "f", f, TLV_F32, gu->shape[0], gu->shape[1] / 2)) return tlv__stream_status(s);
+    if ((int)gate_act < TLV_ACT_NONE || (int)gate_act > TLV_ACT_SILU)
+        return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: unknown activation %d", op, (int)gate_act);
+    tlv_matmul_tuning t;
+    const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
+    int tiled = pick_kernel(c, tune, (uint64_t)gu->shape[0], &t);
+    /* Fused in mode 0 (GPUs: many threads share each x chunk and exp is cheap there; one dispatch
+     * fewer per layer). Not in mode 1 (lavapipe's decode): every lane recomputes act over all of x
+     * for each pass of 32 weight rows, and the extra x fetches are texel calls: Qwen2-0.5B f16 tg32
+     * fell from 7.4 to 5.2 tok/s fused. Mode 2 and the tiled kernel re-read x per pass too. There
+     * the product is made once, into f. */
+    if (!tiled && t.mv_mode == 0) return matmul_impl(s, gu, (int)gate_act, w, bias, residual, act, y, 0, tune);
+    tlv__op_gated(s, gate_act, gu, NULL, f);
+    return matmul_impl(s, f, -1, w, bias, residual, act, y, 0, tune);
+}
+
 tlv_status tlv__op_matmul(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias,
                           const tlv_tensor *residual, tlv_act act, tlv_tensor *y)
 {
     if (x && y && tlv__stream_status(s) == TLV_OK && x->ndim == 2 && y->ndim == 2 && y->shape[0] != x->shape[0])
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "matmul: y: expected %lld rows (as x), found %lld (use tlv__op_matmul_rows "
                                 "to write a row range)", (long long)x->shape[0], (long long)y->shape[0]);
-    return tlv__op_matmul_rows(s, x, w, bias, residual, act, y, 0, NULL);
+    return matmul_impl(s, x, -1, w, bias, residual, act, y, 0, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------

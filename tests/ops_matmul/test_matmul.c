@@ -1,7 +1,7 @@
 /* test_matmul.c: tlv__op_matmul / tlv__op_matmul_rows against a plain-C double-precision reference,
  * both kernels (matvec, tiled) and the automatic choice, every weight and bias dtype, every
- * activation, residuals in place and separate, a row offset into a bigger y; bad arguments; the
- * roofline probes.
+ * activation, residuals in place and separate, a row offset into a bigger y; the down projection
+ * on a gated product (tlv__op_matmul_gated); bad arguments; the roofline probes.
  *
  * Error measure: max_i |y_i - ref_i| <= 1e-5 * max_i |ref_i| over the rows written. The reference
  * uses the same rounded weights, bias and inputs as the device (tlv_test_round), so F16/BF16 get
@@ -33,6 +33,7 @@ typedef struct mm_case {
     enum res_mode res;
     int64_t y_row0, y_extra; /* write rows [y_row0, y_row0 + M) of a y with M + y_extra rows */
     int kernel;              /* index into configs[] */
+    int gated;               /* 1 + tlv_act: tlv__op_matmul_gated, x = [gate | up] of width 2K */
 } mm_case;
 
 /* Kernel configurations: the device's own choices, and the shapes other devices get, run here
@@ -111,7 +112,7 @@ static double act_ref(double v, tlv_act a)
 typedef struct pending {
     mm_case c;
     char what[200];
-    tlv_tensor tx, tw, tb, ty, tr;
+    tlv_tensor tx, tw, tb, ty, tr, tf;
     float *y0, *ref; /* y's prior contents; reference of the written rows */
 } pending;
 
@@ -125,6 +126,7 @@ static void release_case(tlv_test_gpu *g, pending *q)
     tlv_test_tensor_release(g, &q->tb);
     tlv_test_tensor_release(g, &q->ty);
     tlv_test_tensor_release(g, &q->tr);
+    tlv_test_tensor_release(g, &q->tf);
     free(q->y0);
     free(q->ref);
 }
@@ -166,18 +168,25 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
     pending *q = &batch[n_batch];
     memset(q, 0, sizeof *q);
     q->c = *c;
-    snprintf(q->what, sizeof q->what, "M=%lld N=%lld K=%lld w=%s bias=%s act=%d res=%d y_row0=%lld/%lld kernel=%s",
+    snprintf(q->what, sizeof q->what, "M=%lld N=%lld K=%lld w=%s bias=%s act=%d res=%d y_row0=%lld/%lld kernel=%s gated=%d",
              (long long)M, (long long)N, (long long)K, tlv__dtype_name(c->wdt),
              c->bias ? tlv__dtype_name((tlv_dtype)(c->bias - 1)) : "none", (int)c->act, (int)c->res,
-             (long long)c->y_row0, (long long)YR, config_names[c->kernel]);
+             (long long)c->y_row0, (long long)YR, config_names[c->kernel], c->gated - 1);
 
-    float *x = tlv_test_random(seed, (size_t)(M * K), -1.0f, 1.0f);
+    int64_t XK = c->gated ? 2 * K : K; /* columns of x */
+    float *xin = tlv_test_random(seed, (size_t)(M * XK), -2.0f, 2.0f);
+    float *x = malloc(sizeof(float) * (size_t)(M * K) + 1); /* the product's x (gated: act(g) * u) */
+    if (xin && x)
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t k = 0; k < K; k++)
+                x[m * K + k] = c->gated ? (float)(act_ref(xin[m * XK + k], (tlv_act)(c->gated - 1)) * xin[m * XK + K + k])
+                                        : xin[m * K + k];
     float *w = tlv_test_random(seed + 1, (size_t)(N * K), -1.0f, 1.0f);
     float *b = tlv_test_random(seed + 2, (size_t)N, -0.5f, 0.5f);
     float *r = tlv_test_random(seed + 4, (size_t)(M * N), -1.0f, 1.0f); /* separate residual */
     q->y0 = tlv_test_random(seed + 3, (size_t)(YR * N), -1.0f, 1.0f);  /* y's prior contents */
     q->ref = malloc(sizeof(float) * (size_t)(M * N));
-    if (!x || !w || !b || !r || !q->y0 || !q->ref) {
+    if (!xin || !x || !w || !b || !r || !q->y0 || !q->ref) {
         CHECK(!"out of host memory");
         free(q->y0);
         free(q->ref);
@@ -197,7 +206,8 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
             q->ref[m * N + n] = (float)acc;
         }
 
-    int ok = tlv_test_tensor_make(g, &q->tx, TLV_F32, 2, (int64_t[]){M, K}, x, 0);
+    int ok = tlv_test_tensor_make(g, &q->tx, TLV_F32, 2, (int64_t[]){M, XK}, xin, 0);
+    ok = ok && (!c->gated || tlv_test_tensor_make(g, &q->tf, TLV_F32, 2, (int64_t[]){M, K}, NULL, 0));
     ok = ok && tlv_test_tensor_make(g, &q->tw, c->wdt, 2, (int64_t[]){N, K}, w, 0);
     ok = ok && (!c->bias || tlv_test_tensor_make(g, &q->tb, (tlv_dtype)(c->bias - 1), 1, (int64_t[]){N}, b, 0));
     ok = ok && tlv_test_tensor_make(g, &q->ty, TLV_F32, 2, (int64_t[]){YR, N}, q->y0, 1);
@@ -209,13 +219,17 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
     }
     const tlv_tensor *res = c->res == RES_IN_PLACE ? &q->ty : c->res == RES_SEPARATE ? &q->tr : NULL;
     const tlv_tensor *bias = c->bias ? &q->tb : NULL;
-    if (c->y_row0 == 0 && c->y_extra == 0 && c->kernel == K_AUTO)
+    if (c->gated)
+        tlv__op_matmul_gated(g->s, (tlv_act)(c->gated - 1), &q->tx, &q->tf, &q->tw, bias, res, c->act, &q->ty,
+                             c->kernel == K_AUTO ? NULL : &configs[c->kernel]);
+    else if (c->y_row0 == 0 && c->y_extra == 0 && c->kernel == K_AUTO)
         tlv__op_matmul(g->s, &q->tx, &q->tw, bias, res, c->act, &q->ty);
     else
         tlv__op_matmul_rows(g->s, &q->tx, &q->tw, bias, res, c->act, &q->ty, c->y_row0,
                             c->kernel == K_AUTO ? NULL : &configs[c->kernel]);
     if (++n_batch == BATCH) flush(g);
 done:
+    free(xin);
     free(x);
     free(w);
     free(b);
@@ -299,6 +313,27 @@ static void test_epilogues(tlv_test_gpu *g)
 }
 
 /* Bad arguments: each recording fails with the status and a message naming what is wrong. */
+/* tlv__op_matmul_gated: the down projection reading act(gate) * up from [gate | up] rows
+ * (matvec mode 0, the GPU shape), or the product made first (modes 1, 2, tiled); aligned and odd K. */
+static void test_gated(tlv_test_gpu *g)
+{
+    static const int64_t Ms[] = {1, 2, 5};
+    static const int64_t Ks[] = {64, 37};
+    static const int ks[] = {K_AUTO, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_FLIP, K_MV_MANY, K_TILED};
+    static const tlv_act acts[] = {TLV_ACT_SILU, TLV_ACT_GELU_TANH, TLV_ACT_GELU_ERF};
+    uint64_t seed = 9000;
+    int i = 0;
+    for (size_t a = 0; a < sizeof Ms / sizeof Ms[0]; a++)
+        for (size_t b = 0; b < sizeof Ks / sizeof Ks[0]; b++)
+            for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++, i++) {
+                mm_case c = {Ms[a], i % 2 ? 33 : 130, Ks[b], i % 3 == 0 ? TLV_F16 : i % 3 == 1 ? TLV_BF16 : TLV_F32,
+                             i % 2 ? 1 + TLV_F16 : 0, TLV_ACT_NONE, i % 2 ? RES_IN_PLACE : RES_NONE, 0, 0, ks[k],
+                             1 + (int)acts[i % 3]};
+                run_case(g, &c, seed += 10);
+            }
+    flush(g);
+}
+
 static void test_bad_args(tlv_test_gpu *g)
 {
     tlv_tensor x, w, y, y2, b, xh, r;
@@ -456,6 +491,7 @@ int main(void)
     test_shapes(&g);
     test_epilogues(&g);
     flush(&g);
+    test_gated(&g);
     test_bad_args(&g);
     test_probes(&g);
     tlv_test_gpu_teardown(&g);

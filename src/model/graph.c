@@ -160,9 +160,14 @@ tlv_status tlv__model_record_llm(tlv_model_core *m, tlv_model_scratch *sc, tlv_s
         }
         /* RoPE on q here; on k while it is written into the cache (MODELS.md 4: rotate-half on
          * the first rot_dim dims of each head, positions pos0 .. pos0+n-1). */
-        tlv__op_rope(s, qv, n, nh, hd, d->rot_dim, &w->rope_table, NULL, 0, pos0);
-        tlv__op_kv_write(s, kv, tlv__attn_cache(&sc->kcache[l]), n, nkv, hd, pos0, d->rot_dim, &w->rope_table);
-        tlv__op_kv_write(s, vv, tlv__attn_cache(&sc->vcache[l]), n, nkv, hd, pos0, 0, NULL);
+        if (d->fused_qkv) {
+            tlv__op_qkv_rope_write(s, qv, kv, vv, tlv__attn_cache(&sc->kcache[l]), tlv__attn_cache(&sc->vcache[l]), n, nh,
+                                   nkv, hd, pos0, d->rot_dim, &w->rope_table);
+        } else {
+            tlv__op_rope(s, qv, n, nh, hd, d->rot_dim, &w->rope_table, NULL, 0, pos0);
+            tlv__op_kv_write(s, kv, tlv__attn_cache(&sc->kcache[l]), n, nkv, hd, pos0, d->rot_dim, &w->rope_table);
+            tlv__op_kv_write(s, vv, tlv__attn_cache(&sc->vcache[l]), n, nkv, hd, pos0, 0, NULL);
+        }
         ap.n_head = nh;
         ap.n_kv_head = nkv;
         tlv__op_attention(s, &ap, qv, tlv__attn_cache(&sc->kcache[l]), tlv__attn_cache(&sc->vcache[l]),

@@ -35,6 +35,14 @@ struct kv_write_push {
 };
 _Static_assert(sizeof(struct kv_write_push) <= 128, "kv_write push constants");
 
+struct qkv_rope_write_push {
+    uint32_t q_off, k_off, v_off, src_rs;
+    uint32_t k_dst_off, v_dst_off, dst_rs, dst_hs;
+    uint32_t n_rows, n_head, n_kv, head_dim;
+    uint32_t pos0, half_rot, y_count;
+};
+_Static_assert(sizeof(struct qkv_rope_write_push) <= 128, "qkv_rope_write push constants");
+
 /* ------------------------------------------------------------------------------------------
  * Tuning, per device. */
 
@@ -566,4 +574,54 @@ tlv_status tlv__op_kv_write(tlv_stream *s, tlv_attn_view src, tlv_attn_view dst,
         tlv__tensor_binding(rope ? table : src.t, 0, 0),
     };
     return tlv__stream_dispatch(s, pipe, b, 3, &pc, sizeof pc, g[0], g[1], g[2], rope ? "kv_write_rope" : "kv_write");
+}
+
+/* ------------------------------------------------------------------------------------------
+ * RoPE on q and both cache writes, one dispatch */
+
+tlv_status tlv__op_qkv_rope_write(tlv_stream *s, tlv_attn_view q, tlv_attn_view k, tlv_attn_view v, tlv_attn_view k_dst,
+                                  tlv_attn_view v_dst, int n_rows, int n_head, int n_kv_head, int head_dim, int pos0,
+                                  int rot_dim, const tlv_tensor *table)
+{
+    const char *op = "qkv_rope_write";
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
+    if (n_rows < 1 || n_head < 1 || n_kv_head < 1 || head_dim < 1 || pos0 < 0)
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: expected n_rows, n_head, n_kv_head, head_dim >= 1 and pos0 >= 0, "
+                                "found %d, %d, %d, %d, %d", op, n_rows, n_head, n_kv_head, head_dim, pos0);
+    if (!check_view(s, op, "q", &q, n_rows, n_head, head_dim) || !check_view(s, op, "k", &k, n_rows, n_kv_head, head_dim) ||
+        !check_view(s, op, "v", &v, n_rows, n_kv_head, head_dim) ||
+        !check_view(s, op, "k_dst", &k_dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim) ||
+        !check_view(s, op, "v_dst", &v_dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim) ||
+        !check_rot(s, op, head_dim, rot_dim, table, (int64_t)pos0 + n_rows - 1))
+        return fail_status(s);
+    if (q.t != k.t || q.t != v.t || q.row_stride != k.row_stride || q.row_stride != v.row_stride ||
+        q.head_stride != head_dim || k.head_stride != head_dim || v.head_stride != head_dim)
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: q, k and v must be parts of one fused QKV tensor (one row stride, "
+                                "heads of head_dim packed)", op);
+    if (k_dst.row_stride != v_dst.row_stride || k_dst.head_stride != v_dst.head_stride)
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: k_dst and v_dst must have the same layout", op);
+    if (k_dst.t == q.t || v_dst.t == q.t || k_dst.t == v_dst.t || k_dst.t == table || v_dst.t == table || table == q.t)
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: the caches, the table and qkv must be four distinct tensors", op);
+
+    const tlv_vk_caps *caps = tlv__vk_device_caps(tlv__stream_device(s));
+    const uint32_t wg = wg_1d_for(caps);
+    const int64_t per_row = (int64_t)n_head * (rot_dim / 2) + 2 * (int64_t)n_kv_head * head_dim;
+    uint32_t g[3];
+    if (!grid_rows(s, op, caps, wg, n_rows, per_row, g)) return fail_status(s);
+    const uint32_t spec[1] = {wg};
+    const tlv_vk_pipeline *pipe;
+    if (get_pipeline(s, "qkv_rope_write", spec, 1, 4, 0, sizeof(struct qkv_rope_write_push), &pipe) != TLV_OK)
+        return tlv__stream_status(s);
+    struct qkv_rope_write_push pc = {
+        (uint32_t)q.offset, (uint32_t)k.offset, (uint32_t)v.offset, (uint32_t)q.row_stride,
+        (uint32_t)k_dst.offset, (uint32_t)v_dst.offset, (uint32_t)k_dst.row_stride, (uint32_t)k_dst.head_stride,
+        (uint32_t)n_rows, (uint32_t)n_head, (uint32_t)n_kv_head, (uint32_t)head_dim,
+        (uint32_t)pos0, (uint32_t)(rot_dim / 2), g[1],
+    };
+    tlv_vk_binding b[4] = {
+        tlv__tensor_binding(q.t, 0, 1), tlv__tensor_binding(k_dst.t, 0, 1), tlv__tensor_binding(v_dst.t, 0, 1),
+        tlv__tensor_binding(table, 0, 0),
+    };
+    return tlv__stream_dispatch(s, pipe, b, 4, &pc, sizeof pc, g[0], g[1], g[2], "qkv_rope_write");
 }

@@ -117,4 +117,12 @@ tlv_status tlv__op_rope(tlv_stream *s, tlv_attn_view x, int n_rows, int n_heads,
 tlv_status tlv__op_kv_write(tlv_stream *s, tlv_attn_view src, tlv_attn_view dst, int n_rows, int n_kv_head,
                             int head_dim, int pos0, int rot_dim, const tlv_tensor *table);
 
+/* After a fused QKV projection: RoPE on q in place (positions pos0 + i), K written to k_dst with
+ * RoPE, V copied to v_dst (as tlv__op_rope + two tlv__op_kv_write), in one dispatch. q, k, v are
+ * views of one tensor (the fused [q | k | v] rows: one row stride, head stride head_dim); k_dst
+ * and v_dst have the same layout; caches, table and qkv are distinct tensors. rot_dim >= 2. */
+tlv_status tlv__op_qkv_rope_write(tlv_stream *s, tlv_attn_view q, tlv_attn_view k, tlv_attn_view v, tlv_attn_view k_dst,
+                                  tlv_attn_view v_dst, int n_rows, int n_head, int n_kv_head, int head_dim, int pos0,
+                                  int rot_dim, const tlv_tensor *table);
+
 #endif

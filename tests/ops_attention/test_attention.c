@@ -427,8 +427,9 @@ static void test_rope(tlv_test_gpu *g)
 }
 
 /* kv_write: K with RoPE and V without, from a fused QKV buffer into a head-major cache at pos0,
- * and into a position-major one. Every other cache element must keep the sentinel. */
-static void test_kv_write(tlv_test_gpu *g, int posmajor)
+ * and into a position-major one. Every other cache element must keep the sentinel.
+ * fused: tlv__op_qkv_rope_write instead (q rotated in place too, checked against ref_rope). */
+static void test_kv_write(tlv_test_gpu *g, int posmajor, int fused)
 {
     const int n = 9, nh = 4, nkv = 2, hd = 80, rot = 32, pos0 = 2988, max_ctx = 3000;
     const int64_t cols = (int64_t)(nh + 2 * nkv) * hd;
@@ -436,7 +437,7 @@ static void test_kv_write(tlv_test_gpu *g, int posmajor)
     float *tab = malloc(sizeof(float) * (size_t)max_ctx * rot);
     tlv__rope_table_fill(tab, max_ctx, rot, 1e4f);
     tlv_tensor tx = {0}, tt = {0}, kc = {0}, vc = {0};
-    tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){n, cols}, dx, 0);
+    tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){n, cols}, dx, fused);
     tlv_test_tensor_make(g, &tt, TLV_F32, 2, (int64_t[]){max_ctx, rot}, tab, 0);
     if (posmajor) {
         tlv_test_tensor_make(g, &kc, TLV_F32, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, NULL, 1);
@@ -448,10 +449,14 @@ static void test_kv_write(tlv_test_gpu *g, int posmajor)
     if (tx.n_slabs && tt.n_slabs && kc.n_slabs && vc.n_slabs) {
         tlv_attn_view kd = posmajor ? tlv__attn_rows(&kc, 0, hd) : tlv__attn_cache(&kc);
         tlv_attn_view vd = posmajor ? tlv__attn_rows(&vc, 0, hd) : tlv__attn_cache(&vc);
-        CHECK_EQ_INT(tlv__op_kv_write(g->s, tlv__attn_rows(&tx, (int64_t)nh * hd, hd), kd, n, nkv, hd, pos0, rot, &tt),
-                     TLV_OK);
-        CHECK_EQ_INT(tlv__op_kv_write(g->s, tlv__attn_rows(&tx, (int64_t)(nh + nkv) * hd, hd), vd, n, nkv, hd, pos0,
-                                      0, NULL), TLV_OK);
+        tlv_attn_view qs = tlv__attn_rows(&tx, 0, hd), ks = tlv__attn_rows(&tx, (int64_t)nh * hd, hd),
+                      vs = tlv__attn_rows(&tx, (int64_t)(nh + nkv) * hd, hd);
+        if (fused) {
+            CHECK_EQ_INT(tlv__op_qkv_rope_write(g->s, qs, ks, vs, kd, vd, n, nh, nkv, hd, pos0, rot, &tt), TLV_OK);
+        } else {
+            CHECK_EQ_INT(tlv__op_kv_write(g->s, ks, kd, n, nkv, hd, pos0, rot, &tt), TLV_OK);
+            CHECK_EQ_INT(tlv__op_kv_write(g->s, vs, vd, n, nkv, hd, pos0, 0, NULL), TLV_OK);
+        }
         if (tlv_test_run(g)) {
             int *positions = malloc(sizeof(int) * n);
             for (int i = 0; i < n; i++) positions[i] = pos0 + i;
@@ -474,6 +479,30 @@ static void test_kv_write(tlv_test_gpu *g, int posmajor)
                 tlv_test_guards_ok(g, &kc, "kv_write K");
                 tlv_test_guards_ok(g, &vc, "kv_write V");
             }
+            float *gx = fused ? tlv_test_tensor_download(g, &tx) : NULL;
+            if (gx) {
+                /* q rotated in place, k and v parts of the rows untouched */
+                const size_t nq = (size_t)n * nh * hd;
+                double *refq = malloc(sizeof(double) * nq);
+                float *rq = malloc(sizeof(float) * nq), *gq = malloc(sizeof(float) * nq);
+                struct hview hq = {dx, 0, cols, hd};
+                ref_rope(refq, &hq, n, nh, hd, rot, tab, positions);
+                for (size_t c = 0; c < nq; c++) {
+                    rq[c] = (float)refq[c];
+                    gq[c] = gx[(int64_t)(c / ((size_t)nh * hd)) * cols + (int64_t)(c % ((size_t)nh * hd))];
+                }
+                tlv_test_compare_rel(posmajor ? "qkv_rope_write q (position-major caches)" : "qkv_rope_write q", gq, rq, nq,
+                                     1e-5);
+                free(rq);
+                free(gq);
+                int kv_same = 1;
+                for (int i = 0; i < n; i++)
+                    for (int64_t e = (int64_t)nh * hd; e < cols; e++) kv_same &= gx[i * cols + e] == dx[i * cols + e];
+                CHECK(kv_same);
+                tlv_test_guards_ok(g, &tx, "qkv_rope_write qkv");
+                free(refq);
+            }
+            free(gx);
             free(gk);
             free(gv);
             free(refk);
@@ -576,6 +605,16 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "position 6 is beyond the table's 6 positions");
     tlv__op_kv_write(g->s, tlv__attn_rows(&q, 0, 16), vk, 4, 2, 16, 0, 8, &tab);
     tlv_test_run(g);
+    /* qkv_rope_write: q, k, v from different tensors; the two caches one tensor; no rotation */
+    tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&o, 0, 16), tlv__attn_rows(&o, 32, 16), vk,
+                           tlv__attn_cache(&kv32), 4, 2, 2, 16, 0, 8, &tab);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "parts of one fused QKV tensor");
+    tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&q, 16, 16), tlv__attn_rows(&q, 32, 16), vk, vk,
+                           4, 1, 2, 16, 0, 8, &tab);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "four distinct tensors");
+    tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&q, 16, 16), tlv__attn_rows(&q, 32, 16), vk,
+                           tlv__attn_cache(&kv32), 4, 1, 2, 16, 0, 0, &tab);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "rot");
 out:
     tlv_test_tensor_release(g, &q);
     tlv_test_tensor_release(g, &kv);
@@ -592,8 +631,10 @@ int main(void)
     if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_attention");
     test_attention(&g);
     test_rope(&g);
-    test_kv_write(&g, 0);
-    test_kv_write(&g, 1);
+    test_kv_write(&g, 0, 0);
+    test_kv_write(&g, 1, 0);
+    test_kv_write(&g, 0, 1);
+    test_kv_write(&g, 1, 1);
     test_bad_args(&g);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_attention");

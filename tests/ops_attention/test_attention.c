@@ -242,7 +242,8 @@ static void test_attention(tlv_test_gpu *g)
         {"gqa8 hd40", 17, 30, 16, 2, 40, 1, 13, 0, LAYOUT_CACHE, 0, 0, 2.0f},
         {"gqa3 hd24", 11, 11, 6, 2, 24, 1, 0, 0, LAYOUT_SEPARATE, 0, 0, 2.0f},
         {"hd 7", 9, 12, 2, 1, 7, 0, 0, 0, LAYOUT_SEPARATE, 0, 0, 2.0f},
-        /* decode against a long cache: split over the keys (auto), and the same without scratch */
+        /* decode against a long cache: split over the keys where the device plans one (lavapipe: more
+         * than 1024 keys, phi2 L3000), and the same without scratch */
         {"qwen2 decode L1024", 1, 1024, 14, 2, 64, 1, 1023, 0, LAYOUT_CACHE, 0, 1, 2.0f},
         {"qwen2 decode L1024 no split", 1, 1024, 14, 2, 64, 1, 1023, 0, LAYOUT_CACHE, 0, 0, 2.0f},
         {"phi2 decode L3000", 1, 3000, 2, 2, 80, 1, 2999, 0, LAYOUT_CACHE, 0, 1, 3.0f},

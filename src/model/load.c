@@ -173,6 +173,7 @@ static tlv_status bind_fused(binder *b, tlv_linear *l, int n, const char *base, 
 {
     char name[512];
     int64_t total = 0;
+    if (n < 1 || n > 4) return tlv__err_set(b->err, TLV_ERR_INVALID_ARG, "bind_fused: %d parts (1..4)", n);
     for (int i = 0; i < n; i++) total += outs[i];
     for (int part = 0; part <= (bias != 0); part++) {
         tlv_tensor *t = part ? &l->b : &l->w;
@@ -184,7 +185,7 @@ static tlv_status bind_fused(binder *b, tlv_linear *l, int n, const char *base, 
             continue;
         }
         const tlv_st_tensor *st[4];
-        for (int i = 0; i < n && i < 4; i++) {
+        for (int i = 0; i < n; i++) {
             snprintf(name, sizeof name, "%s%s.%s", base, names[i], suffix);
             tlv_status s = lookup(b, &st[i], 1, part ? 1 : 2, part ? (const int64_t[]){outs[i]} : (const int64_t[]){outs[i], in},
                                   name);

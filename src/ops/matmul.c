@@ -310,7 +310,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
     if ((int)act < TLV_ACT_NONE || (int)act > TLV_ACT_SILU)
         return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: unknown activation %d", op, (int)act);
     if (M > UINT32_MAX / 2 || N > UINT32_MAX / 2 || K > UINT32_MAX / 2 ||
-        (uint64_t)y->shape[0] * (uint64_t)N > UINT32_MAX || (uint64_t)M * (uint64_t)K > UINT32_MAX ||
+        (uint64_t)y->shape[0] * (uint64_t)N > UINT32_MAX || (uint64_t)M * (uint64_t)x->shape[1] > UINT32_MAX ||
         (uint64_t)w->slab_rows * (uint64_t)K > UINT32_MAX)
         return tlv__stream_fail(s, TLV_ERR_LIMIT, "%s: shapes exceed 32-bit element indexing", op);
 

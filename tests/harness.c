@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -123,4 +124,12 @@ int tlv_test_fake_hub_start(const char *python, const char *server, const char *
         nanosleep(&ts, NULL);
     }
     return -1;
+}
+
+void tlv_test_fake_hub_stop(int pid)
+{
+    if (pid <= 0) return;
+    kill((pid_t)pid, SIGTERM);
+    int status;
+    waitpid((pid_t)pid, &status, 0);
 }

@@ -45,6 +45,8 @@ float tlv_test_rand_uniform(uint64_t *state, float lo, float hi);
  * root for at most lifetime_s seconds; waits up to 10 s for its port. Returns the server's pid
  * and sets *port, or -1 if it did not come up (the child is reaped). */
 int tlv_test_fake_hub_start(const char *python, const char *server, const char *root, int lifetime_s, int *port);
+/* Stops it (SIGTERM) and reaps it; pid <= 0 is a no-op. */
+void tlv_test_fake_hub_stop(int pid);
 
 /* A tlv_allocator that fails every allocation after `fail_after` successful ones
  * (fail_after < 0: never fails). Counts live blocks, so tests can check for leaks. */

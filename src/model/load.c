@@ -80,9 +80,25 @@ static tlv_status synth_bind(binder *b, tlv_tensor *t, const char *name, int ndi
     return synth_fill(b, t, scale, offset);
 }
 
+static tlv_dtype st_dtype(const tlv_st_tensor *st)
+{
+    return st->dtype == TLV_ST_F32 ? TLV_F32 : st->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
+}
+
+/* Counts a checkpoint tensor now on the device: model totals and load progress (which may cancel). */
+static tlv_status uploaded(binder *b, const tlv_st_tensor *st)
+{
+    b->m->device_bytes += st->n_bytes;
+    b->m->n_params += st->n_elems;
+    b->done += st->n_bytes;
+    if (b->progress && b->progress(b->progress_ud, b->done, b->total))
+        return tlv__err_set(b->err, TLV_ERR_CANCELLED, "loading cancelled");
+    return TLV_OK;
+}
+
 static tlv_status upload(binder *b, const tlv_st_tensor *st, tlv_tensor *t)
 {
-    tlv_dtype dt = st->dtype == TLV_ST_F32 ? TLV_F32 : st->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
+    tlv_dtype dt = st_dtype(st);
     int64_t shape[TLV_MAX_DIMS];
     int nd = st->ndim < 1 ? 1 : st->ndim;
     if (nd > TLV_MAX_DIMS) return tlv__err_set(b->err, TLV_ERR_FORMAT, "tensor '%s' has %d dims", st->name, st->ndim);
@@ -91,12 +107,7 @@ static tlv_status upload(binder *b, const tlv_st_tensor *st, tlv_tensor *t)
     tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
     if (!s) s = tlv__tensor_write(b->m->dev, t, st->data, b->err);
     if (s) return tlv__err_prefix(b->err, "tensor '%s'", st->name);
-    b->m->device_bytes += st->n_bytes;
-    b->m->n_params += st->n_elems;
-    b->done += st->n_bytes;
-    if (b->progress && b->progress(b->progress_ud, b->done, b->total))
-        return tlv__err_set(b->err, TLV_ERR_CANCELLED, "loading cancelled");
-    return TLV_OK;
+    return uploaded(b, st);
 }
 
 /* Finds name in the checkpoint and checks its dtype and shape: dims[i] < 0 means "any".
@@ -196,19 +207,14 @@ static tlv_status bind_fused(binder *b, tlv_linear *l, int n, const char *base, 
             for (int i = 0; i < n; i++) b->total += st[i]->n_bytes;
             continue;
         }
-        tlv_dtype dt = st[0]->dtype == TLV_ST_F32 ? TLV_F32 : st[0]->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
-        tlv__tensor_init(t, dt, part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
+        tlv__tensor_init(t, st_dtype(st[0]), part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
         tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
         int64_t row0 = 0;
         for (int i = 0; i < n && !s; i++) {
             s = tlv__tensor_write_rows(b->m->dev, t, row0, outs[i], st[i]->data, b->err);
             if (s) return tlv__err_prefix(b->err, "tensor '%s'", st[i]->name);
             row0 += outs[i];
-            b->m->device_bytes += st[i]->n_bytes;
-            b->m->n_params += st[i]->n_elems;
-            b->done += st[i]->n_bytes;
-            if (b->progress && b->progress(b->progress_ud, b->done, b->total))
-                return tlv__err_set(b->err, TLV_ERR_CANCELLED, "loading cancelled");
+            if ((s = uploaded(b, st[i]))) return s;
         }
         if (s) return tlv__err_prefix(b->err, "tensor '%s%s.%s'", base, names[0], suffix);
     }

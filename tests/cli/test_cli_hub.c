@@ -37,10 +37,7 @@ static int server_start(void)
 
 static void server_stop(void)
 {
-    if (g_server <= 0) return;
-    kill(g_server, SIGTERM);
-    int status;
-    waitpid(g_server, &status, 0);
+    tlv_test_fake_hub_stop(g_server);
     g_server = -1;
 }
 

@@ -17,7 +17,7 @@
 #   SKIP_TESTS=1 skip ctest;  BENCH_REPS  -r of the bench (5)
 #
 # Output: machine.txt, configure.log, build.log, ctest.log (+ the failed tests' output),
-# kernels.json/.txt, qwen2-0.5b.json/.txt, phi2-3.1b.json/.txt, compare.md + compare.svg
+# kernels.json/.txt, floor.txt (bench/floor), qwen2-0.5b.json/.txt, phi2-3.1b.json/.txt, compare.md + compare.svg
 # (the runs side by side with bench/results/lavapipe-*.json), summary.txt.
 set -u
 OUT_DIR=${1:-${OUT:-}}
@@ -90,6 +90,10 @@ run_bench() { # name limit args...
   grep -E '^\| (-|[a-z0-9])' "$OUT_DIR/$name.txt" | grep -v '^| model' | tee -a "$SUMMARY" > /dev/null
 }
 run_bench kernels 90 kernels -r "$REPS" -t f16,bf16
+# the cost of one fetch outside the runtime (texel / storage / buffer_reference): seconds
+timeout -k 5 60 "$BUILD/bench/tlv-floor" -D "${TLV_DEVICE:-0}" > "$OUT_DIR/floor.txt" 2>&1
+note "tlv-floor rc $? ($(since))"
+grep '^| [a-z]' "$OUT_DIR/floor.txt" | tee -a "$SUMMARY" > /dev/null
 run_bench qwen2-0.5b 150 -P qwen2-0.5b-siglip -t f16 -r "$REPS"
 run_bench phi2-3.1b 180 -P phi2-siglip-3.1b -t f16 -r "$REPS" -p 64,512 -d 0,1024
 

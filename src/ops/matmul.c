@@ -94,6 +94,11 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
     /* half the driver's limit: the split's count of iterations is an estimate */
     t.loop_budget = c->max_loop_iterations / 2;
     t.texel = c->use_texel ? 1u : 0u;
+    /* lavapipe 22.3: x fetched once per lane and handed out by 8 shuffles at constant lanes
+     * costs 10-19% less CPU per weight byte than 8 lane-uniform texel calls per 32 elements
+     * (tlv-floor, paired runs); the kernel bench's f16 matvecs ran 1-36% faster, decode about
+     * 5-8% (docs/BENCHMARKS.md, round 6) */
+    t.mv_x_shuffle = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU && t.mv_mode == 1 && (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE) ? 1u : 0u;
     /* shared memory: BK * (BM + BN) floats */
     while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
     *out = t;
@@ -107,12 +112,16 @@ static int pow2(uint32_t v)
 /* The rules of matmul.h for a tuning handed in. */
 static int texel_ok(const tlv_vk_caps *c)
 {
-    return (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 && c->min_texel_align <= 256;
+    /* the texel variants of matvec.glsl declare subgroup shuffles (X_SHUFFLE): a module may only
+     * declare what the device supports, used or not */
+    return (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 && c->min_texel_align <= 256 &&
+           (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE);
 }
 
 static int tuning_ok(const tlv_vk_caps *c, const tlv_matmul_tuning *t, int tiled)
 {
     if (t->texel > 1 || (t->texel && !texel_ok(c))) return 0;
+    if (t->mv_x_shuffle > 1 || (t->mv_x_shuffle && (!c->use_subgroups || !(c->subgroup_ops & TLV_SUBGROUP_SHUFFLE)))) return 0;
     if (tiled) {
         uint64_t wg = t->tm && t->tn ? (uint64_t)(t->bm / t->tm) * (t->bn / t->tn) : 0;
         return t->tm && t->tn && t->bk && t->bm % t->tm == 0 && t->bn % t->tn == 0 && wg >= 1 &&
@@ -342,8 +351,10 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
         if (get_pipeline(s, op, shader_name(1, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     } else {
-        uint32_t spec[8] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows, gated >= 0};
-        if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 8, 4, texel_mask, sizeof(struct matmul_push), &pl))
+        /* X_SHUFFLE only where it does something (one pipeline fewer elsewhere) */
+        uint32_t shuffle = texel && t.mv_mode == 1 && t.mv_x_shuffle;
+        uint32_t spec[9] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows, gated >= 0, shuffle};
+        if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 9, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     }
 

@@ -66,7 +66,10 @@ typedef enum tlv_matmul_kernel {
  *   loop_budget: loop iterations one invocation may run (half of caps.max_loop_iterations:
  *           lavapipe stops an invocation after 65535, all loops together); 0 = no limit; the
  *           matvec split respects it;
- *   texel:  1 needs uniform texel buffers of format RGBA32UI on the device. */
+ *   texel:  1 needs uniform texel buffers of format RGBA32UI on the device, and subgroup
+ *           shuffles (the texel shaders declare them);
+ *   mv_x_shuffle: 1 needs subgroup shuffles (caps.subgroup_ops) and subgroups on; it applies
+ *           where mode 1 reads through texel views, and is ignored elsewhere. */
 typedef struct tlv_matmul_tuning {
     tlv_matmul_kernel kernel;
     uint32_t mv_max_m;      /* AUTO: the matvec kernel for M <= this */
@@ -86,6 +89,8 @@ typedef struct tlv_matmul_tuning {
     uint32_t texel;         /* 1: x and w read through uniform texel buffers (caps.use_texel; needs
                                RGBA32UI texel buffers), both kernels; storage buffers when a view
                                would not fit (maxTexelBufferElements) */
+    uint32_t mv_x_shuffle;  /* mode 1 with texel views: x fetched once per lane and handed out with
+                               subgroupShuffle, instead of 8 lane-uniform fetches per 32 elements */
 } tlv_matmul_tuning;
 
 void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *t);

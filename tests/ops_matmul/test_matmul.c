@@ -39,11 +39,11 @@ typedef struct mm_case {
 /* Kernel configurations: the device's own choices, and the shapes other devices get, run here
  * too so that every code path of the shaders is tested on any device. */
 enum { K_AUTO, K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD, K_MV_FLIP, K_TILED_FLIP,
-       K_MV_MANY, K_MV_MANY_ODD, N_CONFIGS };
+       K_MV_MANY, K_MV_MANY_ODD, K_MV_XSHUF, N_CONFIGS };
 static const char *const config_names[N_CONFIGS] = {
     "auto", "matvec", "tiled", "matvec 64/32", "matvec 4sg/sg R2 nm4", "matvec 8/1 mode 0 R3", "matvec default nm8 R1", "tiled 64x64x16 4x4",
     "tiled 24x40x12 3x5", "matvec, texel flipped", "tiled, texel flipped", "matvec mode 2 R8 nm4 (M >= 3)",
-    "matvec mode 2 16/1 R3 nm2 (all M), texel flipped"};
+    "matvec mode 2 16/1 R3 nm2 (all M), texel flipped", "matvec, x shuffle flipped"};
 static tlv_matmul_tuning configs[N_CONFIGS];
 
 static void configs_init(const tlv_vk_caps *c)
@@ -88,10 +88,17 @@ static void configs_init(const tlv_vk_caps *c)
     t->kernel = TLV_MATMUL_TILED, t->bm = 24, t->bn = 40, t->bk = 12, t->tm = 3, t->tn = 5;
     /* the other read path (texel views <-> storage buffers) where the device has texel buffers:
      * every run tests both, whatever caps.use_texel (and TLV_DISABLE_TEXEL) chose */
-    int texel_ok = (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2;
+    int texel_ok = (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 &&
+                   (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE);
     configs[K_MV_FLIP] = configs[K_MATVEC];
     configs[K_TILED_FLIP] = configs[K_TILED_ODD];
     configs[K_MV_FLIP].texel = configs[K_TILED_FLIP].texel = configs[K_MV_MANY_ODD].texel = texel_ok && !d.texel;
+    /* mode 1 through texel views: x handed out by subgroupShuffle, or fetched lane-uniform
+     * (the other one than the device's default; where the default is not mode 1 through texel
+     * views the switch does nothing and this is K_MATVEC again) */
+    configs[K_MV_XSHUF] = configs[K_MATVEC];
+    configs[K_MV_XSHUF].mv_x_shuffle = !d.mv_x_shuffle && d.mv_mode == 1 && d.texel && c->use_subgroups &&
+                                       (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE);
 }
 
 static double act_ref(double v, tlv_act a)
@@ -241,7 +248,7 @@ static void test_shapes(tlv_test_gpu *g)
     static const int64_t Ms[] = {1, 2, 3, 7, 9, 33, 100};
     static const tlv_dtype dts[] = {TLV_F32, TLV_F16, TLV_BF16};
     static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD,
-                             K_MV_FLIP, K_TILED_FLIP, K_MV_MANY, K_MV_MANY_ODD};
+                             K_MV_FLIP, K_TILED_FLIP, K_MV_MANY, K_MV_MANY_ODD, K_MV_XSHUF};
     const size_t nk = sizeof ks / sizeof ks[0];
     uint64_t seed = 1000;
     /* N, K not multiples of any tile; K odd so F16/BF16 rows start mid-word */
@@ -405,6 +412,10 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     bad = configs[K_MATVEC];
     bad.texel = 2;
+    tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
+    tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
+    bad = configs[K_MATVEC];
+    bad.mv_x_shuffle = 2;
     tlv__op_matmul_rows(g->s, &x, &w, NULL, NULL, TLV_ACT_NONE, &y, 0, &bad);
     tlv_test_expect_fail(g, TLV_ERR_INVALID_ARG, "matmul: tuning not valid");
     /* probes */

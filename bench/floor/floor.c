@@ -360,7 +360,7 @@ int main(int argc, char **argv) {
     const char *device = getenv("TLV_DEVICE") ? getenv("TLV_DEVICE") : "0";
     uint32_t rows = 32768, k = 896, read_mib = 64;
     int repeats = 9;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) { usage(); return 2; }
         if (!strcmp(a, "-D")) device = v;
@@ -369,7 +369,6 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--k")) k = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--read-mib")) read_mib = (uint32_t)strtoul(v, NULL, 10);
         else { usage(); return 2; }
-        i++;
     }
     if (repeats < 1 || repeats > 64 || rows == 0 || k == 0 || k % 32 || read_mib == 0 || read_mib > 120 ||
         (uint64_t)rows * k * 2 > (120ull << 20)) {

@@ -110,12 +110,16 @@ static int pow2(uint32_t v)
 }
 
 /* The rules of matmul.h for a tuning handed in. */
+static int texel_views_ok(const tlv_vk_caps *c)
+{
+    return (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 && c->min_texel_align <= 256;
+}
+
+/* the texel variants of matvec.glsl also declare subgroup shuffles (X_SHUFFLE): a module may
+ * only declare what the device supports, used or not */
 static int texel_ok(const tlv_vk_caps *c)
 {
-    /* the texel variants of matvec.glsl declare subgroup shuffles (X_SHUFFLE): a module may only
-     * declare what the device supports, used or not */
-    return (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 && c->min_texel_align <= 256 &&
-           (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE);
+    return texel_views_ok(c) && (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE);
 }
 
 static int tuning_ok(const tlv_vk_caps *c, const tlv_matmul_tuning *t, int tiled)
@@ -429,11 +433,13 @@ tlv_status tlv__op_matmul_gated(tlv_stream *s, tlv_act gate_act, const tlv_tenso
     const tlv_vk_caps *c = tlv__vk_device_caps(tlv__stream_device(s));
     int tiled = pick_kernel(c, tune, (uint64_t)gu->shape[0], &t);
     /* Fused in mode 0 (GPUs: many threads share each x chunk and exp is cheap there; one dispatch
-     * fewer per layer). Not in mode 1 (lavapipe's decode): every lane recomputes act over all of x
-     * for each pass of 32 weight rows, and the extra x fetches are texel calls: Qwen2-0.5B f16 tg32
-     * fell from 7.4 to 5.2 tok/s fused. Mode 2 and the tiled kernel re-read x per pass too. There
-     * the product is made once, into f. */
-    if (!tiled && t.mv_mode == 0) return matmul_impl(s, gu, (int)gate_act, w, bias, residual, act, y, 0, tune);
+     * fewer per layer), and in mode 1 when x is traded by shuffles (lavapipe's decode): each lane
+     * then makes act(gate) * up for its own 4 of every 32 elements, once per pass of 32 weight
+     * rows. Qwen2-0.5B f16 tg128, three pairs: 9.31/9.30/9.45 -> 9.57/9.42/9.82 tok/s. With x
+     * fetched lane-uniform every lane made all 32 and it fell from 7.4 to 5.2 tok/s. Mode 2 and
+     * the tiled kernel re-read x per pass too: there the product is made once, into f. */
+    if (!tiled && (t.mv_mode == 0 || (t.mv_mode == 1 && t.mv_x_shuffle)))
+        return matmul_impl(s, gu, (int)gate_act, w, bias, residual, act, y, 0, tune);
     tlv__op_gated(s, gate_act, gu, NULL, f);
     return matmul_impl(s, f, -1, w, bias, residual, act, y, 0, tune);
 }
@@ -463,7 +469,7 @@ tlv_status tlv__op_probe_read(tlv_stream *s, const tlv_vk_buffer *buf, uint64_t 
         return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: bad arguments (bytes %llu at %llu of a %llu-byte buffer, "
                                 "%u x %u invocations, flags %d)", op, (unsigned long long)bytes, (unsigned long long)offset,
                                 buf ? (unsigned long long)buf->size : 0ull, n_wg, wg_size, flags);
-    if (texel && (!texel_ok(c) || bytes / 16 > c->max_texel_elements))
+    if (texel && (!texel_views_ok(c) || bytes / 16 > c->max_texel_elements))
         return tlv__stream_fail(s, TLV_ERR_UNSUPPORTED, "%s: %s cannot read %llu bytes through an RGBA32UI texel buffer",
                                 op, c->device_name, (unsigned long long)bytes);
     uint32_t spec[2] = {wg_size, (flags & TLV_PROBE_LANE_CONTIG) ? 1u : 0u};

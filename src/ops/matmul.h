@@ -106,9 +106,11 @@ tlv_status tlv__op_matmul_rows(tlv_stream *s, const tlv_tensor *x, const tlv_ten
 
 /* The MLP's down projection on the gated product: y = act(f . w^T + bias) + residual with
  * f = gate_act(gu[:, :K]) * gu[:, K:] (gu F32 [M, 2K] = [gate | up], as the fused gate/up
- * projection writes it; w [N, K]). Where the matvec kernel runs in mode 0 (GPUs' decode) it
- * reads f straight from gu: one dispatch, f never written. Elsewhere (lavapipe's modes 1 and 2,
- * the tiled kernel: see matmul.c for why) f (F32 [M, K], scratch) is made by tlv__op_gated first. Rows: y [M, N] (y_row0 = 0). tune as tlv__op_matmul_rows. */
+ * projection writes it; w [N, K]). Where the matvec kernel runs in mode 0 (GPUs' decode), or in
+ * mode 1 with mv_x_shuffle (lavapipe's decode), it reads f straight from gu: one dispatch, f
+ * never written. Elsewhere (mode 1 without shuffles, mode 2, the tiled kernel: see matmul.c for
+ * why) f (F32 [M, K], scratch) is made by tlv__op_gated first. Rows: y [M, N] (y_row0 = 0).
+ * tune as tlv__op_matmul_rows. */
 tlv_status tlv__op_matmul_gated(tlv_stream *s, tlv_act gate_act, const tlv_tensor *gu, tlv_tensor *f, const tlv_tensor *w,
                                 const tlv_tensor *bias, const tlv_tensor *residual, tlv_act act, tlv_tensor *y,
                                 const tlv_matmul_tuning *tune);

@@ -321,12 +321,13 @@ static void test_epilogues(tlv_test_gpu *g)
 
 /* Bad arguments: each recording fails with the status and a message naming what is wrong. */
 /* tlv__op_matmul_gated: the down projection reading act(gate) * up from [gate | up] rows
- * (matvec mode 0, the GPU shape), or the product made first (modes 1, 2, tiled); aligned and odd K. */
+ * (matvec mode 0, the GPU shape; mode 1 with x shuffles, lavapipe's), or the product made first
+ * (mode 1 without, mode 2, tiled); aligned and odd K. */
 static void test_gated(tlv_test_gpu *g)
 {
     static const int64_t Ms[] = {1, 2, 5};
     static const int64_t Ks[] = {64, 37};
-    static const int ks[] = {K_AUTO, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_FLIP, K_MV_MANY, K_TILED};
+    static const int ks[] = {K_AUTO, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_FLIP, K_MV_MANY, K_TILED, K_MV_XSHUF};
     static const tlv_act acts[] = {TLV_ACT_SILU, TLV_ACT_GELU_TANH, TLV_ACT_GELU_ERF};
     uint64_t seed = 9000;
     int i = 0;

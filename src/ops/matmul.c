@@ -435,9 +435,10 @@ tlv_status tlv__op_matmul_gated(tlv_stream *s, tlv_act gate_act, const tlv_tenso
     /* Fused in mode 0 (GPUs: many threads share each x chunk and exp is cheap there; one dispatch
      * fewer per layer), and in mode 1 when x is traded by shuffles (lavapipe's decode): each lane
      * then makes act(gate) * up for its own 4 of every 32 elements, once per pass of 32 weight
-     * rows. Qwen2-0.5B f16 tg128, three pairs: 9.31/9.30/9.45 -> 9.57/9.42/9.82 tok/s. With x
-     * fetched lane-uniform every lane made all 32 and it fell from 7.4 to 5.2 tok/s. Mode 2 and
-     * the tiled kernel re-read x per pass too: there the product is made once, into f. */
+     * rows. Qwen2-0.5B f16 tg128 in six pairs: 9.78 -> 9.87 tok/s on average (within the host's
+     * noise; one dispatch fewer a layer). With x fetched lane-uniform every lane made all 32 and
+     * it fell from 7.4 to 5.2 tok/s. Mode 2 and the tiled kernel re-read x per pass too: there
+     * the product is made once, into f. */
     if (!tiled && (t.mv_mode == 0 || (t.mv_mode == 1 && t.mv_x_shuffle)))
         return matmul_impl(s, gu, (int)gate_act, w, bias, residual, act, y, 0, tune);
     tlv__op_gated(s, gate_act, gu, NULL, f);

@@ -26,7 +26,10 @@
 //   SIMD registers, so vec4 sums spill at NM * R = 8 already. Each 8-element step fetches R
 //   weight words and 2 NM x words and does 8 NM R FMAs; fetches (texel gathers, or lane loops
 //   for storage buffers) bound the kernel, so the bigger NM * R the better, spills included
-//   (NM = 4, R = 8: 1.7x mode 1 at M = 729, see matmul.c). Unaligned K runs the element-wise
+//   (NM = 4, R = 8: 1.7x mode 1 at M = 729, see matmul.c). With X_SHUFFLE (TEXEL, WG = subgroup
+//   = 8) x comes as in mode 1, one fetch per lane per 32 elements traded by shuffles, and only
+//   the R weight words are fetched per step: Qwen2-0.5B pp64 12-20% faster on lavapipe (the
+//   shuffles at constant lanes: the 4 steps of 8 are unrolled). Unaligned K runs the element-wise
 //   loop of mode 0. The epilogue is one loop over the NM * R results (not unrolled: unrolled,
 //   it made these pipelines take seconds to compile on lavapipe).
 //
@@ -57,7 +60,7 @@ layout(constant_id = 5) const uint ALIGNED = 0;
 layout(constant_id = 6) const uint R = 1;            // weight rows per row group and pass (1..4)
 
 layout(constant_id = 7) const uint GATED = 0;      // 1: x = act(x[:, :K]) * x[:, K:] (rows of x are [gate | up], 2K wide; act = p.x_act)
-layout(constant_id = 8) const uint X_SHUFFLE = 0;  // MODE 1, TEXEL: x once per lane + subgroupShuffle (needs WG = subgroup = 8)
+layout(constant_id = 8) const uint X_SHUFFLE = 0;  // MODE 1/2, TEXEL: x once per lane + subgroupShuffle (needs WG = subgroup = 8)
 
 #include "matmul_common.glsl"
 
@@ -73,6 +76,26 @@ float XV1(uint e) {
     float a = X1(e);
     return GATED == 0u ? a : act_apply(a, p.x_act) * X1(e + p.K);
 }
+
+// MODE 2: the NM * R scalar sums a[] take 8 elements of x row m (XA, XC) times 8 of each weight
+// row (lo[], hi[]). A macro, not a function: glslang does not reliably match array parameters
+// sized by specialization constants.
+#define MODE2_STEP(m, XA, XC)                                                                      \
+    {                                                                                              \
+        vec4 xa_ = (XA), xc_ = (XC);                                                               \
+        for (uint r = 0u; r < R; r++) {                                                            \
+            float v = a[(m) * R + r];                                                              \
+            v = fma(lo[r].x, xa_.x, v);                                                            \
+            v = fma(lo[r].y, xa_.y, v);                                                            \
+            v = fma(lo[r].z, xa_.z, v);                                                            \
+            v = fma(lo[r].w, xa_.w, v);                                                            \
+            v = fma(hi[r].x, xc_.x, v);                                                            \
+            v = fma(hi[r].y, xc_.y, v);                                                            \
+            v = fma(hi[r].z, xc_.z, v);                                                            \
+            v = fma(hi[r].w, xc_.w, v);                                                            \
+            a[(m) * R + r] = v;                                                                    \
+        }                                                                                          \
+    }
 
 const uint WG = gl_WorkGroupSize.x;
 const uint RG = WG / T; // row groups
@@ -150,24 +173,28 @@ void main() {
                 // x value R weight rows
                 float a[NM * R];
                 for (uint i = 0u; i < NM * R; i++) a[i] = 0.0;
-                for (uint k = 0u; k < K; k += 8u) {
+                uint k = 0u;
+#if defined(TEXEL)
+                if (X_SHUFFLE != 0u) {
+                    // x once per lane per 32 elements, traded by shuffles at constant lanes
+                    for (; k + 32u <= K; k += 32u) {
+                        vec4 xv[NM];
+                        for (uint m = 0u; m < NM; m++) xv[m] = XV4((xrow[m] + k) / 4u + lid);
+                        [[unroll]] for (uint q = 0u; q < 4u; q++) {
+                            vec4 lo[R], hi[R];
+                            for (uint r = 0u; r < R; r++) w_load8(wb[r] + k + 8u * q, lo[r], hi[r]);
+                            for (uint m = 0u; m < NM; m++)
+                                MODE2_STEP(m, subgroupShuffle(xv[m], 2u * q), subgroupShuffle(xv[m], 2u * q + 1u))
+                        }
+                    }
+                }
+#endif
+                for (; k < K; k += 8u) {
                     vec4 lo[R], hi[R];
                     for (uint r = 0u; r < R; r++) w_load8(wb[r] + k, lo[r], hi[r]);
                     for (uint m = 0u; m < NM; m++) {
                         uint xi = (xrow[m] + k) / 4u;
-                        vec4 xa = XV4(xi), xc = XV4(xi + 1u);
-                        for (uint r = 0u; r < R; r++) {
-                            float v = a[m * R + r];
-                            v = fma(lo[r].x, xa.x, v);
-                            v = fma(lo[r].y, xa.y, v);
-                            v = fma(lo[r].z, xa.z, v);
-                            v = fma(lo[r].w, xa.w, v);
-                            v = fma(hi[r].x, xc.x, v);
-                            v = fma(hi[r].y, xc.y, v);
-                            v = fma(hi[r].z, xc.z, v);
-                            v = fma(hi[r].w, xc.w, v);
-                            a[m * R + r] = v;
-                        }
+                        MODE2_STEP(m, XV4(xi), XV4(xi + 1u))
                     }
                 }
                 for (uint i = 0u; i < NM * R; i++) acc[i] = vec4(a[i], 0.0, 0.0, 0.0);

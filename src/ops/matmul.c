@@ -94,10 +94,10 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
     /* half the driver's limit: the split's count of iterations is an estimate */
     t.loop_budget = c->max_loop_iterations / 2;
     t.texel = c->use_texel ? 1u : 0u;
-    /* lavapipe 22.3: x fetched once per lane and handed out by 8 shuffles at constant lanes
-     * costs 10-19% less CPU per weight byte than 8 lane-uniform texel calls per 32 elements
-     * (tlv-floor, paired runs); the kernel bench's f16 matvecs ran 1-36% faster, decode about
-     * 5-8% (docs/BENCHMARKS.md, round 6) */
+    /* lavapipe 22.3: x fetched once per lane and handed out by shuffles at constant lanes
+     * costs less CPU per weight byte than lane-uniform texel calls (tlv-floor, paired runs:
+     * 10-19%); the kernel bench's f16 matvecs ran 1-36% faster and decode about 5-8% (mode 1),
+     * pp64 12-20% (mode 2, three triples) (docs/BENCHMARKS.md, round 6) */
     t.mv_x_shuffle = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU && t.mv_mode == 1 && (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE) ? 1u : 0u;
     /* shared memory: BK * (BM + BN) floats */
     while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
@@ -355,8 +355,11 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
         if (get_pipeline(s, op, shader_name(1, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     } else {
-        /* X_SHUFFLE only where it does something (one pipeline fewer elsewhere) */
-        uint32_t shuffle = texel && t.mv_mode == 1 && t.mv_x_shuffle;
+        /* X_SHUFFLE only where it does something (one pipeline fewer elsewhere): mode 1 (8-lane
+         * workgroups = subgroups by its rules) and mode 2 in 8-lane workgroups of an 8-lane
+         * subgroup (8 lanes x 4 elements = the 32-element step) */
+        uint32_t shuffle = texel && t.mv_x_shuffle &&
+                           (t.mv_mode == 1 || (t.mv_mode == 2 && t.mv_wg == 8 && c->subgroup_size == 8));
         uint32_t spec[9] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows, gated >= 0, shuffle};
         if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 9, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);

@@ -69,7 +69,8 @@ typedef enum tlv_matmul_kernel {
  *   texel:  1 needs uniform texel buffers of format RGBA32UI on the device, and subgroup
  *           shuffles (the texel shaders declare them);
  *   mv_x_shuffle: 1 needs subgroup shuffles (caps.subgroup_ops) and subgroups on; it applies
- *           where mode 1 reads through texel views, and is ignored elsewhere. */
+ *           where mode 1, or mode 2 in workgroups of 8 on a subgroup of 8, reads through texel
+ *           views, and is ignored elsewhere. */
 typedef struct tlv_matmul_tuning {
     tlv_matmul_kernel kernel;
     uint32_t mv_max_m;      /* AUTO: the matvec kernel for M <= this */
@@ -89,8 +90,8 @@ typedef struct tlv_matmul_tuning {
     uint32_t texel;         /* 1: x and w read through uniform texel buffers (caps.use_texel; needs
                                RGBA32UI texel buffers), both kernels; storage buffers when a view
                                would not fit (maxTexelBufferElements) */
-    uint32_t mv_x_shuffle;  /* mode 1 with texel views: x fetched once per lane and handed out with
-                               subgroupShuffle, instead of 8 lane-uniform fetches per 32 elements */
+    uint32_t mv_x_shuffle;  /* modes 1 and 2 with texel views: x fetched once per lane and handed out
+                               with subgroupShuffle, instead of lane-uniform fetches */
 } tlv_matmul_tuning;
 
 void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *t);

@@ -99,6 +99,13 @@ void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
      * 10-19%); the kernel bench's f16 matvecs ran 1-36% faster and decode about 5-8% (mode 1),
      * pp64 12-20% (mode 2, three triples) (docs/BENCHMARKS.md, round 6) */
     t.mv_x_shuffle = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU && t.mv_mode == 1 && (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE) ? 1u : 0u;
+    /* With x traded by shuffles an x row costs mode 2 one fetch per 32 elements instead of 8, so
+     * more rows of x per weight fetch pay: 8 rows of x by 4 weight rows per lane, GFLOP/s at
+     * M = 729 x 1152 -> 4304 / 64 x 896 -> 4864 / 64 x 4864 -> 896 / 64 x 896 -> 1152: 45.4 / 46 /
+     * 55 / 44 against 36.7 / 35.5 / 36.2 / - for (4, 8) and 45.5 / 43.5 / 50 / 43 for (8, 3)
+     * (tlv__op_matmul_rows at those shapes with the tuning overridden, runs alternated).
+     * Without shuffles (4, 8) stays. */
+    if (t.mv_x_shuffle && t.mv_many_mode == 2) t.mv_many_nm = 8, t.mv_many_rows = 4;
     /* shared memory: BK * (BM + BN) floats */
     while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
     *out = t;

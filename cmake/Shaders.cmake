@@ -4,9 +4,35 @@
 find_program(TLV_GLSLC glslc)
 find_program(TLV_GLSLANG glslangValidator)
 find_program(TLV_SPIRV_VAL spirv-val)
+set(TLV_EMBED_SPIRV ${CMAKE_CURRENT_LIST_DIR}/EmbedSpirv.cmake)
 if(NOT TLV_GLSLC AND NOT TLV_GLSLANG)
   message(FATAL_ERROR "neither glslc nor glslangValidator found: install glslc or glslang-tools (tools/setup-deps.sh)")
 endif()
+
+# One shader: COMP -> OUT_DIR/NAME.spv (Vulkan VK_VERSION, e.g. 1.1) -> spirv-val -> OUT_DIR/NAME.c
+# with tlv__spv_NAME / tlv__spv_NAME_size. DEPS: includes it reads. The C file's path goes to OUT_VAR.
+function(tlv_embed_shader comp name vk_version out_dir deps out_var)
+  get_filename_component(inc_dir ${comp} DIRECTORY)
+  set(spv ${out_dir}/${name}.spv)
+  set(csrc ${out_dir}/${name}.c)
+  if(TLV_GLSLC)
+    set(cmd ${TLV_GLSLC} --target-env=vulkan${vk_version} -O -I${inc_dir} -o ${spv} ${comp})
+  else()
+    set(cmd ${TLV_GLSLANG} --target-env vulkan${vk_version} -I${inc_dir} -o ${spv} ${comp})
+  endif()
+  if(TLV_SPIRV_VAL)
+    set(val COMMAND ${TLV_SPIRV_VAL} --target-env vulkan${vk_version} ${spv})
+  else()
+    set(val "")
+  endif()
+  add_custom_command(OUTPUT ${csrc}
+    COMMAND ${cmd}
+    ${val}
+    COMMAND ${CMAKE_COMMAND} -DIN=${spv} -DOUT=${csrc} -DNAME=${name} -P ${TLV_EMBED_SPIRV}
+    DEPENDS ${comp} ${deps} ${TLV_EMBED_SPIRV}
+    COMMENT "shader ${name}.comp -> SPIR-V (Vulkan ${vk_version})" VERBATIM)
+  set(${out_var} ${csrc} PARENT_SCOPE)
+endfunction()
 
 function(tlv_compile_shaders out_var shader_dir)
   file(GLOB comps CONFIGURE_DEPENDS ${shader_dir}/*.comp)
@@ -17,24 +43,7 @@ function(tlv_compile_shaders out_var shader_dir)
   set(names "")
   foreach(comp ${comps})
     get_filename_component(name ${comp} NAME_WE)
-    set(spv ${gen}/spv/${name}.spv)
-    set(csrc ${gen}/spv/${name}.c)
-    if(TLV_GLSLC)
-      set(cmd ${TLV_GLSLC} --target-env=vulkan1.1 -O -I${shader_dir} -o ${spv} ${comp})
-    else()
-      set(cmd ${TLV_GLSLANG} --target-env vulkan1.1 -I${shader_dir} -o ${spv} ${comp})
-    endif()
-    if(TLV_SPIRV_VAL)
-      set(val COMMAND ${TLV_SPIRV_VAL} --target-env vulkan1.1 ${spv})
-    else()
-      set(val "")
-    endif()
-    add_custom_command(OUTPUT ${csrc}
-      COMMAND ${cmd}
-      ${val}
-      COMMAND ${CMAKE_COMMAND} -DIN=${spv} -DOUT=${csrc} -DNAME=${name} -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/EmbedSpirv.cmake
-      DEPENDS ${comp} ${incs} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/EmbedSpirv.cmake
-      COMMENT "shader ${name}.comp -> SPIR-V" VERBATIM)
+    tlv_embed_shader(${comp} ${name} 1.1 ${gen}/spv "${incs}" csrc)
     list(APPEND sources ${csrc})
     list(APPEND names ${name})
   endforeach()

@@ -31,8 +31,11 @@ const uint DL = (D4 + W - 1u) / W;          // vec4s per lane
 // lavapipe fetches texels as one gather, storage-buffer loads lane by lane.
 layout(std430, binding = 0) readonly buffer QBuf { vec4 q_buf[]; };
 #if DSPLIT_TEXEL
-layout(binding = 1) uniform usamplerBuffer k_tex;
-layout(binding = 2) uniform usamplerBuffer v_tex;
+// A texel buffer is a plain image in SPIR-V for Vulkan 1.3+ (not a sampled image): texelFetch
+// on it needs samplerless texture functions.
+#extension GL_EXT_samplerless_texture_functions : require
+layout(binding = 1) uniform utextureBuffer k_tex;
+layout(binding = 2) uniform utextureBuffer v_tex;
 #define K_LOAD(i) uintBitsToFloat(texelFetch(k_tex, int(i)))
 #define V_LOAD(i) uintBitsToFloat(texelFetch(v_tex, int(i)))
 #else

@@ -14,8 +14,11 @@
 
 // Reads go through X4(i) (vec4 i of x), X1(e) (element e of x) and W4(i) (uvec4 i of w).
 #if defined(TEXEL)
-layout(binding = 0) uniform usamplerBuffer xt;
-layout(binding = 1) uniform usamplerBuffer wt;
+// A texel buffer is a plain image in SPIR-V for Vulkan 1.3+ (not a sampled image): texelFetch
+// on it needs samplerless texture functions.
+#extension GL_EXT_samplerless_texture_functions : require
+layout(binding = 0) uniform utextureBuffer xt;
+layout(binding = 1) uniform utextureBuffer wt;
 #define X4(i) uintBitsToFloat(texelFetch(xt, int(i)))
 #define X1(e) uintBitsToFloat(texelFetch(xt, int((e) >> 2u))[(e) & 3u])
 #define W4(i) texelFetch(wt, int(i))

@@ -12,7 +12,10 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint LANE_CONTIG = 0;
 #if defined(TEXEL)
-layout(binding = 0) uniform usamplerBuffer srct;
+// A texel buffer is a plain image in SPIR-V for Vulkan 1.3+ (not a sampled image): texelFetch
+// on it needs samplerless texture functions.
+#extension GL_EXT_samplerless_texture_functions : require
+layout(binding = 0) uniform utextureBuffer srct;
 #define SRC(i) texelFetch(srct, int(i))
 #else
 layout(std430, binding = 0) readonly buffer Src { uvec4 src[]; };

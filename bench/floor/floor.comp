@@ -20,7 +20,10 @@ layout(local_size_x_id = 2) in;
 layout(constant_id = 0) const uint MODE = 0;
 layout(constant_id = 1) const uint R = 4; // matvec: weight rows a lane
 
-layout(binding = 0) uniform usamplerBuffer tex;      // the data as 16-byte texels
+// A texel buffer is a plain image in SPIR-V for Vulkan 1.3+ (not a sampled image): texelFetch
+// on it needs samplerless texture functions.
+#extension GL_EXT_samplerless_texture_functions : require
+layout(binding = 0) uniform utextureBuffer tex;      // the data as 16-byte texels
 layout(std430, binding = 1) readonly buffer Sbuf { uvec4 s4[]; };
 layout(std430, binding = 2) writeonly buffer Ybuf { float y[]; };
 layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer Gbuf { uvec4 v[]; };

@@ -11,10 +11,12 @@
  * Access (as ew.comp): units of VEC4 ? 4 : 1 elements (VEC4: n, offsets and strides multiples
  * of 4); LANE_CONTIG 1 (CPU devices) gives each invocation a contiguous piece of the vector,
  * 0 (GPUs) interleaves the invocations. */
+#include "dtype.h"
+
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint KIND = 0u;     /* 0 LayerNorm, 1 RMSNorm w*x, 2 RMSNorm (1+w)*x */
-layout(constant_id = 2) const uint W_DTYPE = 0u;  /* DT_*; DT_NONE: w = 1 */
-layout(constant_id = 3) const uint B_DTYPE = 3u;  /* DT_*; DT_NONE: no bias */
+layout(constant_id = 2) const uint W_DTYPE = TLV_DT_F32;  /* TLV_DT_NONE: w = 1 */
+layout(constant_id = 3) const uint B_DTYPE = TLV_DT_NONE; /* TLV_DT_NONE: no bias */
 layout(constant_id = 4) const uint LANE_CONTIG = 0u;
 layout(constant_id = 5) const uint VEC4 = 0u;
 
@@ -57,32 +59,26 @@ layout(push_constant) uniform Push {
     uint per_wg; /* vectors per workgroup (CPU devices: a few workgroups, each looping) */
 } p;
 
-vec4 unpack4(uvec2 w, uint dt)
-{
-    if (dt == DT_F16) return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
-    return vec4(bf16_half(w.x, 0u), bf16_half(w.x, 1u), bf16_half(w.y, 0u), bf16_half(w.y, 1u));
-}
-
 vec4 w4(uint i)
 {
-    vec4 w = W_DTYPE == DT_NONE ? vec4(1.0) : W_DTYPE == DT_F32 ? W4[i] : unpack4(W2[i], W_DTYPE);
+    vec4 w = W_DTYPE == TLV_DT_NONE ? vec4(1.0) : W_DTYPE == TLV_DT_F32 ? W4[i] : dt_unpack4(W2[i], W_DTYPE);
     return KIND == 2u ? w + 1.0 : w;
 }
 
 float w1(uint i)
 {
-    float w = W_DTYPE == DT_NONE ? 1.0 : LOAD_ANY(W, W_DTYPE, i);
+    float w = W_DTYPE == TLV_DT_NONE ? 1.0 : DT_LOAD(W, W_DTYPE, i);
     return KIND == 2u ? w + 1.0 : w;
 }
 
 vec4 b4(uint i)
 {
-    return B_DTYPE == DT_NONE ? vec4(0.0) : B_DTYPE == DT_F32 ? B4[i] : unpack4(B2[i], B_DTYPE);
+    return B_DTYPE == TLV_DT_NONE ? vec4(0.0) : B_DTYPE == TLV_DT_F32 ? B4[i] : dt_unpack4(B2[i], B_DTYPE);
 }
 
 float b1(uint i)
 {
-    return B_DTYPE == DT_NONE ? 0.0 : LOAD_ANY(B, B_DTYPE, i);
+    return B_DTYPE == TLV_DT_NONE ? 0.0 : DT_LOAD(B, B_DTYPE, i);
 }
 
 void norm_vec(uint v)

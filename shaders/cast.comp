@@ -23,17 +23,17 @@ layout(push_constant) uniform Push {
 
 uint to_bits(float f)
 {
-    return Y_DTYPE == DT_F16 ? f32_to_f16_bits(f) : f32_to_bf16_bits(f);
+    return Y_DTYPE == TLV_DT_F16 ? f32_to_f16_bits(f) : f32_to_bf16_bits(f);
 }
 
 void main()
 {
     uint w0 = flat_wg_id() * p.per_wg;
-    if (Y_DTYPE == DT_F32) {
+    if (Y_DTYPE == TLV_DT_F32) {
         uint w1 = min(w0 + p.per_wg, p.n);
         for (uint i = w0 + gl_LocalInvocationID.x; i < w1; i += gl_WorkGroupSize.x) {
             uint ex = p.x_off + i;
-            Y[p.y_off + i] = floatBitsToUint(LOAD_ANY(X, X_DTYPE, ex));
+            Y[p.y_off + i] = floatBitsToUint(DT_LOAD(X, X_DTYPE, ex));
         }
         return;
     }
@@ -51,7 +51,7 @@ void main()
             uint bits;
             if (ey >= p.y_off && ey < p.y_off + p.n) {
                 uint ex = p.x_off + (ey - p.y_off);
-                bits = to_bits(LOAD_ANY(X, X_DTYPE, ex));
+                bits = to_bits(DT_LOAD(X, X_DTYPE, ex));
             } else {
                 keep = true;
                 bits = 0u;

@@ -35,6 +35,6 @@ void main()
     uint yb = p.y_off + i * p.y_stride;
     for (uint c = gl_LocalInvocationID.x; c < p.hidden; c += gl_WorkGroupSize.x) {
         uint e = base + c;
-        Y[yb + c] = LOAD_ANY(T, T_DTYPE, e) * p.scale;
+        Y[yb + c] = DT_LOAD(T, T_DTYPE, e) * p.scale;
     }
 }

@@ -24,6 +24,7 @@ layout(constant_id = 4) const uint LANE_CONTIG = 0u;
 layout(constant_id = 5) const uint VEC4 = 0u;
 
 #include "basic.glsl"
+#include "activations.glsl"
 
 layout(std430, set = 0, binding = 0) readonly buffer ABuf { float A[]; };
 layout(std430, set = 0, binding = 0) readonly buffer A4Buf { vec4 A4[]; };
@@ -54,10 +55,8 @@ float f1(float a, float b)
 
 vec4 load_b4(uint i)
 {
-    if (B_DTYPE == DT_F32) return B4[i];
-    uvec2 w = B2[i];
-    if (B_DTYPE == DT_F16) return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
-    return vec4(bf16_half(w.x, 0u), bf16_half(w.x, 1u), bf16_half(w.y, 0u), bf16_half(w.y, 1u));
+    if (B_DTYPE == TLV_DT_F32) return B4[i];
+    return dt_unpack4(B2[i], B_DTYPE);
 }
 
 void unit(uint ia, uint ib, uint iy)
@@ -68,7 +67,7 @@ void unit(uint ia, uint ib, uint iy)
         vec4 b = need_b ? load_b4(ib) : vec4(0.0);
         Y4[iy] = vec4(f1(a.x, b.x), f1(a.y, b.y), f1(a.z, b.z), f1(a.w, b.w));
     } else {
-        float b = need_b ? LOAD_ANY(B, B_DTYPE, ib) : 0.0;
+        float b = need_b ? DT_LOAD(B, B_DTYPE, ib) : 0.0;
         Y[iy] = f1(A[ia], b);
     }
 }

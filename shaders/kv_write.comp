@@ -1,15 +1,17 @@
 #version 450
 // Writes n rows of K or V (from a projection output, possibly a slice of a fused QKV row) into
-// the cache at positions pos0 .. pos0 + n - 1, optionally applying rotate-half RoPE on the way
-// (the same table as rope.comp, position = cache position).
+// the cache at positions pos0 .. pos0 + n - 1, optionally applying RoPE (rope.glsl) on the way
+// (position = cache position).
 //   src element (row i, head h, dim d): src_off + i * src_rs + h * src_hs + d
 //   dst element (position p, head h, dim d): dst_off + p * dst_rs + h * dst_hs + d
 // Grid: y = row (gl_WorkGroupID.y + z * y_count), x over (head, d).
+#extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer SBuf { float src[]; };
 layout(std430, binding = 1) writeonly buffer DBuf { float dst[]; };
-layout(std430, binding = 2) readonly buffer TBuf { vec2 tab[]; };
+#define ROPE_TABLE_BINDING 2
+#include "rope.glsl"
 
 layout(push_constant) uniform Push {
     uint src_off, src_rs, src_hs;
@@ -17,6 +19,7 @@ layout(push_constant) uniform Push {
     uint n_rows, n_heads, head_dim;
     uint pos0;
     uint half_rot;   // rot / 2, 0 = no RoPE
+    uint table_rows; // positions in the table
     uint y_count;
 } p;
 
@@ -33,10 +36,8 @@ void main()
     float v;
     if (d < 2u * p.half_rot) {
         const uint j = d < p.half_rot ? d : d - p.half_rot;
-        const vec2 cs = tab[pos * p.half_rot + j];
-        const float x1 = src[sb + j];
-        const float x2 = src[sb + j + p.half_rot];
-        v = d < p.half_rot ? x1 * cs.x - x2 * cs.y : x2 * cs.x + x1 * cs.y;
+        const vec2 r = rope_rotate(src[sb + j], src[sb + j + p.half_rot], rope_cs(int(pos), j, p.half_rot, p.table_rows));
+        v = d < p.half_rot ? r.x : r.y;
     } else {
         v = src[sb + d];
     }

@@ -1,7 +1,10 @@
-// matmul_common.glsl: weight decoding and epilogue shared by the matvec and matmul shaders.
+// matmul_common.glsl: bindings, push constants and the bias read shared by the matvec and matmul
+// shaders (weight reads: dtype.glsl; activations: activations.glsl).
 //
-// The including file defines exactly one of W_F32, W_F16, W_BF16 (and TEXEL for the texel
-// variants), then includes this file, which declares the bindings every matrix shader shares:
+// cmake/Shaders.cmake compiles matvec.comp and matmul.comp once per weight format and texel
+// choice, with -DW_DTYPE=TLV_DT_<format> (shaders/dtype.h) and -DTEXEL for the texel variants
+// (modules matvec_f16, matvec_f16_tex, ...). This file declares the bindings every matrix shader
+// shares:
 //   0  x  F32 activations, as floats and (aliased) as vec4
 //   1  w  weights (one slab) as 32-bit words, 4 a load
 //   (TEXEL: x and w are uniform texel buffers with an RGBA32UI view, read with texelFetch: on
@@ -10,7 +13,7 @@
 //   2  b  bias as 32-bit words, dtype in the push constants (any buffer when there is none)
 //   3  y  F32 output, read too when the residual is added in place
 // F16/BF16 elements sit two to a word, element 2k in the low half (tensor.h); a row of odd length
-// may start in the middle of a word, so element-wise access goes through w_elem().
+// may start in the middle of a word, so element-wise access goes through w_elem() (dtype.glsl).
 
 // Reads go through X4(i) (vec4 i of x), X1(e) (element e of x) and W4(i) (uvec4 i of w).
 #if defined(TEXEL)
@@ -39,7 +42,7 @@ layout(push_constant) uniform Push {
     uint x_off, x_stride;  // element of x[0, 0]; elements from one x row to the next
     uint y_off, y_stride;  // element of y[0, n0] (n0: the slab's first column); elements between y rows
     uint bias_off;         // element of bias[n0]
-    uint bias_dtype;       // 0 none, 1 F32, 2 F16, 3 BF16
+    uint bias_dtype;       // shaders/dtype.h; TLV_DT_NONE: no bias
     uint act;              // tlv_act
     uint residual;         // 1: y = result + y (the residual already sits in y)
     uint rows_per_wg;      // matvec: weight rows per workgroup (a multiple of WG / T)
@@ -47,61 +50,14 @@ layout(push_constant) uniform Push {
     uint x_act;            // matvec with GATED: the activation of the gate half of x (tlv_act)
 } p;
 
-// Element e (counted from the start of the bound slab).
-float w_elem(uint e) {
-#if defined(W_F32)
-    return uintBitsToFloat(W4(e >> 2)[e & 3u]);
-#else
-    uint word = W4(e >> 3)[(e >> 1) & 3u];
-#if defined(W_F16)
-    return unpackHalf2x16(word >> ((e & 1u) * 16u)).x;
-#else
-    return uintBitsToFloat((e & 1u) != 0u ? (word & 0xffff0000u) : (word << 16));
-#endif
-#endif
-}
+#include "dtype.glsl"
+#include "activations.glsl"
 
-// Eight elements starting at e, e a multiple of 8 (the aligned fast path): lo = e..e+3, hi = e+4..e+7.
-void w_load8(uint e, out vec4 lo, out vec4 hi) {
-#if defined(W_F32)
-    lo = uintBitsToFloat(W4(e >> 2));
-    hi = uintBitsToFloat(W4((e >> 2) + 1u));
-#else
-    uvec4 q = W4(e >> 3);
-#if defined(W_F16)
-    lo = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
-    hi = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
-#else
-    lo = uintBitsToFloat(uvec4(q.x << 16, q.x & 0xffff0000u, q.y << 16, q.y & 0xffff0000u));
-    hi = uintBitsToFloat(uvec4(q.z << 16, q.z & 0xffff0000u, q.w << 16, q.w & 0xffff0000u));
-#endif
-#endif
-}
-
-// Bias element n in dtype bias_dtype: 1 F32, 2 F16, 3 BF16 (0: no bias, not called).
+// Bias element n in dtype bias_dtype (shaders/dtype.h; TLV_DT_NONE: no bias, not called). A
+// push constant, so not DT_LOAD (whose branches are for constant dtypes).
 float bias_elem(uint n, uint bias_dtype) {
-    if (bias_dtype == 1u) return uintBitsToFloat(bw[n]);
+    if (bias_dtype == TLV_DT_F32) return uintBitsToFloat(bw[n]);
     uint word = bw[n >> 1];
-    if (bias_dtype == 2u) return unpackHalf2x16(word >> ((n & 1u) * 16u)).x;
-    return uintBitsToFloat((n & 1u) != 0u ? (word & 0xffff0000u) : (word << 16));
-}
-
-// erf with |error| < 1.5e-7 (Abramowitz and Stegun 7.1.26); GLSL has no erf.
-float erf_as(float x) {
-    float a = abs(x);
-    float t = 1.0 / (1.0 + 0.3275911 * a);
-    float y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-    return sign(x) * y;
-}
-
-// Activations: the values of tlv_act (ops.h).
-float act_apply(float v, uint act) {
-    if (act == 1u) return 0.5 * v * (1.0 + erf_as(v * 0.70710678118654752));
-    if (act == 2u) {
-        float u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-        return 0.5 * v * (1.0 + tanh(clamp(u, -15.0, 15.0)));
-    }
-    if (act == 3u) return v / (1.0 + exp(-1.702 * v));
-    if (act == 4u) return v / (1.0 + exp(-v));
-    return v;
+    if (bias_dtype == TLV_DT_F16) return f16_half(word, n & 1u);
+    return bf16_half(word, n & 1u);
 }

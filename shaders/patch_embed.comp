@@ -7,10 +7,11 @@
  * The weight binding is one slab holding channels [n0, n0 + n_cols). */
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#include "dtype.h"
 
 layout(local_size_x_id = 0) in; /* must be 64 */
-layout(constant_id = 1) const uint W_DTYPE = 0u;
-layout(constant_id = 2) const uint B_DTYPE = 3u;
+layout(constant_id = 1) const uint W_DTYPE = TLV_DT_F32;
+layout(constant_id = 2) const uint B_DTYPE = TLV_DT_NONE;
 #define TM 32u
 #define TN 32u
 #define TK 16u
@@ -67,7 +68,7 @@ void main()
             float v = 0.0;
             if (k < p.K && c < p.n_cols) {
                 uint e = c * p.K + k;
-                v = LOAD_ANY(W, W_DTYPE, e);
+                v = DT_LOAD(W, W_DTYPE, e);
             }
             Bs[kk][nn] = v;
         }
@@ -89,7 +90,7 @@ void main()
             if (c >= p.n_cols) continue;
             float v = acc[i][j];
             uint gc = p.n0 + c;
-            if (B_DTYPE != DT_NONE) v += LOAD_ANY(BIAS, B_DTYPE, gc);
+            if (B_DTYPE != TLV_DT_NONE) v += DT_LOAD(BIAS, B_DTYPE, gc);
             Y[p.y_off + m * p.y_stride + gc] = v;
         }
     }

@@ -12,10 +12,11 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#include "dtype.h"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint W_DTYPE = 0u;
-layout(constant_id = 2) const uint B_DTYPE = 3u;
+layout(constant_id = 1) const uint W_DTYPE = TLV_DT_F32;
+layout(constant_id = 2) const uint B_DTYPE = TLV_DT_NONE;
 #define PM 32u
 #define PC 16u
 
@@ -59,7 +60,7 @@ void main()
                 float w[PC];
                 [[unroll]] for (uint j = 0u; j < PC; j++) {
                     uint e = wrow[j] + k;
-                    w[j] = LOAD_ANY(W, W_DTYPE, e);
+                    w[j] = DT_LOAD(W, W_DTYPE, e);
                 }
                 [[unroll]] for (uint i = 0u; i < PM; i++) {
                     float a = IMG[pbase[i] + off + kx];
@@ -71,7 +72,7 @@ void main()
     [[unroll]] for (uint j = 0u; j < PC; j++) {
         if (!cok[j]) continue;
         uint gc = p.n0 + cb + j * wg;
-        float b = B_DTYPE != DT_NONE ? LOAD_ANY(BIAS, B_DTYPE, gc) : 0.0;
+        float b = B_DTYPE != TLV_DT_NONE ? DT_LOAD(BIAS, B_DTYPE, gc) : 0.0;
         [[unroll]] for (uint i = 0u; i < PM; i++)
             if (mb + i < p.n_rows) Y[p.y_off + (mb + i) * p.y_stride + gc] = acc[i][j] + b;
     }

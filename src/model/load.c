@@ -39,7 +39,7 @@ typedef struct binder {
 static tlv_status synth_fill(binder *b, tlv_tensor *t, float scale, float offset)
 {
     tlv_vk_device *dev = b->m->dev;
-    uint32_t spec[2] = {256, (uint32_t)t->dtype};
+    uint32_t spec[2] = {256, tlv__op_dtype_code(t->dtype)};
     const tlv_vk_pipeline *p;
     tlv_status s = tlv__vk_pipeline_get(dev, "fill_random", spec, 2, 1, 16, &p, b->err);
     if (s) return s;

@@ -31,7 +31,7 @@ _Static_assert(sizeof(struct rope_push) <= 128, "rope push constants");
 struct kv_write_push {
     uint32_t src_off, src_rs, src_hs;
     uint32_t dst_off, dst_rs, dst_hs;
-    uint32_t n_rows, n_heads, head_dim, pos0, half_rot, y_count;
+    uint32_t n_rows, n_heads, head_dim, pos0, half_rot, table_rows, y_count;
 };
 _Static_assert(sizeof(struct kv_write_push) <= 128, "kv_write push constants");
 
@@ -39,7 +39,7 @@ struct qkv_rope_write_push {
     uint32_t q_off, k_off, v_off, src_rs;
     uint32_t k_dst_off, v_dst_off, dst_rs, dst_hs;
     uint32_t n_rows, n_head, n_kv, head_dim;
-    uint32_t pos0, half_rot, y_count;
+    uint32_t pos0, half_rot, table_rows, y_count;
 };
 _Static_assert(sizeof(struct qkv_rope_write_push) <= 128, "qkv_rope_write push constants");
 
@@ -569,7 +569,7 @@ tlv_status tlv__op_kv_write(tlv_stream *s, tlv_attn_view src, tlv_attn_view dst,
         (uint32_t)src.offset, (uint32_t)src.row_stride, (uint32_t)src.head_stride,
         (uint32_t)dst.offset, (uint32_t)dst.row_stride, (uint32_t)dst.head_stride,
         (uint32_t)n_rows, (uint32_t)n_kv_head, (uint32_t)head_dim, (uint32_t)pos0,
-        rope ? (uint32_t)(rot_dim / 2) : 0u, g[1],
+        rope ? (uint32_t)(rot_dim / 2) : 0u, rope ? (uint32_t)table->shape[0] : 0u, g[1],
     };
     /* Without RoPE src is bound a second time (read-only) to fill the table's binding. */
     tlv_vk_binding b[3] = {
@@ -620,7 +620,7 @@ tlv_status tlv__op_qkv_rope_write(tlv_stream *s, tlv_attn_view q, tlv_attn_view 
         (uint32_t)q.offset, (uint32_t)k.offset, (uint32_t)v.offset, (uint32_t)q.row_stride,
         (uint32_t)k_dst.offset, (uint32_t)v_dst.offset, (uint32_t)k_dst.row_stride, (uint32_t)k_dst.head_stride,
         (uint32_t)n_rows, (uint32_t)n_head, (uint32_t)n_kv_head, (uint32_t)head_dim,
-        (uint32_t)pos0, (uint32_t)(rot_dim / 2), g[1],
+        (uint32_t)pos0, (uint32_t)(rot_dim / 2), (uint32_t)table->shape[0], g[1],
     };
     tlv_vk_binding b[4] = {
         tlv__tensor_binding(q.t, 0, 1), tlv__tensor_binding(k_dst.t, 0, 1), tlv__tensor_binding(v_dst.t, 0, 1),

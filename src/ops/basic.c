@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "dtype.h" /* shaders/dtype.h */
+
 /* ------------------------------------------------------------------ per-device shapes */
 
 typedef struct basic_tune {
@@ -167,7 +169,7 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
      * row * stride + col0 from a slab start) */
     int vec4 = n % 4 == 0 && x.stride % 4 == 0 && x.col0 % 4 == 0 && y.stride % 4 == 0 && y.col0 % 4 == 0 &&
                (!res || (res->stride % 4 == 0 && res->col0 % 4 == 0));
-    uint32_t spec[6] = {wg, (uint32_t)kind, w ? tlv__op_dtype_code(w->dtype) : 3u, b ? tlv__op_dtype_code(b->dtype) : 3u,
+    uint32_t spec[6] = {wg, (uint32_t)kind, w ? tlv__op_dtype_code(w->dtype) : TLV_DT_NONE, b ? tlv__op_dtype_code(b->dtype) : TLV_DT_NONE,
                         c->type == VK_PHYSICAL_DEVICE_TYPE_CPU, (uint32_t)vec4};
     const tlv_vk_pipeline *p;
     uint32_t n_b = res ? 5 : 4;
@@ -711,7 +713,7 @@ tlv_status tlv__op_patch_embed_kernel(tlv_stream *s, const tlv_tensor *img, cons
     if (kernel == 0) kernel = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 2 : 1;
     uint32_t lane_wg = tune(c).ew_wg;
     uint32_t spec[3] = {kernel == 1 ? 64 : lane_wg, tlv__op_dtype_code(w->dtype),
-                        bias ? tlv__op_dtype_code(bias->dtype) : 3u};
+                        bias ? tlv__op_dtype_code(bias->dtype) : TLV_DT_NONE};
     const tlv_vk_pipeline *p;
     st = tlv__op_pipeline(s, op, kernel == 1 ? "patch_embed" : "patch_embed_lanes", spec, 3, 4,
                           sizeof(struct patch_push), &p);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/basic.h"
+#include "dtype.h" /* shaders/dtype.h */
 
 /* Field for field the Push block of shaders/matmul_common.glsl. */
 struct matmul_push {
@@ -202,15 +203,6 @@ static tlv_status get_pipeline(tlv_stream *s, const char *op, const char *shader
     return TLV_OK;
 }
 
-static const char *shader_name(int tiled, tlv_dtype d, int texel)
-{
-    static const char *const names[2][2][3] = {
-        {{"matvec_f32", "matvec_f16", "matvec_bf16"}, {"matvec_f32_tex", "matvec_f16_tex", "matvec_bf16_tex"}},
-        {{"matmul_f32", "matmul_f16", "matmul_bf16"}, {"matmul_f32_tex", "matmul_f16_tex", "matmul_bf16_tex"}}};
-    int di = d == TLV_F16 ? 1 : d == TLV_BF16 ? 2 : 0;
-    return names[tiled != 0][texel != 0][di];
-}
-
 /* Whether every slab of t fits one RGBA32UI view (slabs start aligned: memory.c). */
 static int fits_texel(const tlv_vk_caps *c, const tlv_tensor *t)
 {
@@ -359,7 +351,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
     if (tiled) {
         uint32_t wg = (t.bm / t.tm) * (t.bn / t.tn);
         uint32_t spec[7] = {wg, t.bm, t.bn, t.bk, t.tm, t.tn, aligned && t.bk % 8 == 0};
-        if (get_pipeline(s, op, shader_name(1, w->dtype, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
+        if (get_pipeline(s, op, tlv__op_matrix_shader(w->dtype, 1, texel), spec, 7, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     } else {
         /* X_SHUFFLE only where it does something (one pipeline fewer elsewhere): mode 1 (8-lane
@@ -368,7 +360,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
         uint32_t shuffle = texel && t.mv_x_shuffle &&
                            (t.mv_mode == 1 || (t.mv_mode == 2 && t.mv_wg == 8 && c->subgroup_size == 8));
         uint32_t spec[9] = {t.mv_wg, t.mv_t, nm, t.mv_mode, t.mv_subgroup, (uint32_t)aligned, t.mv_rows, gated >= 0, shuffle};
-        if (get_pipeline(s, op, shader_name(0, w->dtype, texel), spec, 9, 4, texel_mask, sizeof(struct matmul_push), &pl))
+        if (get_pipeline(s, op, tlv__op_matrix_shader(w->dtype, 0, texel), spec, 9, 4, texel_mask, sizeof(struct matmul_push), &pl))
             return tlv__stream_status(s);
     }
 
@@ -394,7 +386,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
         pc.y_off = y_base + (uint32_t)n0;
         pc.y_stride = (uint32_t)N;
         pc.bias_off = (uint32_t)n0;
-        pc.bias_dtype = bias ? 1u + (uint32_t)(bias->dtype == TLV_F16 ? 1 : bias->dtype == TLV_BF16 ? 2 : 0) : 0u;
+        pc.bias_dtype = bias ? tlv__op_dtype_code(bias->dtype) : TLV_DT_NONE;
         pc.act = (uint32_t)act;
         pc.residual = residual ? 1u : 0u;
         uint32_t gx = 1, gy = 1;

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "dtype.h" /* shaders/dtype.h */
+
 /* "F32 [3, 4096]" */
 static void describe(const tlv_tensor *t, char *buf, size_t cap)
 {
@@ -65,13 +67,37 @@ int tlv__op_check_vec(tlv_stream *s, const char *op, const char *what, const tlv
     return 1;
 }
 
+/* One row per dtype the kernels read: its shader code (shaders/dtype.h, shared with the GLSL) and
+ * the matrix kernels compiled for it as a weight format ([texel]: cmake/Shaders.cmake makes them
+ * from matvec.comp and matmul.comp for each name in TLV_WEIGHT_FORMATS). A new weight format is a
+ * row here; docs/ARCHITECTURE.md ("Shaders") lists the other places. */
+static const struct {
+    tlv_dtype dtype;
+    uint32_t code;
+    const char *matvec[2], *matmul[2];
+} dtype_table[] = {
+    {TLV_F32, TLV_DT_F32, {"matvec_f32", "matvec_f32_tex"}, {"matmul_f32", "matmul_f32_tex"}},
+    {TLV_F16, TLV_DT_F16, {"matvec_f16", "matvec_f16_tex"}, {"matmul_f16", "matmul_f16_tex"}},
+    {TLV_BF16, TLV_DT_BF16, {"matvec_bf16", "matvec_bf16_tex"}, {"matmul_bf16", "matmul_bf16_tex"}},
+};
+
+/* The row of t; unknown dtypes (the ops check dtypes first) get F32's. */
+static size_t dtype_row(tlv_dtype t)
+{
+    for (size_t i = 0; i < sizeof dtype_table / sizeof dtype_table[0]; i++)
+        if (dtype_table[i].dtype == t) return i;
+    return 0;
+}
+
 uint32_t tlv__op_dtype_code(tlv_dtype t)
 {
-    switch (t) {
-    case TLV_F16: return 1;
-    case TLV_BF16: return 2;
-    default: return 0;
-    }
+    return dtype_table[dtype_row(t)].code;
+}
+
+const char *tlv__op_matrix_shader(tlv_dtype w, int tiled, int texel)
+{
+    size_t i = dtype_row(w);
+    return tiled ? dtype_table[i].matmul[texel != 0] : dtype_table[i].matvec[texel != 0];
 }
 
 tlv_status tlv__op_pipeline(tlv_stream *s, const char *op, const char *shader, const uint32_t *spec, uint32_t n_spec,

@@ -37,8 +37,11 @@ int tlv__op_check_2d(tlv_stream *s, const char *op, const char *what, const tlv_
 /* Like tlv__op_check_2d for a weight vector: t is [n] (or [1, n]) of any float dtype, in one slab.
  * n < 0: any length. */
 int tlv__op_check_vec(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t, int64_t n);
-/* The shader dtype code: 0 F32, 1 F16, 2 BF16 (3 = absent, shaders/basic.glsl). */
+/* The shader dtype code of t (TLV_DT_* in shaders/dtype.h; TLV_DT_NONE there = no tensor). */
 uint32_t tlv__op_dtype_code(tlv_dtype t);
+/* The matrix kernel (SPIR-V module name) for weights of dtype w: the tiled matmul or the matvec,
+ * reading x and w through texel buffers or not (one table in ops.c). */
+const char *tlv__op_matrix_shader(tlv_dtype w, int tiled, int texel);
 /* Gets a pipeline (tlv__vk_pipeline_get); a failure is recorded on s, naming op. */
 tlv_status tlv__op_pipeline(tlv_stream *s, const char *op, const char *shader, const uint32_t *spec, uint32_t n_spec,
                             uint32_t n_bindings, uint32_t push_bytes, const tlv_vk_pipeline **out);

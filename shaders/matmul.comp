@@ -1,5 +1,7 @@
-// matmul.glsl: y[m, n] = act(sum_k x[m, k] w[n, k] + bias[n]) (+ y[m, n]) for many rows m (prefill,
-// vision tower): shared-memory tiles with register blocking. Body of matmul_f32/f16/bf16.comp.
+#version 450
+// matmul.comp: y[m, n] = act(sum_k x[m, k] w[n, k] + bias[n]) (+ y[m, n]) for many rows m (prefill,
+// vision tower): shared-memory tiles with register blocking. Compiled once per weight format and
+// texel choice (matmul_f16, matmul_f16_tex, ...: matmul_common.glsl).
 //
 // Workgroup (gx, gy) computes the BM x BN tile y[gy*BM.., gx*BN..]. Per step of BK along k, the
 // threads copy a BM x BK tile of x and a BN x BK tile of w (decoded to f32) into shared memory,
@@ -81,12 +83,12 @@ void main() {
     for (uint j = 0u; j < TN; j++) {
         uint n = n0 + tn + j * TCOLS;
         if (n >= N) continue;
-        float bv = p.bias_dtype != 0u ? bias_elem(p.bias_off + n, p.bias_dtype) : 0.0;
+        float bv = p.bias_dtype != TLV_DT_NONE ? bias_elem(p.bias_off + n, p.bias_dtype) : 0.0;
         for (uint i = 0u; i < TM; i++) {
             uint m = m0 + tm + i * (BM / TM);
             if (m >= M) continue;
             uint yi = p.y_off + m * p.y_stride + n;
-            float v = act_apply(acc[i * TN + j] + bv, p.act);
+            float v = act_apply(p.act, acc[i * TN + j] + bv);
             if (p.residual != 0u) v += y[yi];
             y[yi] = v;
         }

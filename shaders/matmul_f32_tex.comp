@@ -1,6 +1,0 @@
-#version 450
-// matmul with F32 weights, x and w read through uniform texel buffers: the body is matmul.glsl
-#extension GL_GOOGLE_include_directive : require
-#define W_F32
-#define TEXEL
-#include "matmul.glsl"

@@ -5,7 +5,7 @@
 //   1  read through a storage buffer (uvec4 a lane)
 //   2  read through a buffer_reference pointer (uvec4 a lane; "global" memory)
 //   3  f16 matvec, R weight rows a lane, weights and x through texels, x fetched at lane-uniform
-//      addresses (the runtime's decode kernel on CPU devices, matvec.glsl MODE 1 TEXEL)
+//      addresses (the runtime's decode kernel on CPU devices, matvec.comp MODE 1 TEXEL)
 //   4  the same, x fetched once per lane (32 values a subgroup of 8) and handed out with
 //      subgroupShuffle
 //   5  f16 matvec reading the weights through buffer_reference pointers (x as in 3)

@@ -123,7 +123,7 @@ static int texel_views_ok(const tlv_vk_caps *c)
     return (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2 && c->min_texel_align <= 256;
 }
 
-/* the texel variants of matvec.glsl also declare subgroup shuffles (X_SHUFFLE): a module may
+/* the texel variants of matvec.comp also declare subgroup shuffles (X_SHUFFLE): a module may
  * only declare what the device supports, used or not */
 static int texel_ok(const tlv_vk_caps *c)
 {

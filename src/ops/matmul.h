@@ -77,7 +77,7 @@ typedef struct tlv_matmul_tuning {
     uint32_t mv_wg;         /* matvec workgroup size */
     uint32_t mv_t;          /* threads per weight row */
     uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x, 2 lane per row with
-                               scalar sums (matvec.glsl) */
+                               scalar sums (matvec.comp) */
     uint32_t mv_subgroup;   /* mode 0, mv_t > 1: reduce with subgroupAdd */
     uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 */
     uint32_t mv_max_nm;     /* x rows per pass at most: 1, 2, 4 or 8 */

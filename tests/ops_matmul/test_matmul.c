@@ -1,7 +1,8 @@
 /* test_matmul.c: tlv__op_matmul / tlv__op_matmul_rows against a plain-C double-precision reference,
  * both kernels (matvec, tiled) and the automatic choice, every weight and bias dtype, every
  * activation, residuals in place and separate, a row offset into a bigger y; the down projection
- * on a gated product (tlv__op_matmul_gated); bad arguments; the roofline probes.
+ * on a gated product (tlv__op_matmul_gated); the activations' tails element by element (below);
+ * bad arguments; the roofline probes.
  *
  * Error measure: max_i |y_i - ref_i| <= 1e-5 * max_i |ref_i| over the rows written. The reference
  * uses the same rounded weights, bias and inputs as the device (tlv_test_round), so F16/BF16 get
@@ -342,6 +343,61 @@ static void test_gated(tlv_test_gpu *g)
     flush(g);
 }
 
+/* The activations' tails, element by element: y = act(v) for v = -6, -5.875, ..., 1.875, every
+ * matvec mode and the tiles, in the epilogue and (gated) where x is read as act(gate) * up. The
+ * sums are exact (x all ones, weight rows of v / 8), so the bound can be relative: |got - ref| <=
+ * 2e-5 |ref| (+ 1e-30). Far on the negative side GELU is tiny, and a form in which 1 + erf(x) or
+ * 1 + tanh(u) cancels loses every digit there (the matrix kernels had one before they took
+ * shaders/activations.glsl, ew's forms). */
+static void test_act_tails(tlv_test_gpu *g)
+{
+    enum { NV = 64, KT = 8, NG = 4 };
+    static const tlv_act acts[] = {TLV_ACT_GELU_ERF, TLV_ACT_GELU_TANH, TLV_ACT_QUICK_GELU, TLV_ACT_SILU};
+    static const int ks[] = {K_MATVEC, K_MV_WIDE, K_MV_T1, K_MV_MANY_ODD, K_MV_XSHUF, K_TILED};
+    static float ones[2 * KT], wv[NV * KT], gu[NV * 2 * KT], wg[NG * KT], ref[NV * NG];
+    for (int k = 0; k < 2 * KT; k++) ones[k] = 1.0f;
+    for (int n = 0; n < NV; n++) {
+        for (int k = 0; k < KT; k++) {
+            wv[n * KT + k] = (-6.0f + 0.125f * (float)n) / KT;
+            gu[n * 2 * KT + k] = -6.0f + 0.125f * (float)n; /* gate */
+            gu[n * 2 * KT + KT + k] = 1.0f;                  /* up */
+        }
+    }
+    for (int i = 0; i < NG * KT; i++) wg[i] = 1.0f / KT;
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+        for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++)
+            for (int gated = 0; gated < 2; gated++) {
+                char what[160];
+                snprintf(what, sizeof what, "activation tails: act=%d kernel=%s%s", (int)acts[a], config_names[ks[k]],
+                         gated ? " gated" : "");
+                /* epilogue: y [1, NV] = act(x . w^T); gated: y [NV, NG] = (act(gate) * up) . w^T */
+                int64_t M = gated ? NV : 1, N = gated ? NG : NV;
+                tlv_tensor tx = {0}, tw = {0}, ty = {0}, tf = {0};
+                int ok = tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){M, gated ? 2 * KT : KT}, gated ? gu : ones, 0);
+                ok = ok && tlv_test_tensor_make(g, &tw, TLV_F32, 2, (int64_t[]){N, KT}, gated ? wg : wv, 0);
+                ok = ok && tlv_test_tensor_make(g, &ty, TLV_F32, 2, (int64_t[]){M, N}, NULL, 0);
+                ok = ok && (!gated || tlv_test_tensor_make(g, &tf, TLV_F32, 2, (int64_t[]){M, KT}, NULL, 0));
+                if (ok) {
+                    for (int64_t m = 0; m < M; m++)
+                        for (int64_t n = 0; n < N; n++)
+                            ref[m * N + n] = (float)act_ref(-6.0 + 0.125 * (double)(gated ? m : n), acts[a]);
+                    if (gated)
+                        tlv__op_matmul_gated(g->s, acts[a], &tx, &tf, &tw, NULL, NULL, TLV_ACT_NONE, &ty, &configs[ks[k]]);
+                    else
+                        tlv__op_matmul_rows(g->s, &tx, &tw, NULL, NULL, acts[a], &ty, 0, &configs[ks[k]]);
+                    float *got = tlv_test_run(g) ? tlv_test_tensor_download(g, &ty) : NULL;
+                    tlv_test_compare_elem(what, got, ref, (size_t)(M * N), 1e-30, 2e-5);
+                    free(got);
+                } else {
+                    fprintf(stderr, "  in case %s\n", what);
+                }
+                tlv_test_tensor_release(g, &tx);
+                tlv_test_tensor_release(g, &tw);
+                tlv_test_tensor_release(g, &ty);
+                tlv_test_tensor_release(g, &tf);
+            }
+}
+
 static void test_bad_args(tlv_test_gpu *g)
 {
     tlv_tensor x, w, y, y2, b, xh, r;
@@ -504,6 +560,7 @@ int main(void)
     test_epilogues(&g);
     flush(&g);
     test_gated(&g);
+    test_act_tails(&g);
     test_bad_args(&g);
     test_probes(&g);
     tlv_test_gpu_teardown(&g);

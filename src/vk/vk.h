@@ -32,6 +32,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "vk/tuning.h"
 
 /* ------------------------------------------------------------------------------------------
  * Capability record (caps.c), filled once by tlv__vk_caps_query, then const. Nothing else
@@ -103,6 +104,10 @@ typedef struct tlv_vk_caps {
     uint32_t max_loop_iterations; /* loop iterations one invocation may run, all loops together, before
                                      the driver silently stops it (quirk table); 0 = unlimited */
     char quirks[256];   /* what the quirk table and switches changed, "" if nothing */
+
+    /* what is fastest here (tuning.h): the tuning table's row for this device, fitted to the
+     * capabilities and policy above, then the TLV_TUNE_* switches. Ops read this, never `type`. */
+    tlv_vk_tuning tune;
 } tlv_vk_caps;
 
 /* One-line banner: "llvmpipe (LLVM 15.0.6, 256 bits) | cpu | Mesa 22.3.6 | vk 1.3.230 | fp16 s1 a1 | ..." */
@@ -113,6 +118,10 @@ void tlv__vk_quirks_apply(tlv_vk_caps *c);
 /* Environment switches (caps.c): TLV_DISABLE_FP16, TLV_DISABLE_SUBGROUPS, TLV_MAX_STORAGE_RANGE,
  * TLV_DISABLE_TEXEL, TLV_ENABLE_TEXEL (texel reads on any device that supports them: tests). */
 void tlv__vk_caps_apply_env(tlv_vk_caps *c);
+/* Everything after the query: policy defaults, the tuning row, the quirk table, the TLV_*
+ * switches, the tuning record's derived constraints, the TLV_TUNE_* switches (a bad one leaves
+ * its message in tune.error). tlv__vk_caps_query ends with it; tests run fake devices through it. */
+void tlv__vk_caps_policy(tlv_vk_caps *c);
 
 /* ------------------------------------------------------------------------------------------
  * Instance (loader.c) */

@@ -1,7 +1,7 @@
 /* tuning.c: the tuning table, as data (tuning.h says what the record is and who reads it).
  *
- * Each row: which devices (driver id, vendor, device type, driver-version range; 0 / ANY /
- * UINT32_MAX = any), and the choices for them. The first matching row wins, so specific rows go
+ * Each row: which devices (driver id, vendor, device type, driver-version range, for Mesa's
+ * drivers the release named in driverInfo; 0 / ANY / UINT32_MAX = any), and the choices for them. The first matching row wins, so specific rows go
  * first. Fields marked "table 0" in tuning.h are filled from the capabilities in
  * tlv__vk_tuning_derive, which also applies every constraint that follows from what the device
  * can do, with the reason in the record's notes. The measurements behind each row are in
@@ -19,7 +19,8 @@ typedef struct tuning_row {
     uint32_t driver_id; /* VkDriverId, 0: any */
     uint32_t vendor_id; /* 0: any */
     int type;           /* VkPhysicalDeviceType, ANY_TYPE: any */
-    uint32_t min_driver_version, max_driver_version; /* inclusive range of driverVersion */
+    uint32_t min_driver_version, max_driver_version; /* inclusive range of driverVersion (Mesa: the
+                                                        release in driverInfo, row_version) */
     tlv_vk_tuning t;
 } tuning_row;
 
@@ -73,14 +74,27 @@ static const tuning_row rows[] = {
     {0, 0, ANY_TYPE, 0, UINT32_MAX, GPU_TUNING("GPU default")},
 };
 
+/* The driver version rows compare against. Mesa's drivers put the Mesa release in driverInfo
+ * ("Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)") while lavapipe reports driverVersion 1 whatever the
+ * release (22.3 and 25.0 alike): for them the release, as VK_MAKE_VERSION(25, 0, 7). */
+static uint32_t row_version(const tlv_vk_caps *c)
+{
+    unsigned major = 0, minor = 0, patch = 0;
+    if (!strncmp(c->driver_info, "Mesa ", 5) && sscanf(c->driver_info + 5, "%u.%u.%u", &major, &minor, &patch) >= 2 &&
+        major < 1024 && minor < 1024 && patch < 4096)
+        return VK_MAKE_VERSION(major, minor, patch);
+    return c->driver_version;
+}
+
 void tlv__vk_tuning_select(tlv_vk_caps *c)
 {
+    const uint32_t version = row_version(c);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const tuning_row *r = &rows[i];
         if (r->driver_id && r->driver_id != c->driver_id) continue;
         if (r->vendor_id && r->vendor_id != c->vendor_id) continue;
         if (r->type != ANY_TYPE && (VkPhysicalDeviceType)r->type != c->type) continue;
-        if (c->driver_version < r->min_driver_version || c->driver_version > r->max_driver_version) continue;
+        if (version < r->min_driver_version || version > r->max_driver_version) continue;
         c->tune = r->t;
         return;
     }

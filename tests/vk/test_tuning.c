@@ -13,11 +13,12 @@
 
 #define ALL_SG (TLV_SUBGROUP_BASIC | TLV_SUBGROUP_VOTE | TLV_SUBGROUP_ARITH | TLV_SUBGROUP_BALLOT | TLV_SUBGROUP_SHUFFLE)
 
-static tlv_vk_caps fake(VkPhysicalDeviceType type, uint32_t vendor, uint32_t driver_id, uint32_t driver_version,
-                        uint32_t sg, uint32_t sg_ops, uint32_t max_inv, uint32_t shared)
+static tlv_vk_caps fake_info(VkPhysicalDeviceType type, uint32_t vendor, uint32_t driver_id, uint32_t driver_version,
+                             const char *driver_info, uint32_t sg, uint32_t sg_ops, uint32_t max_inv, uint32_t shared)
 {
     tlv_vk_caps c;
     memset(&c, 0, sizeof c);
+    snprintf(c.driver_info, sizeof c.driver_info, "%s", driver_info);
     c.type = type;
     c.vendor_id = vendor;
     c.driver_id = driver_id;
@@ -35,10 +36,18 @@ static tlv_vk_caps fake(VkPhysicalDeviceType type, uint32_t vendor, uint32_t dri
     return c;
 }
 
+static tlv_vk_caps fake(VkPhysicalDeviceType type, uint32_t vendor, uint32_t driver_id, uint32_t driver_version,
+                        uint32_t sg, uint32_t sg_ops, uint32_t max_inv, uint32_t shared)
+{
+    return fake_info(type, vendor, driver_id, driver_version, "", sg, sg_ops, max_inv, shared);
+}
+
+/* As lavapipe reports itself: driverVersion 1 on every release, the release in driverInfo. */
 static tlv_vk_caps lavapipe(uint32_t mesa_major, uint32_t mesa_minor, uint32_t sg)
 {
-    return fake(VK_PHYSICAL_DEVICE_TYPE_CPU, 0x10005, VK_DRIVER_ID_MESA_LLVMPIPE,
-                VK_MAKE_VERSION(mesa_major, mesa_minor, 6), sg, ALL_SG, 1024, 32768);
+    char info[64];
+    snprintf(info, sizeof info, "Mesa %u.%u.7-2~bpo12+1 (LLVM 15.0.6)", mesa_major, mesa_minor);
+    return fake_info(VK_PHYSICAL_DEVICE_TYPE_CPU, 0x10005, VK_DRIVER_ID_MESA_LLVMPIPE, 1, info, sg, ALL_SG, 1024, 32768);
 }
 
 /* Mesa 22.3's lavapipe with subgroups of 8: every CPU choice on. */
@@ -148,6 +157,12 @@ int main(void)
     check_lavapipe_8(&c);
     c = lavapipe(24, 3, 8);
     CHECK_EQ_STR(c.tune.row, "lavapipe, Mesa < 25");
+    c = lavapipe(26, 1, 8);
+    CHECK_EQ_STR(c.tune.row, "lavapipe, Mesa >= 25");
+    /* RADV names its Mesa release the same way: 24.2 is not 25 */
+    c = fake_info(VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, 0x1002, VK_DRIVER_ID_MESA_RADV, VK_MAKE_VERSION(24, 2, 8),
+                  "Mesa 24.2.8", 64, ALL_SG, 1024, 65536);
+    CHECK_EQ_STR(c.tune.row, "GPU default");
 
     /* lavapipe with subgroups of 16 (LP_NATIVE_VECTOR_WIDTH=512): mode 1 needs 8 lanes, so mode 0
      * and no x shuffles, and mode 2 keeps its unshuffled shape; one 16-lane subgroup a workgroup */
@@ -264,6 +279,10 @@ int main(void)
     CHECK_EQ_INT(tlv_device_tuning(ctx, 0, buf, sizeof buf), TLV_OK);
     CHECK_CONTAINS(buf, "row: ");
     CHECK_CONTAINS(buf, "| matvec ");
+    tlv_device_info info;
+    CHECK_EQ_INT(tlv_device_get_info(ctx, 0, &info), TLV_OK);
+    if (strstr(info.driver, "llvmpipe") && strstr(info.driver, "Mesa 22.")) CHECK_CONTAINS(buf, "row: lavapipe, Mesa < 25");
+    if (strstr(info.driver, "llvmpipe") && strstr(info.driver, "Mesa 25.")) CHECK_CONTAINS(buf, "row: lavapipe, Mesa >= 25");
     CHECK_EQ_INT(tlv_device_tuning(ctx, 99, buf, sizeof buf), TLV_ERR_NOT_FOUND);
     CHECK_EQ_INT(tlv_device_tuning(ctx, 0, buf, 0), TLV_ERR_INVALID_ARG);
     tlv_context_destroy(ctx);

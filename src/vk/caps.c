@@ -2,7 +2,8 @@
  *
  * Only structures whose extension (or core version) the device reports are chained into the
  * feature/property queries: chaining an unknown structure is invalid usage. Then the quirk table
- * (quirks.c) and the TLV_* environment switches decide what the runtime will use. */
+ * (quirks.c) and the TLV_* environment switches decide what the runtime will use, and the
+ * tuning table (tuning.c) what is fastest, fitted to all of the above, then TLV_TUNE_*. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -100,6 +100,16 @@ void tlv__vk_tuning_select(tlv_vk_caps *c)
     }
 }
 
+int tlv__vk_tuning_select_named(tlv_vk_caps *c, const char *row)
+{
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (!strcmp(rows[i].t.row, row)) {
+            c->tune = rows[i].t;
+            return 1;
+        }
+    return 0;
+}
+
 static void note(tlv_vk_tuning *t, const char *what)
 {
     size_t n = strlen(t->notes);

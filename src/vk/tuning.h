@@ -74,6 +74,9 @@ struct tlv_vk_caps;
 /* The first matching table row into c->tune (capability-dependent fields left at their table
  * value); its texel wish seeds caps.use_texel. */
 void tlv__vk_tuning_select(struct tlv_vk_caps *c);
+/* Tests: the row named `row` ("GPU default") into c->tune instead, as if it had matched; 0 if no
+ * row has that name. Follow with tlv__vk_tuning_derive. */
+int tlv__vk_tuning_select_named(struct tlv_vk_caps *c, const char *row);
 /* The constraints from the capabilities and policy (after the quirks and the TLV_* switches). */
 void tlv__vk_tuning_derive(struct tlv_vk_caps *c);
 /* One TLV_TUNE_<FIELD> switch: name is FIELD (case-insensitive), value a decimal or 0x number.

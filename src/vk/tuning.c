@@ -268,17 +268,19 @@ void tlv__vk_tuning_describe(const tlv_vk_tuning *t, char *buf, size_t cap)
 {
     if (!cap) return;
     char mmax[16] = "any";
+    char kmax[16] = "any";
     if (t->mv_max_m != UINT32_MAX) snprintf(mmax, sizeof mmax, "%u", t->mv_max_m);
+    if (t->attn_max_chunk != UINT32_MAX) snprintf(kmax, sizeof kmax, "%u", t->attn_max_chunk);
     snprintf(buf, cap,
              "row: %s | texel %u | matvec M<=%s wg %u t %u mode %u sg %u rows %u nm %u x-shuffle %u, M>=%u mode %u "
              "rows %u nm %u, %u wgs | tiles %ux%u k%u %ux%u | loop budget %u | attn wg %u/%u bc %u/%u/%u 1d %u "
-             "split %u wgs >=%u keys <=%u | dsplit %u rows %u/%u sg-sum %u | norm wg %u shrink %u %u wgs | "
+             "split %u wgs >=%u keys <=%s | dsplit %u rows %u/%u sg-sum %u | norm wg %u shrink %u %u wgs | "
              "lane-contig %u | ew wg %u chunk %u max %u | embed %u | topk wg %u chunk %u parts %u | patch %u%s%s",
              t->row ? t->row : "?", t->texel, mmax, t->mv_wg, t->mv_t, t->mv_mode, t->mv_subgroup, t->mv_rows,
              t->mv_max_nm, t->mv_x_shuffle, t->mv_many_m, t->mv_many_mode, t->mv_many_rows, t->mv_many_nm,
              t->mv_target_wgs, t->bm, t->bn, t->bk, t->tm, t->tn, t->loop_budget, t->attn_wg_rows, t->attn_wg_rows_wide,
              t->attn_bc, t->attn_bc_mid, t->attn_bc_wide, t->attn_wg_1d, t->attn_target_wgs, t->attn_min_chunk,
-             t->attn_max_chunk, t->attn_dsplit, t->attn_rows, t->attn_rows_wide, t->attn_subgroup_sum, t->norm_wg,
+             kmax, t->attn_dsplit, t->attn_rows, t->attn_rows_wide, t->attn_subgroup_sum, t->norm_wg,
              t->norm_shrink, t->norm_target_wgs, t->lane_contig, t->ew_wg, t->ew_chunk, t->ew_max_wgs, t->embed_wg,
              t->topk_wg, t->topk_chunk, t->topk_max_parts, t->patch_kernel, t->notes[0] ? " | notes: " : "", t->notes);
 }

@@ -320,6 +320,9 @@ int main(int argc, char **argv)
     tlv__vk_caps_banner(b.caps, b.banner, sizeof b.banner);
     FILE *tab = o->json_path && !strcmp(o->json_path, "-") ? stderr : stdout;
     fprintf(tab, "tinyllava-bench %s (%s)\ndevice: %s\n", tlv_version(), TLV_GIT_COMMIT, b.banner);
+    char tuning[1024];
+    tlv__vk_tuning_describe(&b.caps->tune, tuning, sizeof tuning);
+    fprintf(tab, "tuning: %s\n", tuning);
     if (!b.caps->timestamps) fprintf(tab, "note: no GPU timestamps on this queue: kernel times are wall-clock\n");
     fflush(tab);
 

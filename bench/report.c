@@ -137,6 +137,9 @@ static cJSON *device_json(const bench_ctx *b)
              VK_API_VERSION_PATCH(c->api_version));
     cJSON_AddStringToObject(d, "api_version", buf);
     cJSON_AddStringToObject(d, "caps", b->banner);
+    char tuning[1024];
+    tlv__vk_tuning_describe(&c->tune, tuning, sizeof tuning);
+    cJSON_AddStringToObject(d, "tuning", tuning);
     cJSON_AddNumberToObject(d, "timestamp_valid_bits", c->timestamp_bits);
     cJSON_AddNumberToObject(d, "timestamp_period_ns", c->timestamp_period_ns);
     return d;

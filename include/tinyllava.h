@@ -112,6 +112,15 @@ TLV_API tlv_status tlv_device_get_info(tlv_context *ctx, uint32_t index, tlv_dev
 /* One-line capability banner of device `index`, into buf (always NUL-terminated). */
 TLV_API tlv_status tlv_device_banner(tlv_context *ctx, uint32_t index, char *buf, size_t size);
 
+/* ---- the device's tuning record ----
+ * One line describing the tuning record of device `index` (docs/DEVICES.md "Tuning"): the row of
+ * the tuning table that matched it, every kernel choice (texel reads, matvec modes and shapes,
+ * tiles, attention split, norm and elementwise workgroups), and what the device's limits and the
+ * TLV_TUNE_<FIELD> switches changed: "row: lavapipe, Mesa < 25 | texel 1 | matvec ...". Into buf,
+ * always NUL-terminated, cut to size (1024 bytes hold it). TLV_ERR_INVALID_ARG with the switch
+ * named in the message when a TLV_TUNE_* value is bad (creating that device fails the same way). */
+TLV_API tlv_status tlv_device_tuning(tlv_context *ctx, uint32_t index, char *buf, size_t size);
+
 /* ------------------------------------------------------------------ models */
 
 /* Progress: stage ("download", "load"), done and total in bytes. Return nonzero to cancel

@@ -200,6 +200,18 @@ tlv_status tlv_device_banner(tlv_context *ctx, uint32_t index, char *buf, size_t
     return TLV_OK;
 }
 
+/* ------------------------------------------------------------------ device tuning record */
+
+tlv_status tlv_device_tuning(tlv_context *ctx, uint32_t index, char *buf, size_t size)
+{
+    if (!ctx || !buf || !size) return TLV_ERR_INVALID_ARG;
+    const tlv_vk_caps *c = tlv__vk_instance_caps(ctx->inst, index);
+    if (!c) return ctx_fail(ctx, TLV_ERR_NOT_FOUND, "device %u does not exist (%u found)", index, tlv_device_count(ctx));
+    tlv__vk_tuning_describe(&c->tune, buf, size);
+    if (c->tune.error[0]) return ctx_fail(ctx, TLV_ERR_INVALID_ARG, "%s", c->tune.error);
+    return TLV_OK;
+}
+
 /* ------------------------------------------------------------------ models */
 
 void tlv_model_options_init(tlv_model_options *o)

@@ -71,7 +71,12 @@ int tlv_test_gpu_pretend_discrete(tlv_test_gpu *g)
 {
     if (!g->caps || g->caps->type != VK_PHYSICAL_DEVICE_TYPE_CPU) return 0;
     /* the record lives in the device's heap block; only its users treat it as const */
-    ((tlv_vk_caps *)g->caps)->type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+    tlv_vk_caps *c = (tlv_vk_caps *)g->caps;
+    c->type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+    /* ops choose by the tuning record, not the type: give the device the GPU row, fitted to it
+     * (texel reads stay as the device chose them) */
+    if (!tlv__vk_tuning_select_named(c, "GPU default")) return 0;
+    tlv__vk_tuning_derive(c);
     printf("-- again with the GPU shapes (device relabelled as a discrete GPU)\n");
     return 1;
 }

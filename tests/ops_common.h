@@ -71,9 +71,10 @@ int tlv_test_gpu_setup(tlv_test_gpu *g);
  * reported nothing (tlv__vk_instance_validation_count == 0). */
 void tlv_test_gpu_teardown(tlv_test_gpu *g);
 
-/* CPU devices only (lavapipe): relabels the device as a discrete GPU in its capability record,
- * so that ops pick their GPU shapes (workgroup sizes, interleaved lanes, work splits) and those
- * code paths run in the tests too. Test-only: the record is const everywhere else. Returns 1 if it
+/* CPU devices only (lavapipe): relabels the device as a discrete GPU in its capability record
+ * and gives it the tuning table's "GPU default" row (fitted to the device, texel reads as they
+ * were), so that ops pick their GPU shapes (workgroup sizes, interleaved lanes, work splits) and
+ * those code paths run in the tests too. Test-only: the record is const everywhere else. Returns 1 if it
  * relabelled, 0 on a real GPU (nothing to do). Keep the shapes modest afterwards: lavapipe still
  * ends an invocation after 65535 loop iterations, which GPU shapes do not plan for. */
 int tlv_test_gpu_pretend_discrete(tlv_test_gpu *g);

@@ -72,61 +72,25 @@ static int attn_vec4_ok(const tlv_attn_params *p, const tlv_attn_view *q, const 
 /* The kernel and its shape for attention p on device c. vec4_ok: attn_vec4_ok(). */
 static struct attn_tune attn_tune_for(const tlv_vk_caps *c, const tlv_attn_params *p, int vec4_ok)
 {
+    /* the device's tuning record (vk/tuning.c; why: docs/BENCHMARKS.md "Why the tuning table
+     * says what it says"), shaped for this head size and GQA ratio */
+    const tlv_vk_tuning *r = &c->tune;
     struct attn_tune t;
     const int64_t rows_per_kv_head = (int64_t)p->n_q * (p->n_head / (p->n_kv_head > 0 ? p->n_kv_head : 1));
-    if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
-        /* lavapipe runs a workgroup as SIMD-8 groups one after the other: one group per
-         * workgroup, each streaming its KV range, a few workgroups per thread. */
-        t.wg_rows = c->subgroup_size >= 4 && c->subgroup_size <= 16 ? c->subgroup_size : 8;
-        t.bc = 8;
-        t.wg_1d = t.wg_rows;
-        t.target_wgs = 8; /* lavapipe runs one thread per core; Vulkan does not say how many */
-        /* a split costs a combine dispatch (~100-200 us of thread wake-ups on lavapipe) and
-         * partials: Qwen2-0.5B decode at depth 1024 (2 KV heads, 2 threads) spent 14 ms a token
-         * in attention split in 4 (and combined), 9 ms unsplit */
-        t.min_chunk = 1024;
-        t.max_chunk = UINT32_MAX;
-        /* Mesa 22.3's lavapipe loads lane by lane inside loops (~200 cycles a load, whatever
-         * its width): attn_dsplit makes each load bring 8 different vec4s shared by up to 8
-         * rows, attn has all lanes load the same float. attn also keeps 2 head_dim floats a
-         * lane in registers, which LLVM needs minutes to compile beyond 80 (128: 156 s). */
-        t.dsplit = vec4_ok;
-        t.rows = rows_per_kv_head < 8 ? (uint32_t)rows_per_kv_head : 8;
-        if (p->head_dim > 128 && t.rows > 4) t.rows = 4;
-        if (!c->use_subgroups || !(c->subgroup_ops & TLV_SUBGROUP_ARITH)) {
-            /* The shared-memory sums need barriers, and LLVM's coroutine split (lavapipe runs
-             * barriers as coroutines) takes minutes over a large unrolled body: a small body
-             * (2 rows, 4 keys a block) compiles in seconds. */
-            t.rows = t.rows < 2 ? t.rows : 2;
-            t.bc = 4;
-        }
-    } else {
-        /* GPUs: many rows per workgroup share every key load (broadcast from L1); the private
-         * q and accumulator arrays (2 * head_dim floats) cost registers and the unrolled block
-         * costs code, so fewer rows and keys per block for the wide heads. Not measured on a
-         * GPU yet: attn_dsplit (shared-memory sums) would suit decode without GQA better. */
-        t.wg_rows = p->head_dim > 128 ? 32 : 64;
-        t.bc = p->head_dim > 128 ? 4 : p->head_dim > 64 ? 8 : 16;
-        t.wg_1d = 64;
-        t.target_wgs = 256;
-        t.min_chunk = 128;
-        t.max_chunk = UINT32_MAX;
-        t.dsplit = 0;
-        t.rows = 1;
-    }
+    const int wide = p->head_dim > 128;
+    t.wg_rows = wide ? r->attn_wg_rows_wide : r->attn_wg_rows;
+    t.bc = wide ? r->attn_bc_wide : p->head_dim > 64 ? r->attn_bc_mid : r->attn_bc;
+    t.wg_1d = r->attn_wg_1d;
+    t.target_wgs = r->attn_target_wgs;
+    t.min_chunk = r->attn_min_chunk;
+    t.max_chunk = r->attn_max_chunk;
+    t.dsplit = r->attn_dsplit && vec4_ok;
+    uint32_t max_rows = wide ? r->attn_rows_wide : r->attn_rows;
+    t.rows = rows_per_kv_head < (int64_t)max_rows ? (uint32_t)rows_per_kv_head : max_rows;
     if (t.rows < 1) t.rows = 1;
-    /* Drivers that stop an invocation after caps.max_loop_iterations loop iterations, all
-     * loops together, silently (llvmpipe: 65535): both kernels unroll everything but the key
-     * loop, one iteration per bc keys; 8192 keys leave a wide margin. */
-    if (c->max_loop_iterations) t.max_chunk = 8192;
-    uint32_t lim = c->max_wg_size[0] < c->max_wg_invocations ? c->max_wg_size[0] : c->max_wg_invocations;
-    if (lim == 0) lim = 64;
-    if (t.wg_rows > lim) t.wg_rows = lim;
-    if (t.wg_1d > lim) t.wg_1d = lim;
-    /* subgroupAdd sums the whole workgroup only when it is one subgroup: guaranteed on lavapipe
-     * (always 8 wide); GPUs may split a workgroup into several, so they sum in shared memory. */
-    const int sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_ARITH) &&
-                   c->type == VK_PHYSICAL_DEVICE_TYPE_CPU && c->subgroup_size == t.wg_rows;
+    /* subgroupAdd sums the whole workgroup only when it is one subgroup: the record says whether
+     * the driver guarantees that (lavapipe: always one SIMD group); else shared memory */
+    const int sg = r->attn_subgroup_sum && c->subgroup_size == t.wg_rows;
     t.shader = !t.dsplit ? "attn" : sg ? "attn_dsplit" : "attn_dsplit_shared";
     return t;
 }
@@ -277,7 +241,7 @@ static int grid_rows(tlv_stream *s, const char *op, const tlv_vk_caps *c, uint32
  * device wants texel reads): the view starts at the slab and must hold it. */
 static int texel_fits(const tlv_vk_caps *c, const tlv_tensor *t)
 {
-    if (!c->use_texel || !(c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) || c->max_texel_buffers < 2 ||
+    if (!c->tune.texel || !(c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) || c->max_texel_buffers < 2 ||
         !c->min_texel_align || t->n_slabs != 1)
         return 0;
     return (t->slabs[0].size + 15) / 16 <= c->max_texel_elements && t->slabs[0].offset % c->min_texel_align == 0;

@@ -25,13 +25,6 @@ typedef struct basic_tune {
     uint32_t topk_budget; /* the same for top-k, whose count below is already the worst case */
 } basic_tune;
 
-static uint32_t pow2_floor(uint32_t v)
-{
-    uint32_t p = 1;
-    while (p * 2 <= v) p *= 2;
-    return p;
-}
-
 static uint32_t pow2_ceil(uint32_t v)
 {
     uint32_t p = 1;
@@ -41,43 +34,21 @@ static uint32_t pow2_ceil(uint32_t v)
 
 static basic_tune tune(const tlv_vk_caps *c)
 {
+    /* the device's tuning record (vk/tuning.c; why: docs/BENCHMARKS.md "Why the tuning table
+     * says what it says"); the loop budgets bound each invocation's share of the work under the
+     * driver's loop limit (caps.max_loop_iterations, from the quirk table) */
+    const tlv_vk_tuning *r = &c->tune;
     basic_tune t;
-    if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
-        /* lavapipe runs a workgroup's invocations as SIMD groups one after another: one subgroup
-         * per workgroup, each streaming a long contiguous range, a few workgroups per thread
-         * (RUNTIME.md "Measured on lavapipe"). */
-        uint32_t sg = c->subgroup_size >= 4 && c->subgroup_size <= 64 ? pow2_floor(c->subgroup_size) : 8;
-        t.norm_wg = sg;
-        t.ew_wg = sg;
-        t.ew_chunk = 8192;
-        t.ew_max_wgs = 16;
-        t.embed_wg = sg;
-        t.topk_wg = sg;
-        t.topk_chunk = 32768;
-        t.topk_max_parts = 64;
-    } else {
-        t.norm_wg = 256;
-        t.ew_wg = 256;
-        t.ew_chunk = 2048;
-        t.ew_max_wgs = 0;
-        t.embed_wg = 128;
-        t.topk_wg = 128;
-        t.topk_chunk = 4096;
-        t.topk_max_parts = 64;
-    }
-    /* lavapipe (gallivm) silently ends an invocation after 65535 loop iterations, counted over
-     * all its loops together (caps.max_loop_iterations, from the quirk table): every kernel gets
-     * a bounded share of the work. Half of it as a margin; top-k counts its worst case exactly. */
-    t.loop_budget = c->max_loop_iterations / 2;
-    t.topk_budget = c->max_loop_iterations - c->max_loop_iterations / 16;
-    uint32_t lim = c->max_wg_invocations < c->max_wg_size[0] ? c->max_wg_invocations : c->max_wg_size[0];
-    if (lim >= 1) {
-        lim = pow2_floor(lim);
-        if (t.norm_wg > lim) t.norm_wg = lim;
-        if (t.ew_wg > lim) t.ew_wg = lim;
-        if (t.embed_wg > lim) t.embed_wg = lim;
-        if (t.topk_wg > lim) t.topk_wg = lim;
-    }
+    t.norm_wg = r->norm_wg;
+    t.ew_wg = r->ew_wg;
+    t.ew_chunk = r->ew_chunk;
+    t.ew_max_wgs = r->ew_max_wgs;
+    t.embed_wg = r->embed_wg;
+    t.topk_wg = r->topk_wg;
+    t.topk_chunk = r->topk_chunk;
+    t.topk_max_parts = r->topk_max_parts;
+    t.loop_budget = r->loop_budget;
+    t.topk_budget = r->topk_budget;
     return t;
 }
 
@@ -157,7 +128,7 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
     basic_tune tu = tune(c);
     uint32_t wg = tu.norm_wg;
     uint32_t small = pow2_ceil((uint32_t)(n < 32 ? 32 : n > 4096 ? 4096 : n));
-    if (c->type != VK_PHYSICAL_DEVICE_TYPE_CPU && small < wg) wg = small;
+    if (c->tune.norm_shrink && small < wg) wg = small;
     /* three passes over the vector (LayerNorm), a few reduction steps */
     while (tu.loop_budget && 3 * ((uint64_t)n + wg - 1) / wg + 64 > tu.loop_budget && wg < 1024) wg *= 2;
     if (wg > c->max_wg_invocations || wg > c->max_wg_size[0])
@@ -170,7 +141,7 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
     int vec4 = n % 4 == 0 && x.stride % 4 == 0 && x.col0 % 4 == 0 && y.stride % 4 == 0 && y.col0 % 4 == 0 &&
                (!res || (res->stride % 4 == 0 && res->col0 % 4 == 0));
     uint32_t spec[6] = {wg, (uint32_t)kind, w ? tlv__op_dtype_code(w->dtype) : TLV_DT_NONE, b ? tlv__op_dtype_code(b->dtype) : TLV_DT_NONE,
-                        c->type == VK_PHYSICAL_DEVICE_TYPE_CPU, (uint32_t)vec4};
+                        c->tune.lane_contig, (uint32_t)vec4};
     const tlv_vk_pipeline *p;
     uint32_t n_b = res ? 5 : 4;
     tlv_status st = tlv__op_pipeline(s, op, shader, spec, 6, n_b, sizeof(struct norm_push), &p);
@@ -192,12 +163,13 @@ static tlv_status norm_record(tlv_stream *s, const char *op, tlv_norm_kind kind,
         pc.y_off = (uint32_t)pos[2].off;
         pc.y_stride = (uint32_t)y.stride;
         pc.eps = eps;
-        /* CPU devices: about 32 workgroups, each looping over its vectors within the loop budget */
+        /* about tune.norm_target_wgs workgroups (CPU devices), each looping over its vectors
+         * within the loop budget; else one vector a workgroup */
         uint64_t per = 1;
-        if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+        if (c->tune.norm_target_wgs) {
             uint64_t iters = 3 * ((uint64_t)n + wg - 1) / wg + 64; /* one vector */
             uint64_t max_per = tu.loop_budget ? tu.loop_budget / iters : pc.n_vec;
-            per = (pc.n_vec + 31) / 32;
+            per = (pc.n_vec + c->tune.norm_target_wgs - 1) / c->tune.norm_target_wgs;
             if (per > max_per) per = max_per;
             if (per < 1) per = 1;
         }
@@ -316,7 +288,7 @@ static tlv_status ew_record(tlv_stream *s, const char *op, uint32_t code, tlv_ac
 {
     const tlv_vk_caps *c = stream_caps(s);
     basic_tune tu = tune(c);
-    uint32_t lane_contig = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    uint32_t lane_contig = c->tune.lane_contig;
     row_view v[3] = {a, b, y};
     for (int64_t r = 0; r < rows;) {
         chunk_pos pos[3] = {{0, 0}, {0, 0}, {0, 0}};
@@ -710,7 +682,7 @@ tlv_status tlv__op_patch_embed_kernel(tlv_stream *s, const tlv_tensor *img, cons
         st = cast_record(s, op, vc, vy0, 1, hidden);
         if (st != TLV_OK) return st;
     }
-    if (kernel == 0) kernel = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 2 : 1;
+    if (kernel == 0) kernel = c->tune.patch_kernel == 2 ? 2 : 1;
     uint32_t lane_wg = tune(c).ew_wg;
     uint32_t spec[3] = {kernel == 1 ? 64 : lane_wg, tlv__op_dtype_code(w->dtype),
                         bias ? tlv__op_dtype_code(bias->dtype) : TLV_DT_NONE};

@@ -38,77 +38,28 @@ _Static_assert(sizeof(struct probe_fma_push) <= 128, "probe_fma push constants")
 
 void tlv__matmul_tuning_default(const tlv_vk_caps *c, tlv_matmul_tuning *out)
 {
+    /* the device's tuning record (vk/tuning.c: the table row, fitted to the capabilities; why
+     * each choice: docs/BENCHMARKS.md "Why the tuning table says what it says") */
+    const tlv_vk_tuning *r = &c->tune;
     tlv_matmul_tuning t;
     memset(&t, 0, sizeof t);
-    int can_sg = c->use_subgroups && (c->subgroup_ops & TLV_SUBGROUP_BASIC);
-    if (c->type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
-        /* lavapipe (Mesa 22.3, seen in its JIT code): a workgroup runs as SIMD-8 groups, and
-         * every storage-buffer load whose address is not built from constants and push
-         * constants alone becomes a loop over the 8 lanes and over the components, with a
-         * bounds check and a branch per lane: ~8 instructions per 4 bytes per lane. Loads, not
-         * FMAs, bound every kernel; subgroupBroadcast costs about as much (a loop over the
-         * lanes too). Hence: one 8-lane workgroup, 4 weight rows per lane (no reduction), x
-         * read once per subgroup and broadcast (mode 1), 2 rows of x per pass (see matvec.glsl
-         * for the measurements). 2-D shared-memory tiles pay two
-         * per-lane loads per FMA and ran 2-3x slower than this even at M = 729.
-         * lavapipe also ends an invocation silently after 65535 loop iterations (all loops
-         * together: caps.max_loop_iterations), hence the budget: every workgroup gets a bounded
-         * share of the work. x and w go through uniform texel buffers when caps.use_texel: a
-         * texelFetch is a gather there, not a loop over the lanes. */
-        t.mv_wg = 8;
-        t.mv_t = 1;
-        t.mv_rows = 4;
-        t.mv_max_nm = 2;
-        t.mv_mode = can_sg && c->subgroup_size == 8 && (c->subgroup_ops & TLV_SUBGROUP_BALLOT) ? 1 : 0;
-        t.mv_max_m = UINT32_MAX;
-        /* 3 or more rows of x (prefill, the vision tower): mode 2, 4 rows of x by 8 weight rows
-         * per lane, scalar sums (32 of them: spills cost less than texel fetches here; vec4 sums
-         * are 4 registers each and NM = 4..8 with them ran 2-8x slower; 16 elements a k step
-         * ran 1.4x slower). F16, GFLOP per CPU-s, mode 1 (nm 2, R 4) -> mode 2: 729 x 1152 ->
-         * 4304 8.9 -> 15.4 (probe_fma 34), 64 x 896 -> 4864 8.9 -> 15.2, 4 x 896 -> 4864
-         * 7-8.7 -> 12-13 (bench_matmul prefill, run alternately). M = 1, 2 stay on mode 1. */
-        t.mv_many_m = 3;
-        t.mv_many_mode = 2;
-        t.mv_many_rows = 8;
-        t.mv_many_nm = 4;
-        t.mv_target_wgs = 32;
-        t.bm = 32, t.bn = 32, t.bk = 8, t.tm = 4, t.tn = 4;
-    } else {
-        /* GPUs: a subgroup (or 32 threads) per weight row, reading consecutive 16-byte words;
-         * 4 rows per workgroup. Tiles 64x64 with 4x4 per thread (256 threads). */
-        uint32_t sg = c->subgroup_size;
-        if (can_sg && (c->subgroup_ops & TLV_SUBGROUP_ARITH) && sg >= 4 && sg <= 128 && (sg & (sg - 1)) == 0) {
-            t.mv_t = sg;
-            t.mv_subgroup = 1;
-        } else {
-            t.mv_t = 32;
-        }
-        t.mv_wg = t.mv_t * 4;
-        t.mv_rows = 1;
-        t.mv_max_nm = MV_MAX_NM;
-        while (t.mv_wg > c->max_wg_invocations && t.mv_wg > t.mv_t) t.mv_wg /= 2;
-        t.mv_max_m = MV_MAX_NM;
-        t.mv_target_wgs = 0;
-        t.bm = 64, t.bn = 64, t.bk = 16, t.tm = 4, t.tn = 4;
-        if (c->max_wg_invocations < 256) t.bm = 32, t.bn = 32;
-    }
-    /* half the driver's limit: the split's count of iterations is an estimate */
-    t.loop_budget = c->max_loop_iterations / 2;
-    t.texel = c->use_texel ? 1u : 0u;
-    /* lavapipe 22.3: x fetched once per lane and handed out by shuffles at constant lanes
-     * costs less CPU per weight byte than lane-uniform texel calls (tlv-floor, paired runs:
-     * 10-19%); the kernel bench's f16 matvecs ran 1-36% faster and decode about 5-8% (mode 1),
-     * pp64 12-20% (mode 2, three triples) (docs/BENCHMARKS.md, round 6) */
-    t.mv_x_shuffle = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU && t.mv_mode == 1 && (c->subgroup_ops & TLV_SUBGROUP_SHUFFLE) ? 1u : 0u;
-    /* With x traded by shuffles an x row costs mode 2 one fetch per 32 elements instead of 8, so
-     * more rows of x per weight fetch pay: 8 rows of x by 4 weight rows per lane, GFLOP/s at
-     * M = 729 x 1152 -> 4304 / 64 x 896 -> 4864 / 64 x 4864 -> 896 / 64 x 896 -> 1152: 45.4 / 46 /
-     * 55 / 44 against 36.7 / 35.5 / 36.2 / - for (4, 8) and 45.5 / 43.5 / 50 / 43 for (8, 3)
-     * (tlv__op_matmul_rows at those shapes with the tuning overridden, runs alternated).
-     * Without shuffles (4, 8) stays. */
-    if (t.mv_x_shuffle && t.mv_many_mode == 2) t.mv_many_nm = 8, t.mv_many_rows = 4;
-    /* shared memory: BK * (BM + BN) floats */
-    while (t.bk > 4 && (uint64_t)t.bk * (t.bm + t.bn) * 4 > c->max_shared_bytes) t.bk /= 2;
+    t.kernel = TLV_MATMUL_AUTO;
+    t.mv_max_m = r->mv_max_m;
+    t.mv_wg = r->mv_wg;
+    t.mv_t = r->mv_t;
+    t.mv_mode = r->mv_mode;
+    t.mv_subgroup = r->mv_subgroup;
+    t.mv_rows = r->mv_rows;
+    t.mv_max_nm = r->mv_max_nm;
+    t.mv_many_m = r->mv_many_m;
+    t.mv_many_mode = r->mv_many_mode;
+    t.mv_many_rows = r->mv_many_rows;
+    t.mv_many_nm = r->mv_many_nm;
+    t.mv_target_wgs = r->mv_target_wgs;
+    t.loop_budget = r->loop_budget;
+    t.bm = r->bm, t.bn = r->bn, t.bk = r->bk, t.tm = r->tm, t.tn = r->tn;
+    t.texel = r->texel;
+    t.mv_x_shuffle = r->mv_x_shuffle;
     *out = t;
 }
 

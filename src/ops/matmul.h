@@ -20,25 +20,14 @@
  * 1e-6 relative to max |y| for K in the thousands.
  *
  * Kernels (tlv_matmul_kernel): a matrix-vector kernel that streams the weights once for up to
- * 8 rows of x at a time (on CPU devices 2, or 4 for M >= 3), and a tiled shared-memory kernel with register blocking (prefill,
- * vision tower). TLV_MATMUL_AUTO picks by M and device: on GPUs the matvec kernel for M <= 8; on
- * CPU devices (lavapipe), where shared-memory tiles are slow (every lane-dependent load is a loop
- * over the SIMD lanes), the matvec kernel for every M. Tile and workgroup sizes come from a
- * per-device table in matmul.c keyed on caps (type, subgroup size, shared memory).
- *
- * Measured on lavapipe (Mesa 22.3, 2 cores, tests/ops_matmul/bench_matmul, per CPU-second of
- * lavapipe's threads since the machine was shared): probe_read 5.0 GB, probe_fma 37 GFLOP.
- * Storage-buffer loads with a lane-dependent address are a loop over the SIMD lanes and
- * components with a bounds check and branch each (see matmul.c); uniform texel buffers
- * (usamplerBuffer, texelFetch) are real gathers. So when caps.use_texel (CPU devices) both
- * kernels read x and w through RGBA32UI texel views (the *_tex shaders; tuning.texel), and the
- * matvec kernel reads x with lane-uniform fetches instead of subgroup broadcasts. F16 matvec,
- * M = 1, GB of weights per CPU-s, storage -> texel: 896 -> 4864 2.6 -> 5.9, 2560 -> 10240
- * 2.5 -> 6.0, 896 -> 151936 (three slabs) 2.0 -> 5.6 (2.3-2.9x); matmul 729 x 1152 -> 4304 F16
- * 3.9 GFLOP (storage). TLV_DISABLE_TEXEL=1 goes back to storage buffers. For M >= 3 the
- * matvec kernel switches to mode 2 (tuning.mv_many_*: 4 rows of x by 8 weight rows per lane,
- * scalar sums): F16 729 x 1152 -> 4304 8.9 -> 15.4 GFLOP per CPU-s (45% of probe_fma's 34),
- * 64 x 896 -> 4864 8.9 -> 15.2.
+ * mv_max_nm rows of x at a time, and a tiled shared-memory kernel with register blocking (prefill,
+ * vision tower). TLV_MATMUL_AUTO picks by M and the device's tuning record (caps.tune, from the
+ * table in vk/tuning.c): on GPUs the matvec kernel for M <= 8; on CPU devices (lavapipe), where
+ * shared-memory tiles are slow, the matvec kernel for every M, switching to mode 2 from M = 3.
+ * Where the record says texel (caps.use_texel: lavapipe, where a texelFetch is a gather and a
+ * lane-dependent storage load a loop over the lanes) both kernels read x and w through RGBA32UI
+ * texel views (the *_tex shaders); TLV_DISABLE_TEXEL=1 goes back to storage buffers. The
+ * measurements behind every choice: docs/BENCHMARKS.md, "Why the tuning table says what it says".
  *
  * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
  * function returns the stream's status. */
@@ -55,8 +44,10 @@ typedef enum tlv_matmul_kernel {
     TLV_MATMUL_TILED = 2
 } tlv_matmul_kernel;
 
-/* Kernel choice and shapes. tlv__matmul_tuning_default fills the device's; tests and the bench
- * change fields to run other shapes (a GPU's on lavapipe, a search). Rules checked by the op:
+/* Kernel choice and shapes. tlv__matmul_tuning_default fills them from the device's tuning record
+ * (caps.tune: the table in vk/tuning.c, fitted to the device, TLV_TUNE_* switches applied); tests
+ * and the bench change fields to run other shapes per call (a GPU's on lavapipe, a search). Rules
+ * checked by the op:
  *   matvec: mv_t a power of two dividing mv_wg, mv_rows 1..4 (1..8 in mode 2), mv_max_nm
  *           1/2/4/8; mv_mode 1 needs mv_t = 1, mv_wg = 8 = the subgroup size and subgroups on;
  *           mode 2 needs mv_t = 1 (the rules apply after the mv_many_* switch); mv_subgroup 1

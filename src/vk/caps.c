@@ -2,12 +2,15 @@
  *
  * Only structures whose extension (or core version) the device reports are chained into the
  * feature/property queries: chaining an unknown structure is invalid usage. Then the quirk table
- * (quirks.c) and the TLV_* environment switches decide what the runtime will use. */
+ * (quirks.c) and the TLV_* environment switches decide what the runtime will use, and the
+ * tuning table (tuning.c) what is fastest, fitted to all of the above, then TLV_TUNE_*. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vk/internal.h"
+
+extern char **environ; /* POSIX; declared by <unistd.h> only with _GNU_SOURCE */
 
 static int has_ext(const VkExtensionProperties *e, uint32_t n, const char *name)
 {
@@ -36,6 +39,24 @@ static uint32_t pick_queue_family(VkPhysicalDevice phys, uint32_t *timestamp_bit
             }
     *timestamp_bits = best == UINT32_MAX ? 0 : q[best].timestampValidBits;
     return best;
+}
+
+/* TLV_TUNE_<FIELD>=value: the tuning record's switches for experiments (docs/DEVICES.md), read
+ * here with the other TLV_* switches so that nothing else reads the environment. The first bad
+ * one leaves its message in tune.error (device creation fails with it) and the rest unread. */
+static void apply_tune_env(tlv_vk_caps *c)
+{
+    static const char prefix[] = "TLV_TUNE_";
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, prefix, sizeof prefix - 1)) continue;
+        const char *name = *e + sizeof prefix - 1, *eq = strchr(name, '=');
+        char field[64];
+        size_t n = eq ? (size_t)(eq - name) : strlen(name);
+        if (n >= sizeof field) n = sizeof field - 1;
+        memcpy(field, name, n);
+        field[n] = 0;
+        if (tlv__vk_tuning_set(&c->tune, field, eq ? eq + 1 : "")) return;
+    }
 }
 
 void tlv__vk_caps_query(VkPhysicalDevice phys, uint32_t instance_api, tlv_vk_caps *c)
@@ -156,18 +177,24 @@ void tlv__vk_caps_query(VkPhysicalDevice phys, uint32_t instance_api, tlv_vk_cap
         if (mp.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) c->device_local_bytes += mp.memoryHeaps[i].size;
     c->uma = c->type != VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU && host_visible_local;
 
-    /* policy defaults, then quirks, then the user's switches */
+    tlv__vk_caps_policy(c);
+}
+
+void tlv__vk_caps_policy(tlv_vk_caps *c)
+{
+    /* policy defaults, the tuning row, then quirks, then the user's switches */
     c->use_fp16 = c->fp16_arith && c->fp16_storage;
     c->use_subgroups = c->subgroup_size >= 4 && (c->subgroup_ops & TLV_SUBGROUP_ARITH) && (c->subgroup_ops & TLV_SUBGROUP_BASIC);
     c->storage_range_limit = c->max_storage_range;
-    /* Texel reads where measured to win: lavapipe compiles texelFetch to a gather, a storage load
-     * with a lane-dependent address to a loop over the SIMD lanes (2.6x less CPU per byte, matvec
-     * 2.8x faster). On GPUs storage loads are the fast path already (unmeasured: off). */
-    c->use_texel = c->type == VK_PHYSICAL_DEVICE_TYPE_CPU && (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) &&
-                   c->max_texel_buffers >= 2;
+    tlv__vk_tuning_select(c);
+    /* texel reads where the tuning row wants them (BENCHMARKS.md: lavapipe's gathers) and the
+     * device has RGBA32UI texel buffers, two a stage */
+    c->use_texel = c->tune.texel && (c->texel_formats & (1u << TLV_TEXEL_RGBA32UI)) && c->max_texel_buffers >= 2;
     c->max_loop_iterations = 0;
     tlv__vk_quirks_apply(c);
     tlv__vk_caps_apply_env(c);
+    tlv__vk_tuning_derive(c);
+    apply_tune_env(c);
 }
 
 static void note(tlv_vk_caps *c, const char *what)

@@ -51,6 +51,10 @@ tlv_status tlv__vk_device_create(tlv_vk_instance *inst, uint32_t index, const tl
     d->phys = inst->phys[index];
     d->caps = inst->caps[index];
     d->queue_family = d->caps.queue_family;
+    if (d->caps.tune.error[0]) {
+        st = tlv__err_set(err, TLV_ERR_INVALID_ARG, "%s", d->caps.tune.error);
+        goto fail;
+    }
     vkGetPhysicalDeviceMemoryProperties(d->phys, &d->memprops);
     if (d->queue_family == UINT32_MAX) {
         st = tlv__err_set(err, TLV_ERR_NO_DEVICE, "%s has no compute queue", d->caps.device_name);
@@ -115,6 +119,8 @@ tlv_status tlv__vk_device_create(tlv_vk_instance *inst, uint32_t index, const tl
     char banner[1024];
     tlv__vk_caps_banner(&d->caps, banner, sizeof banner);
     tlv__log(d->log, TLV_LOG_INFO, "device: %s", banner);
+    tlv__vk_tuning_describe(&d->caps.tune, banner, sizeof banner);
+    tlv__log(d->log, TLV_LOG_INFO, "tuning: %s", banner);
     *out = d;
     return TLV_OK;
 

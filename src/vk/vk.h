@@ -3,7 +3,8 @@
  * Objects, each owning what is listed under it:
  *
  *   tlv_vk_instance   VkInstance (+ debug messenger when validation is on), the physical devices
- *   tlv_vk_device     VkDevice, one compute queue, its capability record (caps.c), memory blocks
+ *   tlv_vk_device     VkDevice, one compute queue, its capability record (caps.c, with the quirk
+ *                     table's verdicts, quirks.c, and the tuning record, tuning.c), memory blocks
  *                     (memory.c), pipelines + persistent VkPipelineCache (pipeline.c)
  *   tlv_stream        a command buffer, its descriptor pools and timestamp queries (stream.c)
  *
@@ -32,10 +33,13 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "vk/tuning.h"
 
 /* ------------------------------------------------------------------------------------------
- * Capability record (caps.c), filled once by tlv__vk_caps_query, then const. Nothing else
- * calls vkGetPhysicalDevice* for features or reads TLV_* environment switches. */
+ * Capability record (caps.c), filled once by tlv__vk_caps_query, then const: what the device
+ * can do (queried), what the runtime will use of it (policy, after the quirk table: what is
+ * broken), and the tuning record (tune: what is fastest). Nothing else calls
+ * vkGetPhysicalDevice* for features or reads TLV_* environment switches. */
 
 enum {
     TLV_SUBGROUP_BASIC = 1u << 0,
@@ -97,12 +101,17 @@ typedef struct tlv_vk_caps {
     int use_fp16;       /* fp16 arithmetic paths (not used by the f32 kernels) */
     int use_subgroups;  /* subgroup reductions; else shared-memory reductions */
     uint32_t storage_range_limit; /* bytes one binding may span (<= max_storage_range); TLV_MAX_STORAGE_RANGE */
-    int use_texel;      /* ops read weights through uniform texel buffers where they can (CPU devices:
-                           lavapipe turns them into gathers, storage loads into per-lane loops);
-                           needs RGBA32UI texel buffers; TLV_DISABLE_TEXEL=1 / TLV_ENABLE_TEXEL=1 */
+    int use_texel;      /* ops read weights through uniform texel buffers where they can: where the
+                           tuning row wants them (lavapipe: gathers, storage loads per-lane loops)
+                           and RGBA32UI texel buffers exist; quirks; TLV_DISABLE_TEXEL=1 /
+                           TLV_ENABLE_TEXEL=1; mirrored in tune.texel, which ops read */
     uint32_t max_loop_iterations; /* loop iterations one invocation may run, all loops together, before
                                      the driver silently stops it (quirk table); 0 = unlimited */
     char quirks[256];   /* what the quirk table and switches changed, "" if nothing */
+
+    /* what is fastest here (tuning.h): the tuning table's row for this device, fitted to the
+     * capabilities and policy above, then the TLV_TUNE_* switches. Ops read this, never `type`. */
+    tlv_vk_tuning tune;
 } tlv_vk_caps;
 
 /* One-line banner: "llvmpipe (LLVM 15.0.6, 256 bits) | cpu | Mesa 22.3.6 | vk 1.3.230 | fp16 s1 a1 | ..." */
@@ -113,6 +122,10 @@ void tlv__vk_quirks_apply(tlv_vk_caps *c);
 /* Environment switches (caps.c): TLV_DISABLE_FP16, TLV_DISABLE_SUBGROUPS, TLV_MAX_STORAGE_RANGE,
  * TLV_DISABLE_TEXEL, TLV_ENABLE_TEXEL (texel reads on any device that supports them: tests). */
 void tlv__vk_caps_apply_env(tlv_vk_caps *c);
+/* Everything after the query: policy defaults, the tuning row, the quirk table, the TLV_*
+ * switches, the tuning record's derived constraints, the TLV_TUNE_* switches (a bad one leaves
+ * its message in tune.error). tlv__vk_caps_query ends with it; tests run fake devices through it. */
+void tlv__vk_caps_policy(tlv_vk_caps *c);
 
 /* ------------------------------------------------------------------------------------------
  * Instance (loader.c) */

@@ -1,7 +1,7 @@
 /* test_cli_surface: the command's surface and its documented exit codes (docs/CLI.md):
  *
  *   --help, help, COMMAND --help, no arguments (usage on stderr, 2), --version
- *   devices, devices --json (parses; one device selected), --device N|NAME
+ *   devices, devices --json (parses; one device selected), devices --verbose (tuning records), --device N|NAME
  *   1  a prompt longer than the context (-c)
  *   2  unknown command or option, an unknown --template, an option without its value, a non-number, run without
  *      -p/--image, too many images, too many arguments, a file given as the model
@@ -71,7 +71,18 @@ static void devices(void)
     CHECK_EQ_INT(proc_run(&p, plain, NULL, NULL, 60), 0);
     CHECK(p.out.p[0] == '*' || strstr(p.out.p, "\n*") != NULL); /* the selected device */
     CHECK_CONTAINS(p.out.p, " | vk 1.");
+    CHECK(strstr(p.out.p, "tuning: ") == NULL);
     proc_free(&p);
+
+    /* --verbose: each device's tuning record too; a bad TLV_TUNE_* switch is named, exit 2 */
+    const char *verbose[] = {"devices", "--verbose", NULL};
+    CHECK_EQ_INT(proc_run(&p, verbose, NULL, NULL, 60), 0);
+    CHECK_CONTAINS(p.out.p, "\n   tuning: row: ");
+    CHECK_CONTAINS(p.out.p, "| matvec ");
+    proc_free(&p);
+    const char *bad_tune_env[] = {"TLV_TUNE_MV_MODE=9", NULL};
+    proc_opts bad_tune = {bad_tune_env, 0};
+    expect(verbose, &bad_tune, 2, "TLV_TUNE_MV_MODE=9: expected a whole number 0..2");
 
     const char *json[] = {"devices", "--json", NULL};
     CHECK_EQ_INT(proc_run(&p, json, NULL, NULL, 60), 0);

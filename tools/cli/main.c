@@ -2,7 +2,7 @@
  *
  *   tinyllava run -m MODEL --image IMG -p "question"     answer streams to stdout
  *   tinyllava chat -m MODEL [--image IMG]                interactive, multi-turn
- *   tinyllava devices                                    Vulkan devices and their banners
+ *   tinyllava devices [--verbose]                        Vulkan devices, banners (and tuning records)
  *   tinyllava info -m MODEL                              architecture, sizes, template
  *   tinyllava tokenize -m MODEL TEXT                     ids and pieces
  *   tinyllava pull MODEL                                 download only
@@ -79,7 +79,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  run       answer a question about one or more images (streams the answer)\n"
             "  chat      interactive chat (/image PATH, /reset, /quit); reads stdin when it is not a terminal\n"
-            "  devices   list the Vulkan devices with their capability banners\n"
+            "  devices   list the Vulkan devices with their capability banners (--verbose: tuning records)\n"
             "  info      describe a model (-m)\n"
             "  tokenize  print the token ids of a text (-m MODEL TEXT | -f FILE | --jsonl FILE)\n"
             "  pull      download a model from the Hugging Face hub into the cache\n"
@@ -285,6 +285,14 @@ static int cmd_devices(const cli_opts *o)
         char banner[1024];
         tlv_device_get_info(ctx, i, &info);
         tlv_device_banner(ctx, i, banner, sizeof banner);
+        /* --verbose: the tuning record too (what the kernels choose on this device) */
+        char tuning[1024] = "";
+        if (o->verbose && tlv_device_tuning(ctx, i, tuning, sizeof tuning) != TLV_OK) {
+            fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
+            if (arr) cJSON_Delete(arr);
+            tlv_context_destroy(ctx);
+            return cli_exit_code(TLV_ERR_INVALID_ARG);
+        }
         if (arr) {
             cJSON *d = cJSON_CreateObject();
             cJSON_AddNumberToObject(d, "index", i);
@@ -296,9 +304,11 @@ static int cmd_devices(const cli_opts *o)
             cJSON_AddNumberToObject(d, "memory_bytes", (double)info.memory_bytes);
             cJSON_AddBoolToObject(d, "selected", info.selected);
             cJSON_AddStringToObject(d, "banner", banner);
+            if (o->verbose) cJSON_AddStringToObject(d, "tuning", tuning);
             cJSON_AddItemToArray(arr, d);
         } else {
             printf("%s%u: %s\n   %s\n", info.selected ? "*" : " ", i, info.name, banner);
+            if (o->verbose) printf("   tuning: %s\n", tuning);
         }
     }
     if (arr) {

@@ -386,11 +386,7 @@ tlv_status tlv_session_add_turn(tlv_session *s, const char *user_text, const cha
 
 void tlv_sampling_init(tlv_sampling *p)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->top_p = 1.0f;
-    p->repeat_penalty = 1.0f;
-    p->repeat_last_n = 64;
+    if (p) tlv__sampling_defaults(p);
 }
 
 tlv_status tlv_session_generate(tlv_session *s, const tlv_sampling *p, tlv_token_fn cb, void *user_data, tlv_generate_stats *result)

@@ -2,6 +2,7 @@
  * cancellation, bad inputs at the surface, and an out-of-memory pass with a failing allocator. */
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "tinyllava.h"
@@ -47,6 +48,9 @@ static void test_misuse(void)
     CHECK_EQ_STR(tlv_status_string(TLV_ERR_NO_DEVICE), "no Vulkan device");
     CHECK(strlen(tlv_build_info()) > 0);
 }
+
+static void test_cancel_in_prefill(tlv_model *m);
+static void test_no_silent_limits(tlv_model *m);
 
 static void test_model(tlv_context *ctx)
 {
@@ -175,8 +179,185 @@ static void test_model(tlv_context *ctx)
     tlv_session_options big = {1u << 20};
     tlv_session *s3 = NULL;
     CHECK(tlv_session_create(m, &big, &s3) != TLV_OK && s3 == NULL);
+    test_cancel_in_prefill(m);
+    test_no_silent_limits(m);
     tlv_session_destroy(s);
     tlv_model_destroy(m);
+}
+
+/* Calls tlv_session_cancel without pause while `run` is set: a generate started meanwhile is
+ * cancelled at its first check, the end of the first prefill pass. */
+typedef struct canceller {
+    tlv_session *s;
+    int run, started;
+} canceller;
+
+static void *cancel_loop(void *ud)
+{
+    canceller *c = ud;
+    __atomic_store_n(&c->started, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&c->run, __ATOMIC_SEQ_CST)) tlv_session_cancel(c->s);
+    return NULL;
+}
+
+/* The prompt positions (reused + prefilled) a conversation renders to, with q3 as its open turn. */
+static uint32_t positions_of(tlv_session *s, const char *q3, const tlv_sampling *sp)
+{
+    tlv_generate_stats r;
+    memset(&r, 0, sizeof r);
+    CHECK_EQ_INT(tlv_session_add_text(s, q3), TLV_OK);
+    CHECK_EQ_INT(tlv_session_generate(s, sp, NULL, NULL, &r), TLV_OK);
+    return r.reused_tokens + r.prompt_tokens;
+}
+
+/* A cancel during prefill: nothing was answered, so the last answer is empty (not the previous
+ * turn's) and the turn joins the history with an empty reply, as a cancel during decoding keeps
+ * what was generated so far. */
+/* No silent limits: every stop string the caller gives counts (the eighth here), and a
+ * conversation is not limited to a number of turns, only by the context. */
+static void test_no_silent_limits(tlv_model *m)
+{
+    tlv_session *s = NULL;
+    tlv_session_options so = {2048};
+    CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
+    if (!s) return;
+    tlv_sampling sp;
+    tlv_sampling_init(&sp);
+    sp.max_tokens = 8;
+    tlv_generate_stats r;
+    CHECK_EQ_INT(tlv_session_add_text(s, "Hi"), TLV_OK);
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, &r), TLV_OK);
+    char full[4096], cut[64];
+    snprintf(full, sizeof full, "%s", tlv_session_last_answer(s));
+    CHECK(strlen(full) > 8);
+    snprintf(cut, sizeof cut, "%.3s", full + 5); /* three bytes inside the answer */
+    const char *stops[] = {"#never1#", "#never2#", "#never3#", "#never4#", "#never5#", "#never6#", "#never7#", cut, NULL};
+    sp.stop = stops;
+    CHECK_EQ_INT(tlv_session_reset(s), TLV_OK);
+    CHECK_EQ_INT(tlv_session_add_text(s, "Hi"), TLV_OK);
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, &r), TLV_OK);
+    CHECK_EQ_STR(r.stop_reason, "stop_string");
+    CHECK(strlen(tlv_session_last_answer(s)) <= 5 && !strncmp(tlv_session_last_answer(s), full, strlen(tlv_session_last_answer(s))));
+    sp.stop = NULL;
+
+    CHECK_EQ_INT(tlv_session_reset(s), TLV_OK);
+    for (int i = 0; i < 70; i++) CHECK_EQ_INT(tlv_session_add_turn(s, "q", "a"), TLV_OK);
+    CHECK_EQ_INT(tlv_session_add_text(s, "And now?"), TLV_OK);
+    tlv_status st = tlv_session_generate(s, &sp, NULL, NULL, &r);
+    if (st) fprintf(stderr, "70 turns: %s\n", tlv_session_errmsg(s));
+    CHECK_EQ_INT(st, TLV_OK);
+    tlv_session_destroy(s);
+}
+
+static void test_cancel_in_prefill(tlv_model *m)
+{
+    tlv_session *s = NULL, *ref = NULL;
+    tlv_session_options so = {256};
+    CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
+    CHECK_EQ_INT(tlv_session_create(m, &so, &ref), TLV_OK);
+    if (!s || !ref) goto out;
+    tlv_sampling sp;
+    tlv_sampling_init(&sp);
+    sp.max_tokens = 4;
+    CHECK_EQ_INT(tlv_session_add_text(s, "Hi"), TLV_OK);
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, NULL), TLV_OK);
+    char a1[4096];
+    snprintf(a1, sizeof a1, "%s", tlv_session_last_answer(s));
+    CHECK(strlen(a1) > 0);
+
+    canceller c = {s, 1, 0};
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, cancel_loop, &c), 0);
+    while (!__atomic_load_n(&c.started, __ATOMIC_SEQ_CST)) {
+    }
+    CHECK_EQ_INT(tlv_session_add_text(s, "Tell me more about it, please."), TLV_OK);
+    tlv_generate_stats r;
+    memset(&r, 0, sizeof r);
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, &r), TLV_ERR_CANCELLED);
+    __atomic_store_n(&c.run, 0, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    CHECK_EQ_STR(r.stop_reason, "cancelled");
+    CHECK_EQ_INT(r.generated_tokens, 0); /* it was the prefill */
+    CHECK_EQ_STR(tlv_session_last_answer(s), "");
+
+    /* the history holds the cancelled turn with an empty reply: the same positions as a
+     * conversation restored that way */
+    CHECK_EQ_INT(tlv_session_add_turn(ref, "Hi", a1), TLV_OK);
+    CHECK_EQ_INT(tlv_session_add_turn(ref, "Tell me more about it, please.", ""), TLV_OK);
+    CHECK_EQ_INT(positions_of(s, "Why?", &sp), positions_of(ref, "Why?", &sp));
+out:
+    tlv_session_destroy(ref);
+    tlv_session_destroy(s);
+}
+
+/* An allocation failure at every point of a follow-up generate: the last answer is never the
+ * previous turn's, and the session stays usable (a turn whose answer had not begun is pending
+ * again, and a retry gives the answer of a run without failures). */
+static void test_failure_in_generate(void)
+{
+    tlv_allocator a;
+    tlv_test_failing_alloc fa;
+    tlv_test_failing_alloc_init(&a, &fa, -1);
+    tlv_context_options co;
+    tlv_context_options_init(&co);
+    co.allocator = &a;
+    tlv_context *ctx = NULL;
+    tlv_model *m = NULL;
+    tlv_session *s = NULL;
+    CHECK_EQ_INT(tlv_context_create(&co, &ctx), TLV_OK);
+    CHECK_EQ_INT(tlv_model_load(ctx, g_model, NULL, &m), TLV_OK);
+    tlv_session_options so = {256};
+    CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
+    if (!s) goto out;
+    tlv_sampling sp;
+    tlv_sampling_init(&sp);
+    sp.max_tokens = 4;
+    char a1[4096], a2[4096];
+    CHECK_EQ_INT(tlv_session_add_text(s, "Hi"), TLV_OK);
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, NULL), TLV_OK);
+    snprintf(a1, sizeof a1, "%s", tlv_session_last_answer(s));
+    CHECK_EQ_INT(tlv_session_add_text(s, "And then?"), TLV_OK);
+    CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, NULL), TLV_OK);
+    snprintf(a2, sizeof a2, "%s", tlv_session_last_answer(s));
+    CHECK(strlen(a1) > 0 && strncmp(a2, a1, strlen(a1)) != 0); /* a1 is not a prefix of a2 */
+
+    int reached = 0, failures = 0;
+    for (long k = 0; k < 400 && !reached; k++) {
+        CHECK_EQ_INT(tlv_session_reset(s), TLV_OK);
+        CHECK_EQ_INT(tlv_session_add_text(s, "Hi"), TLV_OK);
+        CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, NULL), TLV_OK);
+        CHECK_EQ_INT(tlv_session_add_text(s, "And then?"), TLV_OK);
+        fa.fail_after = fa.n_calls + k;
+        tlv_status st = tlv_session_generate(s, &sp, NULL, NULL, NULL);
+        fa.fail_after = -1;
+        if (st == TLV_OK) {
+            reached = 1;
+            CHECK_EQ_STR(tlv_session_last_answer(s), a2);
+            continue;
+        }
+        failures++;
+        const char *partial = tlv_session_last_answer(s);
+        if (strncmp(a2, partial, strlen(partial)) != 0) {
+            fprintf(stderr, "failure after %ld allocations: status %d, last answer \"%s\", expected a prefix of \"%s\"\n",
+                    k, st, partial, a2);
+            CHECK(0);
+        }
+        st = tlv_session_generate(s, &sp, NULL, NULL, NULL);
+        if (st == TLV_OK) {
+            CHECK_EQ_STR(tlv_session_last_answer(s), a2);
+        } else { /* the turn was kept (its answer had begun): the conversation goes on */
+            CHECK_EQ_INT(st, TLV_ERR_INVALID_ARG);
+            CHECK_EQ_INT(tlv_session_add_text(s, "Why?"), TLV_OK);
+            CHECK_EQ_INT(tlv_session_generate(s, &sp, NULL, NULL, NULL), TLV_OK);
+        }
+    }
+    CHECK(reached);
+    CHECK(failures > 0);
+out:
+    tlv_session_destroy(s);
+    tlv_model_destroy(m);
+    tlv_context_destroy(ctx);
+    CHECK_EQ_INT(fa.live, 0);
 }
 
 /* Every allocation failure on the way to a first answer is an error, never a crash or a leak. */
@@ -234,5 +415,6 @@ int main(int argc, char **argv)
     test_model(ctx);
     tlv_context_destroy(ctx);
     test_out_of_memory();
+    test_failure_in_generate();
     return tlv_test_finish("test_api");
 }

@@ -41,6 +41,8 @@ struct tlv_engine_session {
     int32_t *gen;
     size_t n_gen;
     float *last_logits, *work_logits;
+    float *inspect_buf;     /* image features read back for tlv__engine_inspect */
+    size_t inspect_cap;
     char *answer;
     size_t answer_len, answer_cap;
     volatile int cancel;
@@ -67,6 +69,7 @@ void tlv__engine_session_destroy(tlv_engine_session *s)
     tlv__free(a, s->last_logits);
     tlv__free(a, s->work_logits);
     tlv__free(a, s->answer);
+    tlv__free(a, s->inspect_buf);
     tlv__free(a, s);
 }
 
@@ -603,30 +606,61 @@ out:
     return st;
 }
 
-void tlv__engine_trace(const tlv_engine_session *s, tlv_engine_trace *t)
-{
-    t->prompt_ids = s->prompt_ids;
-    t->n_prompt_ids = s->n_prompt_ids;
-    t->generated = s->gen;
-    t->n_generated = s->n_gen;
-    t->last_logits = s->last_logits;
-    t->vocab = s->m->core->llm.vocab;
-    t->n_image_tokens = s->m->core->vis.n_tokens;
-    t->hidden = s->m->core->llm.hidden;
-    t->image_size = s->m->image_params.size;
-}
+/* ------------------------------------------------------------------ inspection */
 
-tlv_status tlv__engine_image_pixels(tlv_engine_session *s, int i, float *out, tlv_err *err)
+static tlv_status array_of(tlv_array *out, tlv_array_type type, const void *data, uint32_t ndim, const int64_t *shape)
 {
-    if (i < 0 || i >= s->n_imgs) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "no image %d", i);
-    int S = s->m->image_params.size;
-    memcpy(out, s->imgs[i].chw, (size_t)3 * S * S * sizeof(float));
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    out->data = data;
+    out->ndim = ndim;
+    out->count = 1;
+    for (uint32_t i = 0; i < ndim; i++) {
+        out->shape[i] = shape[i];
+        out->count *= (size_t)shape[i];
+    }
     return TLV_OK;
 }
 
-tlv_status tlv__engine_image_features(tlv_engine_session *s, int i, float *out, tlv_err *err)
+tlv_status tlv__engine_inspect(tlv_engine_session *s, const char *name, uint32_t index, tlv_array *out, tlv_err *err)
 {
-    if (i < 0 || i >= s->n_imgs || !s->imgs[i].encoded)
-        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image %d has not been encoded", i);
-    return tlv__tensor_read(s->m->core->dev, &s->imgs[i].features, out, err);
+    tlv_model_core *core = s->m->core;
+    int is_image = !strcmp(name, "pixel_values") || !strcmp(name, "image_features");
+    if (!is_image && index != 0)
+        return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: index %u given, it has only index 0", name, index);
+    if (!strcmp(name, "prompt_ids") || !strcmp(name, "generated_ids") || !strcmp(name, "last_logits")) {
+        if (!s->prompt_ids) return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: no generate since the session began or was reset", name);
+        if (name[0] == 'p') {
+            int64_t n = (int64_t)s->n_prompt_ids;
+            return array_of(out, TLV_ARRAY_I32, s->prompt_ids, 1, &n);
+        }
+        if (name[0] == 'g') {
+            int64_t n = (int64_t)s->n_gen;
+            return array_of(out, TLV_ARRAY_I32, s->gen, 1, &n);
+        }
+        int64_t n = core->llm.vocab;
+        return array_of(out, TLV_ARRAY_F32, s->last_logits, 1, &n);
+    }
+    if (!is_image)
+        return tlv__err_set(err, TLV_ERR_NOT_FOUND,
+                            "no array named '%s' (prompt_ids, generated_ids, last_logits, pixel_values, image_features)", name);
+    if (index >= (uint32_t)s->n_imgs)
+        return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: no image %u (the session has %d)", name, index, s->n_imgs);
+    img_slot *im = &s->imgs[index];
+    if (name[0] == 'p') {
+        int64_t S = s->m->image_params.size, shape[4] = {1, 3, S, S};
+        return array_of(out, TLV_ARRAY_F32, im->chw, 4, shape);
+    }
+    if (!im->encoded) return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: image %u is not encoded yet (no generate since it was added)", name, index);
+    size_t n = (size_t)core->vis.n_tokens * (size_t)core->llm.hidden;
+    if (n > s->inspect_cap) {
+        float *b = tlv__realloc(s->a, s->inspect_buf, n * sizeof *b);
+        if (!b) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory reading image features");
+        s->inspect_buf = b;
+        s->inspect_cap = n;
+    }
+    tlv_status st = tlv__tensor_read(core->dev, &im->features, s->inspect_buf, err);
+    if (st) return st;
+    int64_t shape[2] = {core->vis.n_tokens, core->llm.hidden};
+    return array_of(out, TLV_ARRAY_F32, s->inspect_buf, 2, shape);
 }

@@ -36,9 +36,10 @@
  * M = 1, GB of weights per CPU-s, storage -> texel: 896 -> 4864 2.6 -> 5.9, 2560 -> 10240
  * 2.5 -> 6.0, 896 -> 151936 (three slabs) 2.0 -> 5.6 (2.3-2.9x); matmul 729 x 1152 -> 4304 F16
  * 3.9 GFLOP (storage). TLV_DISABLE_TEXEL=1 goes back to storage buffers. For M >= 3 the
- * matvec kernel switches to mode 2 (tuning.mv_many_*: 4 rows of x by 8 weight rows per lane,
- * scalar sums): F16 729 x 1152 -> 4304 8.9 -> 15.4 GFLOP per CPU-s (45% of probe_fma's 34),
- * 64 x 896 -> 4864 8.9 -> 15.2.
+ * matvec kernel switches to mode 2 (tuning.mv_many_*, scalar sums): 8 rows of x by 4 weight rows
+ * per lane where x is traded by subgroup shuffles (mv_x_shuffle), 4 rows of x by 8 weight rows
+ * without; measured with 4 x 8 against mode 1: F16 729 x 1152 -> 4304 8.9 -> 15.4 GFLOP per CPU-s
+ * (45% of probe_fma's 34), 64 x 896 -> 4864 8.9 -> 15.2 (matmul.c has the 8 x 4 figures).
  *
  * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
  * function returns the stream's status. */
@@ -79,7 +80,7 @@ typedef struct tlv_matmul_tuning {
     uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x, 2 lane per row with
                                scalar sums (matvec.glsl) */
     uint32_t mv_subgroup;   /* mode 0, mv_t > 1: reduce with subgroupAdd */
-    uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 */
+    uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 (1..8 in mode 2) */
     uint32_t mv_max_nm;     /* x rows per pass at most: 1, 2, 4 or 8 */
     uint32_t mv_many_m;     /* matvec, M >= this (0: never): mv_mode, mv_rows, mv_max_nm become the
                                three below (CPU devices: more x rows and weight rows per lane) */

@@ -10,10 +10,11 @@
  *                 sessions may share it.
  *   tlv_session   one conversation: its KV cache, images and history. One thread at a time
  *                 (different sessions may run on different threads at once).
+ *   tlv_vocab     a checkpoint's tokenizer and chat template alone: no weights, no device.
  *
  * Errors: every function returns tlv_status (TLV_OK = 0). The message of the last failure lives on
  * the handle it happened on: tlv_context_errmsg() for context and model-loading calls,
- * tlv_session_errmsg() for session calls. A message stays valid until the next call on that
+ * tlv_session_errmsg() for session calls, tlv_vocab_errmsg() for vocab calls. A message stays valid until the next call on that
  * handle. A failed call leaves its out-parameters NULL/zero and runs no callback afterwards.
  * No function exits or aborts the process.
  *

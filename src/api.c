@@ -1,10 +1,12 @@
-/* api.c: the public C API (include/tinyllava.h) over the engine. Handles carry their own error
- * text; nothing here is global. */
+/* api.c: the public C API (include/tinyllava.h), a thin layer over the engine (src/engine/) and
+ * the hub: it checks arguments, owns the handles and their error text, and turns the engine's
+ * results into the public types. Nothing here is global. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_internal.h"
 #include "engine/engine.h"
 #include "hub/hub.h"
 #include "tinyllava.h"
@@ -23,6 +25,7 @@ struct tlv_context {
     uint32_t dev_index;
     char *cache_dir;
     char device_spec[128];
+    int no_vulkan;
     tlv_err err;
 };
 
@@ -35,6 +38,12 @@ struct tlv_model {
 struct tlv_session {
     tlv_model *model;
     tlv_engine_session *es;
+    tlv_err err;
+};
+
+struct tlv_vocab {
+    tlv_context *ctx;
+    tlv_engine_vocab *ev;
     tlv_err err;
 };
 
@@ -119,6 +128,8 @@ tlv_status tlv_context_create(const tlv_context_options *o, tlv_context **out)
     ctx->cache_dir = o->cache_dir ? tlv__strdup(ctx->alloc, o->cache_dir) : NULL;
     *out = ctx;
     if (o->cache_dir && !ctx->cache_dir) return ctx_fail(ctx, TLV_ERR_NO_MEMORY, "out of host memory");
+    ctx->no_vulkan = o->no_vulkan;
+    if (o->no_vulkan) return TLV_OK;
     tlv_vk_instance_options io = {ctx->alloc, &ctx->log, o->validation};
     tlv_status st = tlv__vk_instance_create(&io, &ctx->inst, &ctx->err);
     if (st) return st;
@@ -130,6 +141,9 @@ tlv_status tlv_context_create(const tlv_context_options *o, tlv_context **out)
 static tlv_status ctx_device(tlv_context *ctx)
 {
     if (ctx->dev) return TLV_OK;
+    if (ctx->no_vulkan)
+        return ctx_fail(ctx, TLV_ERR_NO_DEVICE, "this context was created with no_vulkan: it can pull models and open "
+                                                "vocabularies, not load models");
     if (!ctx->inst) return ctx->err.status ? ctx->err.status : ctx_fail(ctx, TLV_ERR_NO_DEVICE, "no Vulkan device");
     char pdir[1024];
     const char *dir = NULL;
@@ -231,13 +245,12 @@ static int on_download(void *ud, const char *repo, const char *file, uint64_t do
     return h->o && h->o->progress ? h->o->progress(h->o->progress_user_data, "download", done, total) : 0;
 }
 
-tlv_status tlv_model_load(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o, tlv_model **out)
+/* The local folder of a checkpoint folder or hub id (downloaded first if needed); *dir is
+ * allocated with the context's allocator. */
+static tlv_status resolve(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o, char **dir)
 {
-    if (!ctx || !out) return TLV_ERR_INVALID_ARG;
-    *out = NULL;
+    *dir = NULL;
     if (!path_or_id || !*path_or_id) return ctx_fail(ctx, TLV_ERR_INVALID_ARG, "no model given");
-    tlv_status st = ctx_device(ctx);
-    if (st) return st;
     tlv_hub_options ho;
     memset(&ho, 0, sizeof ho);
     ho.alloc = ctx->alloc;
@@ -246,8 +259,33 @@ tlv_status tlv_model_load(tlv_context *ctx, const char *path_or_id, const tlv_mo
     ho.progress = on_download;
     ho.progress_user = &hp;
     if (o && o->offline) ho.offline = 1;
+    return tlv__hub_resolve(path_or_id, &ho, dir, &ctx->err);
+}
+
+tlv_status tlv_model_pull(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o, char *dir, size_t cap)
+{
+    if (!ctx || (cap && !dir)) return TLV_ERR_INVALID_ARG;
+    if (cap) dir[0] = 0;
+    char *local = NULL;
+    tlv_status st = resolve(ctx, path_or_id, o, &local);
+    if (st) return st;
+    size_t n = strlen(local);
+    if (n >= cap)
+        st = ctx_fail(ctx, TLV_ERR_LIMIT, "%s: the folder's path takes %zu bytes with its NUL, %zu given", local, n + 1, cap);
+    else memcpy(dir, local, n + 1);
+    tlv__free(ctx->alloc, local);
+    return st;
+}
+
+tlv_status tlv_model_load(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o, tlv_model **out)
+{
+    if (!ctx || !out) return TLV_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!path_or_id || !*path_or_id) return ctx_fail(ctx, TLV_ERR_INVALID_ARG, "no model given");
+    tlv_status st = ctx_device(ctx);
+    if (st) return st;
     char *dir = NULL;
-    if ((st = tlv__hub_resolve(path_or_id, &ho, &dir, &ctx->err))) return st;
+    if ((st = resolve(ctx, path_or_id, o, &dir))) return st;
     tlv_model *m = tlv__calloc(ctx->alloc, 1, sizeof *m);
     if (!m) {
         tlv__free(ctx->alloc, dir);
@@ -325,6 +363,146 @@ tlv_status tlv_model_token_text(const tlv_model *m, int32_t id, char *buf, size_
     return TLV_OK;
 }
 
+/* ------------------------------------------------------------------ vocabularies */
+
+tlv_status tlv_vocab_open(tlv_context *ctx, const char *path_or_id, const tlv_model_options *o, tlv_vocab **out)
+{
+    if (!ctx || !out) return TLV_ERR_INVALID_ARG;
+    *out = NULL;
+    char *dir = NULL;
+    tlv_status st = resolve(ctx, path_or_id, o, &dir);
+    if (st) return st;
+    tlv_vocab *v = tlv__calloc(ctx->alloc, 1, sizeof *v);
+    if (!v) st = ctx_fail(ctx, TLV_ERR_NO_MEMORY, "out of host memory");
+    else st = tlv__engine_vocab_open(dir, o ? o->chat_template : NULL, ctx->alloc, &v->ev, &ctx->err);
+    tlv__free(ctx->alloc, dir);
+    if (st) {
+        tlv__free(ctx->alloc, v);
+        return st;
+    }
+    v->ctx = ctx;
+    *out = v;
+    return TLV_OK;
+}
+
+void tlv_vocab_destroy(tlv_vocab *v)
+{
+    if (!v) return;
+    tlv__engine_vocab_destroy(v->ev);
+    tlv__free(v->ctx->alloc, v);
+}
+
+const char *tlv_vocab_errmsg(const tlv_vocab *v)
+{
+    if (!v) return "no vocab";
+    return v->err.status ? v->err.msg : "";
+}
+
+tlv_status tlv_vocab_get_info(const tlv_vocab *v, tlv_vocab_info *info)
+{
+    if (!v || !info) return TLV_ERR_INVALID_ARG;
+    const tlv_tokenizer *t = v->ev->tok;
+    memset(info, 0, sizeof *info);
+    info->kind = tlv__tokenizer_kind(t) == TLV_TOKENIZER_SPM ? "spm" : "bpe";
+    info->n_tokens = tlv__tokenizer_n_tokens(t);
+    info->bos_id = tlv__tokenizer_bos(t);
+    info->eos_id = tlv__tokenizer_eos(t);
+    info->add_bos = tlv__tokenizer_adds_bos(t);
+    info->image_token_id = v->ev->image_token_id;
+    info->chat_template = v->ev->tpl ? v->ev->tpl->name : NULL;
+    return TLV_OK;
+}
+
+/* Copies n bytes of text into buf (cap bytes), with its NUL when it fits. */
+static void copy_text(const char *text, size_t n, char *buf, size_t cap)
+{
+    if (!cap) return;
+    memcpy(buf, text, n < cap ? n : cap);
+    if (n < cap) buf[n] = 0;
+}
+
+tlv_status tlv_vocab_encode(tlv_vocab *v, const char *text, size_t len, int add_special, int32_t *ids, size_t cap, size_t *n)
+{
+    if (!v || !n || (cap && !ids) || (len && !text)) return TLV_ERR_INVALID_ARG;
+    *n = 0;
+    int32_t *all = NULL;
+    size_t count = 0;
+    tlv_status st = tlv__tokenizer_encode(v->ev->tok, text ? text : "", len, add_special, &all, &count, &v->err);
+    if (st) return st;
+    if (cap) memcpy(ids, all, (count < cap ? count : cap) * sizeof *ids);
+    *n = count;
+    tlv__free(tlv__tokenizer_allocator(v->ev->tok), all);
+    return TLV_OK;
+}
+
+const char *tlv_vocab_token(const tlv_vocab *v, int32_t id)
+{
+    return v ? tlv__tokenizer_piece(v->ev->tok, id) : NULL;
+}
+
+tlv_status tlv_vocab_decode(tlv_vocab *v, const int32_t *ids, size_t n_ids, int skip_special, char *text, size_t cap, size_t *n)
+{
+    if (!v || !n || (cap && !text) || (n_ids && !ids)) return TLV_ERR_INVALID_ARG;
+    *n = 0;
+    char *all = NULL;
+    size_t len = 0;
+    tlv_status st = tlv__tokenizer_decode(v->ev->tok, ids, n_ids, skip_special, &all, &len, &v->err);
+    if (st) return st;
+    copy_text(all, len, text, cap);
+    *n = len;
+    tlv__free(tlv__tokenizer_allocator(v->ev->tok), all);
+    return TLV_OK;
+}
+
+tlv_status tlv_vocab_decode_pieces(tlv_vocab *v, const int32_t *ids, size_t n_ids, int skip_special, tlv_token_fn cb,
+                                   void *user_data)
+{
+    if (!v || !cb || (n_ids && !ids)) return TLV_ERR_INVALID_ARG;
+    tlv_detok *d = NULL;
+    if (tlv__detok_create(v->ev->tok, skip_special, &d)) return tlv__err_set(&v->err, TLV_ERR_NO_MEMORY, "out of host memory");
+    tlv_status st = TLV_OK;
+    int stop = 0;
+    for (size_t i = 0; i < n_ids && !stop; i++) {
+        size_t len = 0;
+        const char *piece = tlv__detok_push(d, ids[i], &len);
+        if (!piece) {
+            st = tlv__err_set(&v->err, TLV_ERR_NO_MEMORY, "out of host memory");
+            break;
+        }
+        stop = cb(user_data, piece, len, ids[i]);
+    }
+    if (!st && !stop) {
+        size_t len = 0;
+        const char *rest = tlv__detok_flush(d, &len);
+        if (rest && len) cb(user_data, rest, len, -1);
+    }
+    tlv__detok_destroy(d);
+    return st;
+}
+
+tlv_status tlv_vocab_render_chat(tlv_vocab *v, const tlv_turn *turns, size_t n_turns, char *text, size_t cap, size_t *n)
+{
+    if (!v || !n || (cap && !text) || (n_turns && !turns)) return TLV_ERR_INVALID_ARG;
+    *n = 0;
+    if (!v->ev->tpl) return tlv__err_set(&v->err, TLV_ERR_UNSUPPORTED, "%s", v->ev->no_template);
+    tlv_chat_turn *ct = tlv__calloc(v->ctx->alloc, n_turns ? n_turns : 1, sizeof *ct);
+    if (!ct) return tlv__err_set(&v->err, TLV_ERR_NO_MEMORY, "out of host memory");
+    for (size_t i = 0; i < n_turns; i++) {
+        ct[i].user = turns[i].user ? turns[i].user : "";
+        ct[i].n_images = (int)turns[i].n_images;
+        ct[i].assistant = turns[i].assistant;
+    }
+    char *all = NULL;
+    size_t len = 0;
+    tlv_status st = tlv__template_render(v->ev->tpl, ct, n_turns, v->ctx->alloc, &all, &len, &v->err);
+    tlv__free(v->ctx->alloc, ct);
+    if (st) return st;
+    copy_text(all, len, text, cap);
+    *n = len;
+    tlv__free(v->ctx->alloc, all);
+    return TLV_OK;
+}
+
 /* ------------------------------------------------------------------ sessions */
 
 tlv_status tlv_session_create(tlv_model *m, const tlv_session_options *o, tlv_session **out)
@@ -398,11 +576,7 @@ tlv_status tlv_session_add_turn(tlv_session *s, const char *user_text, const cha
 
 void tlv_sampling_init(tlv_sampling *p)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->top_p = 1.0f;
-    p->repeat_penalty = 1.0f;
-    p->repeat_last_n = 64;
+    if (p) tlv__sampling_defaults(p);
 }
 
 tlv_status tlv_session_generate(tlv_session *s, const tlv_sampling *p, tlv_token_fn cb, void *user_data, tlv_generate_stats *result)
@@ -429,15 +603,16 @@ tlv_status tlv_session_reset(tlv_session *s)
     return TLV_OK;
 }
 
-/* Internal hooks for the CLI's --json/--dump (tools/), not part of tinyllava.h. */
-TLV_API tlv_engine_session *tlv__session_engine(tlv_session *s);
-tlv_engine_session *tlv__session_engine(tlv_session *s)
+tlv_status tlv_session_inspect(tlv_session *s, const char *name, uint32_t index, tlv_array *out)
 {
-    return s ? s->es : NULL;
+    if (!s) return TLV_ERR_INVALID_ARG;
+    if (!name || !out) return tlv__err_set(&s->err, TLV_ERR_INVALID_ARG, "inspect needs a name and an array to fill");
+    memset(out, 0, sizeof *out);
+    tlv_status st = tlv__engine_inspect(s->es, name, index, out, &s->err);
+    if (st) memset(out, 0, sizeof *out);
+    return st;
 }
 
-/* For tests: validation-layer messages seen by this context. */
-TLV_API uint32_t tlv__context_validation_count(const tlv_context *ctx);
 uint32_t tlv__context_validation_count(const tlv_context *ctx)
 {
     return ctx ? tlv__vk_instance_validation_count(ctx->inst) : 0;

@@ -16,7 +16,17 @@ int tlv_test_checks;
 int tlv_test_finish(const char *name)
 {
     printf("%s: %d checks, %d failed\n", name, tlv_test_checks, tlv_test_failures);
+    if (tlv_test_checks == 0) {
+        printf("%s: FAILED: ran no checks (a test that cannot run says why with tlv_test_skip)\n", name);
+        return 1;
+    }
     return tlv_test_failures ? 1 : 0;
+}
+
+int tlv_test_skip(const char *name, const char *why)
+{
+    printf("%s: skipped: %s\n", name, why && *why ? why : "(no reason given)");
+    return TLV_TEST_SKIPPED;
 }
 
 char *tlv_test_read_file(const char *path, size_t *len)

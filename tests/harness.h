@@ -31,8 +31,15 @@ extern int tlv_test_checks;
     if (!(va_ - vb_ <= (tol) && vb_ - va_ <= (tol))) { tlv_test_failures++; fprintf(stderr, \
     "%s:%d: |%s - %s| <= %g failed: %.9g vs %.9g\n", __FILE__, __LINE__, #a, #b, (double)(tol), va_, vb_); } } while (0)
 
-/* Prints a summary line and returns the process exit code. */
+/* Prints a summary line and returns the process exit code: 0 when every check passed, 1 when one
+ * failed or when none ran (a test that checks nothing proves nothing; one that cannot run says
+ * so with tlv_test_skip). */
 int tlv_test_finish(const char *name);
+
+/* For a test that cannot run here: prints "NAME: skipped: WHY" and returns TLV_TEST_SKIPPED, the
+ * exit code ctest reports as skipped (SKIP_RETURN_CODE, set for every tlv_add_test). */
+#define TLV_TEST_SKIPPED 77
+int tlv_test_skip(const char *name, const char *why);
 
 /* Reads a whole file; returns malloc'ed bytes (NUL-terminated) or NULL. */
 char *tlv_test_read_file(const char *path, size_t *len);

@@ -46,24 +46,24 @@ void tlv__engine_cancel(tlv_engine_session *s);
 void tlv__engine_reset(tlv_engine_session *s);
 const char *tlv__engine_last_answer(const tlv_engine_session *s);
 
-/* What the last generate saw, for --json and --dump: the prompt ids (image placeholders as
- * image_token_id), the generated ids, the preprocessed pixels and image features of image 0,
- * and the logits at the last prompt position. Pointers live until the next generate or reset. */
-typedef struct tlv_engine_trace {
-    const int32_t *prompt_ids;
-    size_t n_prompt_ids;
-    const int32_t *generated;
-    size_t n_generated;
-    const float *last_logits;  /* vocab floats */
-    int32_t vocab;
-    int n_image_tokens;
-    int hidden;                /* LLM width: image features are [n_image_tokens, hidden] */
-    int image_size;
-} tlv_engine_trace;
+/* tlv_session_inspect (tinyllava.h lists the names, types and shapes): what the last generate
+ * saw. out->data lives until the next call on s (image features are read back into a buffer of
+ * the session). */
+tlv_status tlv__engine_inspect(tlv_engine_session *s, const char *name, uint32_t index, tlv_array *out, tlv_err *err);
 
-void tlv__engine_trace(const tlv_engine_session *s, tlv_engine_trace *t);
-/* Copies image i's preprocessed pixels (3*S*S floats) / features (n_tokens*hidden floats). */
-tlv_status tlv__engine_image_pixels(tlv_engine_session *s, int i, float *out, tlv_err *err);
-tlv_status tlv__engine_image_features(tlv_engine_session *s, int i, float *out, tlv_err *err);
+/* A checkpoint's tokenizer and chat template without weights or a device (tlv_vocab). The
+ * template comes from config.json when there is one; a config.json that cannot be read leaves
+ * the vocab without a template and its reason in no_template (rendering reports it). */
+typedef struct tlv_engine_vocab {
+    const tlv_allocator *alloc;
+    tlv_tokenizer *tok;
+    const tlv_chat_template *tpl;  /* NULL: none */
+    int32_t image_token_id;
+    char no_template[512];         /* why tpl is NULL */
+} tlv_engine_vocab;
+
+tlv_status tlv__engine_vocab_open(const char *dir, const char *template_name, const tlv_allocator *alloc,
+                                  tlv_engine_vocab **out, tlv_err *err);
+void tlv__engine_vocab_destroy(tlv_engine_vocab *v);
 
 #endif

@@ -19,6 +19,14 @@ static double uniform01(tlv_sampler *s)
     return (pcg32(s) >> 8) * (1.0 / 16777216.0);
 }
 
+void tlv__sampling_defaults(tlv_sampling *p)
+{
+    memset(p, 0, sizeof *p);
+    p->top_p = 1.0f;
+    p->repeat_penalty = 1.0f;
+    p->repeat_last_n = 64;
+}
+
 tlv_status tlv__sampler_init(tlv_sampler *s, const tlv_sampling *p, int32_t n_vocab, const tlv_allocator *alloc)
 {
     memset(s, 0, sizeof *s);

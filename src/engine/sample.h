@@ -23,6 +23,10 @@ typedef struct tlv_sampler {
     int32_t n_vocab;
 } tlv_sampler;
 
+/* The defaults of tlv_sampling_init: greedy (the reference's decoding), no limit but the context,
+ * filters off, the repeat window 64 ids (used only when repeat_penalty != 1). */
+void tlv__sampling_defaults(tlv_sampling *p);
+
 tlv_status tlv__sampler_init(tlv_sampler *s, const tlv_sampling *p, int32_t n_vocab, const tlv_allocator *alloc);
 void tlv__sampler_free(tlv_sampler *s);
 /* logits is modified (penalties). recent: the last n_recent ids of the sequence. n_valid: ids

@@ -18,12 +18,6 @@ typedef struct img_slot {
     int encoded;
 } img_slot;
 
-typedef struct turn {
-    char *user;
-    int n_images;
-    char *assistant;
-} turn;
-
 struct tlv_engine_session {
     tlv_engine_model *m;
     const tlv_allocator *a;
@@ -31,7 +25,7 @@ struct tlv_engine_session {
     tlv_stream *stream;
     int n_ctx, n_batch;
 
-    turn *turns;
+    tlv_chat_turn *turns;   /* the history, as the template reads it; the strings are ours */
     int n_turns, cap_turns;
     char *pending;          /* text of the next user message */
     int pending_images;
@@ -47,6 +41,8 @@ struct tlv_engine_session {
     int32_t *gen;
     size_t n_gen;
     float *last_logits, *work_logits;
+    float *inspect_buf;     /* image features read back for tlv__engine_inspect */
+    size_t inspect_cap;
     char *answer;
     size_t answer_len, answer_cap;
     volatile int cancel;
@@ -73,6 +69,7 @@ void tlv__engine_session_destroy(tlv_engine_session *s)
     tlv__free(a, s->last_logits);
     tlv__free(a, s->work_logits);
     tlv__free(a, s->answer);
+    tlv__free(a, s->inspect_buf);
     tlv__free(a, s);
 }
 
@@ -114,8 +111,8 @@ fail:
 void tlv__engine_reset(tlv_engine_session *s)
 {
     for (int i = 0; i < s->n_turns; i++) {
-        tlv__free(s->a, s->turns[i].user);
-        tlv__free(s->a, s->turns[i].assistant);
+        tlv__free(s->a, (char *)s->turns[i].user);
+        tlv__free(s->a, (char *)s->turns[i].assistant);
     }
     s->n_turns = 0;
     tlv__free(s->a, s->pending);
@@ -182,16 +179,16 @@ tlv_status tlv__engine_add_text(tlv_engine_session *s, const char *text, tlv_err
     return TLV_OK;
 }
 
-static turn *push_turn(tlv_engine_session *s)
+static tlv_chat_turn *push_turn(tlv_engine_session *s)
 {
     if (s->n_turns == s->cap_turns) {
         int nc = s->cap_turns ? 2 * s->cap_turns : 8;
-        turn *nt = tlv__realloc(s->a, s->turns, (size_t)nc * sizeof *nt);
+        tlv_chat_turn *nt = tlv__realloc(s->a, s->turns, (size_t)nc * sizeof *nt);
         if (!nt) return NULL;
         s->turns = nt;
         s->cap_turns = nc;
     }
-    turn *t = &s->turns[s->n_turns++];
+    tlv_chat_turn *t = &s->turns[s->n_turns++];
     memset(t, 0, sizeof *t);
     return t;
 }
@@ -201,7 +198,7 @@ tlv_status tlv__engine_add_turn(tlv_engine_session *s, const char *user, const c
     tlv_status st = tlv__engine_add_text(s, user, err);
     if (st) return st;
     char *a = tlv__strdup(s->a, assistant);
-    turn *t = a ? push_turn(s) : NULL;
+    tlv_chat_turn *t = a ? push_turn(s) : NULL;
     if (!t) {
         tlv__free(s->a, a);
         return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
@@ -214,7 +211,26 @@ tlv_status tlv__engine_add_turn(tlv_engine_session *s, const char *user, const c
     return TLV_OK;
 }
 
-/* ------------------------------------------------------------------ generation */
+/* ------------------------------------------------------------------ generation
+ *
+ * tlv__engine_generate, in order:
+ *   answer_open      sampler, detokenizer and stop strings (every host allocation of the
+ *                    decode loop, done before anything changes)
+ *   open_turn        the pending text and images become the open turn of the history
+ *   build_sequence   the whole conversation rendered and tokenised into s->seq
+ *   encode_images    the images not encoded yet
+ *   prefill          the positions past the longest prefix the KV cache already holds
+ *   decode           sample, stream (holding back what could still become a stop string), step
+ *   close_turn       the answer, stripped, joins the history
+ * The last answer is forgotten first, so a failure never leaves the previous one in its place.
+ * A failure before the answer begins gives the turn back (its text and images are pending
+ * again and a later generate retries it); a cancel, or a failure once decoding has begun, keeps
+ * the turn with the answer so far (empty after a cancel during prefill). */
+
+static int cancelled(tlv_engine_session *s)
+{
+    return __atomic_load_n(&s->cancel, __ATOMIC_RELAXED);
+}
 
 static tlv_status encode_images(tlv_engine_session *s, double *ms, tlv_err *err)
 {
@@ -285,6 +301,13 @@ static int append_answer(tlv_engine_session *s, const char *p, size_t n)
     return 1;
 }
 
+static void forget_answer(tlv_engine_session *s)
+{
+    s->n_gen = 0;
+    s->answer_len = 0;
+    if (s->answer) s->answer[0] = 0;
+}
+
 /* Where the first stop string starts in the answer (or -1), and how many trailing bytes could
  * still become one (held back from the stream). */
 static long find_stop(const char *text, size_t len, const char *const *stops, size_t *hold)
@@ -308,22 +331,102 @@ static long find_stop(const char *text, size_t len, const char *const *stops, si
     return best;
 }
 
+/* The answer as it is decoded and streamed. */
+typedef struct answer_stream {
+    tlv_token_fn cb;
+    void *ud;
+    tlv_sampler smp;
+    tlv_detok *dt;
+    const char **stops;   /* the template's, then the caller's; NULL-terminated */
+    size_t emitted;       /* bytes of s->answer handed to cb */
+    int started;          /* leading whitespace of the answer is dropped (the reference strips) */
+} answer_stream;
+
+static void answer_close(tlv_engine_session *s, answer_stream *as)
+{
+    tlv__detok_destroy(as->dt);
+    tlv__sampler_free(&as->smp);
+    tlv__free(s->a, (void *)as->stops);
+}
+
+static tlv_status answer_open(tlv_engine_session *s, const tlv_sampling *p, tlv_token_fn cb, void *ud,
+                              answer_stream *as, tlv_err *err)
+{
+    memset(as, 0, sizeof *as);
+    as->cb = cb;
+    as->ud = ud;
+    const tlv_chat_template *tpl = s->m->tpl;
+    size_t n_tpl = 0, n_user = 0;
+    while (n_tpl < sizeof tpl->stop / sizeof tpl->stop[0] && tpl->stop[n_tpl]) n_tpl++;
+    while (p->stop && p->stop[n_user]) n_user++;
+    as->stops = tlv__calloc(s->a, n_tpl + n_user + 1, sizeof *as->stops);
+    if (!as->stops || tlv__sampler_init(&as->smp, p, s->m->core->llm.vocab, s->a) ||
+        tlv__detok_create(s->m->tok, 1, &as->dt) || !append_answer(s, "", 0)) {
+        answer_close(s, as);
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    }
+    memcpy(as->stops, tpl->stop, n_tpl * sizeof *as->stops);
+    if (n_user) memcpy(as->stops + n_tpl, p->stop, n_user * sizeof *as->stops);
+    return TLV_OK;
+}
+
+/* Appends the text of id to the answer and hands cb what can no longer become part of a stop
+ * string. *reason: "stop_string" (the answer is cut where it begins) or "callback" (cb asked to
+ * stop); unchanged otherwise. */
+static tlv_status answer_push(tlv_engine_session *s, answer_stream *as, int32_t id, const char **reason, tlv_err *err)
+{
+    size_t plen = 0;
+    const char *piece = tlv__detok_push(as->dt, id, &plen);
+    if (!piece) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    if (!as->started) {
+        while (plen && (*piece == ' ' || *piece == '\n' || *piece == '\t' || *piece == '\r')) {
+            piece++;
+            plen--;
+        }
+        if (plen) as->started = 1;
+    }
+    if (plen && !append_answer(s, piece, plen)) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    size_t hold = 0;
+    long at = find_stop(s->answer, s->answer_len, as->stops, &hold);
+    size_t upto = at >= 0 ? (size_t)at : s->answer_len - hold;
+    int stop_cb = 0;
+    if (as->cb && upto > as->emitted) stop_cb = as->cb(as->ud, s->answer + as->emitted, upto - as->emitted, id);
+    if (upto > as->emitted) as->emitted = upto;
+    if (at >= 0) {
+        s->answer_len = (size_t)at;
+        s->answer[at] = 0;
+        *reason = "stop_string";
+    } else if (stop_cb) {
+        *reason = "callback";
+    }
+    return TLV_OK;
+}
+
+/* The end of an answer no stop string cut: what the detokenizer held back (a character that
+ * never completed) and the tail that could have begun a stop string. */
+static tlv_status answer_flush(tlv_engine_session *s, answer_stream *as, tlv_err *err)
+{
+    size_t fl = 0;
+    const char *rest = tlv__detok_flush(as->dt, &fl);
+    if (fl && as->started && !append_answer(s, rest, fl))
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    if (as->cb && s->answer_len > as->emitted) as->cb(as->ud, s->answer + as->emitted, s->answer_len - as->emitted, -1);
+    as->emitted = s->answer_len;
+    return TLV_OK;
+}
+
+/* The history's turns plus the open one, rendered, tokenised and laid out as s->seq (image
+ * placeholders expanded to their rows). */
 static tlv_status build_sequence(tlv_engine_session *s, int *out_len, int *n_image_rows, tlv_err *err)
 {
     tlv_engine_model *m = s->m;
-    tlv_chat_turn turns[64];
-    if (s->n_turns > 64) return tlv__err_set(err, TLV_ERR_LIMIT, "at most 64 turns per conversation");
-    for (int i = 0; i < s->n_turns; i++) {
-        turns[i].user = s->turns[i].user;
-        turns[i].n_images = s->turns[i].n_images;
-        turns[i].assistant = s->turns[i].assistant;
-    }
     char *prompt = NULL;
     size_t plen = 0, n_img = 0;
-    tlv_status st = tlv__template_render(m->tpl, turns, (size_t)s->n_turns, s->a, &prompt, &plen, err);
+    tlv_status st = tlv__template_render(m->tpl, s->turns, (size_t)s->n_turns, s->a, &prompt, &plen, err);
     if (st) return st;
     tlv__free(tlv__tokenizer_allocator(m->tok), s->prompt_ids);
     s->prompt_ids = NULL;
+    s->n_prompt_ids = 0;
     int32_t image_id = m->core->cfg.image_token_index;
     st = tlv__template_tokenize(m->tok, prompt, plen, image_id, &s->prompt_ids, &s->n_prompt_ids, &n_img, err);
     tlv__free(s->a, prompt);
@@ -355,142 +458,63 @@ static tlv_status build_sequence(tlv_engine_session *s, int *out_len, int *n_ima
     return TLV_OK;
 }
 
-tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tlv_token_fn cb, void *ud,
-                                tlv_generate_stats *res, tlv_err *err)
+/* Prefills items [keep, len) of s->seq in passes of n_batch rows, keep being the longest prefix
+ * the cache already holds (the last position is always recomputed: its logits start the answer),
+ * and keeps those logits in s->last_logits. A cancel is seen after each pass. */
+static tlv_status prefill(tlv_engine_session *s, int len, tlv_generate_stats *r, tlv_err *err)
 {
-    tlv_engine_model *m = s->m;
-    tlv_model_core *core = m->core;
-    tlv_generate_stats r;
-    memset(&r, 0, sizeof r);
-    tlv_sampling defaults;
-    tlv_sampling_init(&defaults);
-    if (!p) p = &defaults;
-    __atomic_store_n(&s->cancel, 0, __ATOMIC_RELAXED);
-    if (!s->pending && !s->pending_images)
-        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "nothing to answer: add text or an image first");
-
-    /* the open turn */
-    turn *t = push_turn(s);
-    if (!t) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
-    t->user = s->pending ? s->pending : tlv__strdup(s->a, "");
-    t->n_images = s->pending_images;
-    t->assistant = NULL;
-    s->pending = NULL;
-    s->pending_images = 0;
-    if (!t->user) {
-        s->n_turns--;
-        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
-    }
-
-    int len = 0, image_rows = 0;
-    tlv_status st = build_sequence(s, &len, &image_rows, err);
-    if (!st) st = encode_images(s, &r.image_ms, err);
-    if (st) {
-        /* the turn did not happen: give the text back as pending */
-        s->n_turns--;
-        s->pending = t->user;
-        s->pending_images = t->n_images;
-        return st;
-    }
-    r.image_tokens = (uint32_t)image_rows;
-
-    /* reuse the longest common prefix of the cache; at least the last position is recomputed */
     int keep = 0;
     while (keep < s->n_cached && keep < len && s->cached[keep] == s->seq[keep]) keep++;
     if (keep >= len) keep = len - 1;
-    r.reused_tokens = (uint32_t)keep;
-    r.prompt_tokens = (uint32_t)(len - keep);
+    r->reused_tokens = (uint32_t)keep;
+    r->prompt_tokens = (uint32_t)(len - keep);
     double t0 = now_ms();
     s->n_cached = keep;
     for (int from = keep; from < len; from += s->n_batch) {
         int to = from + s->n_batch < len ? from + s->n_batch : len;
-        if ((st = forward(s, from, to, err))) goto out;
+        tlv_status st = forward(s, from, to, err);
+        if (st) return st;
         memcpy(s->cached + from, s->seq + from, (size_t)(to - from) * sizeof *s->cached);
         s->n_cached = to;
-        if (__atomic_load_n(&s->cancel, __ATOMIC_RELAXED)) {
-            st = tlv__err_set(err, TLV_ERR_CANCELLED, "generation cancelled");
-            r.stop_reason = "cancelled";
-            goto out;
-        }
+        if (cancelled(s)) return tlv__err_set(err, TLV_ERR_CANCELLED, "generation cancelled");
     }
-    r.prefill_ms = now_ms() - t0;
-    int32_t vocab = core->llm.vocab;
-    memcpy(s->last_logits, s->sc.logits.slabs[0].map, (size_t)vocab * sizeof(float));
+    r->prefill_ms = now_ms() - t0;
+    memcpy(s->last_logits, s->sc.logits.slabs[0].map, (size_t)s->m->core->llm.vocab * sizeof(float));
+    return TLV_OK;
+}
 
-    /* decode */
-    tlv_sampler smp;
-    if (tlv__sampler_init(&smp, p, vocab, s->a)) {
-        st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
-        goto out;
-    }
-    tlv_detok *dt = NULL;
-    if ((st = tlv__detok_create(m->tok, 1, &dt))) {
-        tlv__sampler_free(&smp);
-        tlv__err_set(err, st, "out of host memory");
-        goto out;
-    }
-    const char *stops[8];
-    int n_stops = 0;
-    for (int i = 0; m->tpl->stop[i] && n_stops < 3; i++) stops[n_stops++] = m->tpl->stop[i];
-    for (int i = 0; p->stop && p->stop[i] && n_stops < 7; i++) stops[n_stops++] = p->stop[i];
-    stops[n_stops] = NULL;
-    s->n_gen = 0;
-    s->answer_len = 0;
-    if (!append_answer(s, "", 0)) {
-        st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
-        goto decode_out;
-    }
-    size_t emitted = 0;
-    int started = 0; /* leading whitespace of the answer is dropped (the reference strips) */
+/* Samples from s->last_logits, then one position per step, until a stop condition; r gets the
+ * stop reason ("cancelled" with TLV_ERR_CANCELLED; none after another error). */
+static tlv_status decode(tlv_engine_session *s, const tlv_sampling *p, answer_stream *as, tlv_generate_stats *r,
+                         tlv_err *err)
+{
+    tlv_engine_model *m = s->m;
+    int32_t vocab = m->core->llm.vocab;
     const float *logits = s->last_logits;
-    t0 = now_ms();
-    r.stop_reason = "max_tokens";
+    const char *reason = NULL;
+    tlv_status st = TLV_OK;
+    double t0 = now_ms();
     for (;;) {
         memcpy(s->work_logits, logits, (size_t)vocab * sizeof(float));
-        int32_t id = tlv__sampler_pick(&smp, s->work_logits, m->n_valid_tokens, s->gen, s->n_gen);
+        int32_t id = tlv__sampler_pick(&as->smp, s->work_logits, m->n_valid_tokens, s->gen, s->n_gen);
         s->gen[s->n_gen++] = id;
-        r.generated_tokens++;
-        if (id == core->llm.eos_id || id == tlv__tokenizer_eos(m->tok)) {
-            r.stop_reason = "eos";
+        r->generated_tokens++;
+        if (id == m->core->llm.eos_id || id == tlv__tokenizer_eos(m->tok)) {
+            reason = "eos";
             break;
         }
-        size_t plen = 0;
-        const char *piece = tlv__detok_push(dt, id, &plen);
-        if (!started) {
-            while (plen && (*piece == ' ' || *piece == '\n' || *piece == '\t' || *piece == '\r')) {
-                piece++;
-                plen--;
-            }
-            if (plen) started = 1;
-        }
-        if (plen && !append_answer(s, piece, plen)) {
-            st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+        if ((st = answer_push(s, as, id, &reason, err)) || reason) break;
+        if (p->max_tokens > 0 && (int)s->n_gen >= p->max_tokens) {
+            reason = "max_tokens";
             break;
         }
-        size_t hold = 0;
-        long at = find_stop(s->answer, s->answer_len, stops, &hold);
-        size_t upto = at >= 0 ? (size_t)at : s->answer_len - hold;
-        int stop_cb = 0;
-        if (cb && upto > emitted) stop_cb = cb(ud, s->answer + emitted, upto - emitted, id);
-        if (upto > emitted) emitted = upto;
-        if (at >= 0) {
-            s->answer_len = (size_t)at;
-            s->answer[at] = 0;
-            r.stop_reason = "stop_string";
-            break;
-        }
-        if (stop_cb) {
-            r.stop_reason = "callback";
-            break;
-        }
-        if (p->max_tokens > 0 && (int)s->n_gen >= p->max_tokens) break;
         int pos = s->n_cached;
         if (pos + 1 >= s->n_ctx) {
-            r.stop_reason = "context_full";
+            reason = "context_full";
             break;
         }
-        if (__atomic_load_n(&s->cancel, __ATOMIC_RELAXED)) {
-            r.stop_reason = "cancelled";
+        if (cancelled(s)) {
+            reason = "cancelled";
             st = tlv__err_set(err, TLV_ERR_CANCELLED, "generation cancelled");
             break;
         }
@@ -500,53 +524,143 @@ tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tl
         s->n_cached = pos + 1;
         logits = (const float *)s->sc.logits.slabs[0].map;
     }
-    r.decode_ms = now_ms() - t0;
-    /* flush what the stream held back (a partial stop string or character that never completed) */
-    if (!st && r.stop_reason && strcmp(r.stop_reason, "stop_string") != 0) {
-        size_t fl = 0;
-        const char *rest = tlv__detok_flush(dt, &fl);
-        if (fl && started) append_answer(s, rest, fl);
-        if (cb && s->answer_len > emitted) cb(ud, s->answer + emitted, s->answer_len - emitted, -1);
+    r->decode_ms = now_ms() - t0;
+    if (!st && strcmp(reason, "stop_string") != 0) st = answer_flush(s, as, err);
+    r->stop_reason = st && st != TLV_ERR_CANCELLED ? NULL : reason;
+    return st;
+}
+
+static tlv_status open_turn(tlv_engine_session *s, tlv_err *err)
+{
+    tlv_chat_turn *t = push_turn(s);
+    if (!t) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    t->user = s->pending ? s->pending : tlv__strdup(s->a, "");
+    if (!t->user) {
+        s->n_turns--;
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
     }
-decode_out:
-    tlv__detok_destroy(dt);
-    tlv__sampler_free(&smp);
+    t->n_images = s->pending_images;
+    t->assistant = NULL;
+    s->pending = NULL;
+    s->pending_images = 0;
+    return TLV_OK;
+}
+
+/* The open turn did not happen: its text and images are pending again. */
+static void give_back_turn(tlv_engine_session *s)
+{
+    tlv_chat_turn *t = &s->turns[--s->n_turns];
+    s->pending = (char *)t->user;
+    s->pending_images = t->n_images;
+}
+
+/* The answer joins the history, stripped as the reference decodes it. */
+static tlv_status close_turn(tlv_engine_session *s, tlv_err *err)
+{
+    while (s->answer_len && (s->answer[s->answer_len - 1] == ' ' || s->answer[s->answer_len - 1] == '\n'))
+        s->answer[--s->answer_len] = 0;
+    char *a = tlv__strdup(s->a, s->answer);
+    if (!a) {
+        give_back_turn(s);
+        return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    }
+    s->turns[s->n_turns - 1].assistant = a;
+    return TLV_OK;
+}
+
+tlv_status tlv__engine_generate(tlv_engine_session *s, const tlv_sampling *p, tlv_token_fn cb, void *ud,
+                                tlv_generate_stats *res, tlv_err *err)
+{
+    tlv_generate_stats r;
+    memset(&r, 0, sizeof r);
+    tlv_sampling defaults;
+    if (!p) {
+        tlv__sampling_defaults(&defaults);
+        p = &defaults;
+    }
+    __atomic_store_n(&s->cancel, 0, __ATOMIC_RELAXED);
+    if (!s->pending && !s->pending_images)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "nothing to answer: add text or an image first");
+    forget_answer(s);
+
+    answer_stream as;
+    tlv_status st = answer_open(s, p, cb, ud, &as, err);
+    if (st) return st;
+    if ((st = open_turn(s, err))) goto out;
+    int len = 0, image_rows = 0;
+    st = build_sequence(s, &len, &image_rows, err);
+    if (!st) st = encode_images(s, &r.image_ms, err);
+    if (!st) r.image_tokens = (uint32_t)image_rows;
+    if (!st) st = prefill(s, len, &r, err);
+    if (st && st != TLV_ERR_CANCELLED) {
+        give_back_turn(s);
+        goto out;
+    }
+    if (st) r.stop_reason = "cancelled";
+    else st = decode(s, p, &as, &r, err);
+    tlv_status closed = close_turn(s, err);
+    if (!st) st = closed;
 out:
-    /* the answer joins the history (stripped, as the reference decodes it) */
-    if (s->answer) {
-        while (s->answer_len && (s->answer[s->answer_len - 1] == ' ' || s->answer[s->answer_len - 1] == '\n'))
-            s->answer[--s->answer_len] = 0;
-    }
-    t->assistant = tlv__strdup(s->a, s->answer ? s->answer : "");
-    if (!t->assistant && !st) st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");
+    answer_close(s, &as);
     if (res) *res = r;
     return st;
 }
 
-void tlv__engine_trace(const tlv_engine_session *s, tlv_engine_trace *t)
-{
-    t->prompt_ids = s->prompt_ids;
-    t->n_prompt_ids = s->n_prompt_ids;
-    t->generated = s->gen;
-    t->n_generated = s->n_gen;
-    t->last_logits = s->last_logits;
-    t->vocab = s->m->core->llm.vocab;
-    t->n_image_tokens = s->m->core->vis.n_tokens;
-    t->hidden = s->m->core->llm.hidden;
-    t->image_size = s->m->image_params.size;
-}
+/* ------------------------------------------------------------------ inspection */
 
-tlv_status tlv__engine_image_pixels(tlv_engine_session *s, int i, float *out, tlv_err *err)
+static tlv_status array_of(tlv_array *out, tlv_array_type type, const void *data, uint32_t ndim, const int64_t *shape)
 {
-    if (i < 0 || i >= s->n_imgs) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "no image %d", i);
-    int S = s->m->image_params.size;
-    memcpy(out, s->imgs[i].chw, (size_t)3 * S * S * sizeof(float));
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    out->data = data;
+    out->ndim = ndim;
+    out->count = 1;
+    for (uint32_t i = 0; i < ndim; i++) {
+        out->shape[i] = shape[i];
+        out->count *= (size_t)shape[i];
+    }
     return TLV_OK;
 }
 
-tlv_status tlv__engine_image_features(tlv_engine_session *s, int i, float *out, tlv_err *err)
+tlv_status tlv__engine_inspect(tlv_engine_session *s, const char *name, uint32_t index, tlv_array *out, tlv_err *err)
 {
-    if (i < 0 || i >= s->n_imgs || !s->imgs[i].encoded)
-        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "image %d has not been encoded", i);
-    return tlv__tensor_read(s->m->core->dev, &s->imgs[i].features, out, err);
+    tlv_model_core *core = s->m->core;
+    int is_image = !strcmp(name, "pixel_values") || !strcmp(name, "image_features");
+    if (!is_image && index != 0)
+        return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: index %u given, it has only index 0", name, index);
+    if (!strcmp(name, "prompt_ids") || !strcmp(name, "generated_ids") || !strcmp(name, "last_logits")) {
+        if (!s->prompt_ids) return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: no generate since the session began or was reset", name);
+        if (name[0] == 'p') {
+            int64_t n = (int64_t)s->n_prompt_ids;
+            return array_of(out, TLV_ARRAY_I32, s->prompt_ids, 1, &n);
+        }
+        if (name[0] == 'g') {
+            int64_t n = (int64_t)s->n_gen;
+            return array_of(out, TLV_ARRAY_I32, s->gen, 1, &n);
+        }
+        int64_t n = core->llm.vocab;
+        return array_of(out, TLV_ARRAY_F32, s->last_logits, 1, &n);
+    }
+    if (!is_image)
+        return tlv__err_set(err, TLV_ERR_NOT_FOUND,
+                            "no array named '%s' (prompt_ids, generated_ids, last_logits, pixel_values, image_features)", name);
+    if (index >= (uint32_t)s->n_imgs)
+        return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: no image %u (the session has %d)", name, index, s->n_imgs);
+    img_slot *im = &s->imgs[index];
+    if (name[0] == 'p') {
+        int64_t S = s->m->image_params.size, shape[4] = {1, 3, S, S};
+        return array_of(out, TLV_ARRAY_F32, im->chw, 4, shape);
+    }
+    if (!im->encoded) return tlv__err_set(err, TLV_ERR_NOT_FOUND, "%s: image %u is not encoded yet (no generate since it was added)", name, index);
+    size_t n = (size_t)core->vis.n_tokens * (size_t)core->llm.hidden;
+    if (n > s->inspect_cap) {
+        float *b = tlv__realloc(s->a, s->inspect_buf, n * sizeof *b);
+        if (!b) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory reading image features");
+        s->inspect_buf = b;
+        s->inspect_cap = n;
+    }
+    tlv_status st = tlv__tensor_read(core->dev, &im->features, s->inspect_buf, err);
+    if (st) return st;
+    int64_t shape[2] = {core->vis.n_tokens, core->llm.hidden};
+    return array_of(out, TLV_ARRAY_F32, s->inspect_buf, 2, shape);
 }

@@ -20,7 +20,7 @@
 
 #define TLV_MAX_LAYERS 128
 
-/* The LLM, as data. Filled from the config by tlv__model_load; the graph functions (llm.c)
+/* The LLM, as data. Filled from the config by tlv__model_load; the graph functions (graph.c)
  * branch on these fields only, never on the architecture name. */
 typedef struct tlv_llm_desc {
     tlv_llm_arch arch;
@@ -33,8 +33,11 @@ typedef struct tlv_llm_desc {
     float norm_eps;
     int parallel;             /* Phi-2: x + attn(h) + mlp(h) with one norm */
     int gated;                /* SwiGLU/GeGLU: act(gate) * up */
-    int fused_qkv;            /* OpenELM qkv_proj */
-    int fused_gate_up;        /* OpenELM proj_1 = [gate | up] */
+    int fused_qkv;            /* q, k, v as one weight (layer.qkv): OpenELM's qkv_proj, or the
+                                 loader's concatenation of q_proj/k_proj/v_proj (every other LLM,
+                                 unless their dtypes differ: then 0) */
+    int fused_gate_up;        /* gated MLPs: gate and up as one weight [gate | up] (layer.up):
+                                 OpenELM's proj_1, or the loader's concatenation, same rule */
     int qk_norm;              /* OpenELM per-head q_norm, k_norm */
     tlv_act act;
     float embed_scale;        /* Gemma: sqrt(hidden) on every input row (text and image); else 1 */
@@ -64,9 +67,9 @@ typedef struct tlv_norm_w {
 
 typedef struct tlv_llm_layer {
     tlv_norm_w attn_norm, ffn_norm;         /* ffn_norm absent for Phi-2 (parallel) */
-    tlv_linear q, k, v, qkv, o;             /* qkv used when fused_qkv */
+    tlv_linear q, k, v, qkv, o;             /* qkv when fused_qkv, else q, k, v */
     tlv_tensor q_norm, k_norm;              /* OpenELM */
-    tlv_linear gate, up, down;              /* non-gated: up = fc1, down = fc2; fused: up = proj_1 */
+    tlv_linear gate, up, down;              /* non-gated: up = fc1, down = fc2; fused_gate_up: up = [gate | up] */
 } tlv_llm_layer;
 
 typedef struct tlv_vision_layer {

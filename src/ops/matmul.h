@@ -26,7 +26,9 @@
  * shared-memory tiles are slow, the matvec kernel for every M, switching to mode 2 from M = 3.
  * Where the record says texel (caps.use_texel: lavapipe, where a texelFetch is a gather and a
  * lane-dependent storage load a loop over the lanes) both kernels read x and w through RGBA32UI
- * texel views (the *_tex shaders); TLV_DISABLE_TEXEL=1 goes back to storage buffers. The
+ * texel views (the *_tex shaders); TLV_DISABLE_TEXEL=1 goes back to storage buffers. Mode 2
+ * (M >= 3 on CPU devices) takes 8 rows of x by 4 weight rows per lane where x is traded by subgroup
+ * shuffles (mv_x_shuffle), 4 rows of x by 8 weight rows without. The
  * measurements behind every choice: docs/BENCHMARKS.md, "Why the tuning table says what it says".
  *
  * Errors go to the stream's sticky status (tlv__stream_fail) with the op and tensor named; the
@@ -70,7 +72,7 @@ typedef struct tlv_matmul_tuning {
     uint32_t mv_mode;       /* 0 chunked rows, 1 lane per row + broadcast x, 2 lane per row with
                                scalar sums (matvec.comp) */
     uint32_t mv_subgroup;   /* mode 0, mv_t > 1: reduce with subgroupAdd */
-    uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 */
+    uint32_t mv_rows;       /* weight rows per row group and pass, 1..4 (1..8 in mode 2) */
     uint32_t mv_max_nm;     /* x rows per pass at most: 1, 2, 4 or 8 */
     uint32_t mv_many_m;     /* matvec, M >= this (0: never): mv_mode, mv_rows, mv_max_nm become the
                                three below (CPU devices: more x rows and weight rows per lane) */

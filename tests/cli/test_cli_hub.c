@@ -142,9 +142,8 @@ int main(int argc, char **argv)
 {
     if (ct_setup(argc, argv, g_root, sizeof g_root)) return 1;
     if (access(PYTHON, X_OK) != 0 || !server_start()) {
-        printf("test_cli_hub: skipped (cannot start %s %s)\n", PYTHON, SERVER);
         proc_cleanup();
-        return 77;
+        return tlv_test_skip("test_cli_hub", "cannot start " PYTHON " " SERVER);
     }
     pull();
     missing();

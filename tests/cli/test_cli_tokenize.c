@@ -283,6 +283,34 @@ static void no_special(void)
     free_ref(&r);
 }
 
+/* tokenize and pull need no Vulkan: with the loader pointed at a driver that does not exist they
+ * give the same output as with one, exit 0, and say nothing on stderr. */
+static void no_vulkan(void)
+{
+    const char *model = FIXTURES "/phi2_siglip_square/model";
+    const char *no_icd[] = {"VK_ICD_FILENAMES=/nonexistent/icd.json", "VK_DRIVER_FILES=/nonexistent/icd.json", NULL};
+    proc_opts none = {no_icd, 0};
+    proc with, without;
+    const char *args[] = {"tokenize", "-m", model, "--json", "Hello world", NULL};
+    CHECK_EQ_INT(proc_run(&with, args, NULL, NULL, 60), 0);
+    CHECK_EQ_INT(proc_run(&without, args, &none, NULL, 60), 0);
+    CHECK_CONTAINS(without.out.p, "\"ids\":[15496,995]");
+    CHECK_EQ_STR(without.out.p, with.out.p);
+    CHECK_EQ_STR(without.err.p, "");
+    proc_free(&with);
+    proc_free(&without);
+    const char *pull[] = {"pull", model, NULL};
+    CHECK_EQ_INT(proc_run(&without, pull, &none, NULL, 60), 0);
+    CHECK_CONTAINS(without.out.p, "phi2_siglip_square/model");
+    CHECK_EQ_STR(without.err.p, "");
+    proc_free(&without);
+    /* a command that needs the device still says there is none */
+    const char *info[] = {"info", "-m", model, NULL};
+    CHECK_EQ_INT(proc_run(&without, info, &none, NULL, 60), 3);
+    CHECK_CONTAINS(without.err.p, "no Vulkan driver");
+    proc_free(&without);
+}
+
 static void bad_input(void)
 {
     const char *model = FIXTURES "/phi2_siglip_square/model";
@@ -338,6 +366,7 @@ int main(int argc, char **argv)
     fixture_chunks("llama_clip_pad");
     no_special();
     bad_input();
+    no_vulkan();
     proc_cleanup();
     return tlv_test_finish("test_cli_tokenize");
 }

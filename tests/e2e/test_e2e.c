@@ -15,11 +15,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine/engine.h"
+#include "api_internal.h"
 #include "tinyllava.h"
-
-tlv_engine_session *tlv__session_engine(tlv_session *s);
-uint32_t tlv__context_validation_count(const tlv_context *ctx);
 
 static cJSON *load_json(const char *dir, const char *name)
 {
@@ -32,8 +29,9 @@ static cJSON *load_json(const char *dir, const char *name)
     return j;
 }
 
-static double max_diff(const cJSON *arr, const float *got, int n, int *count_mismatch)
+static double max_diff(const cJSON *arr, const void *data, int n, int *count_mismatch)
 {
+    const float *got = data;
     double worst = 0;
     int i = 0, m = cJSON_GetArraySize(arr);
     if (m != n) {
@@ -108,30 +106,34 @@ int main(int argc, char **argv)
     if (st) fprintf(stderr, "%s\n", tlv_session_errmsg(s));
     CHECK_EQ_INT(st, TLV_OK);
 
-    tlv_engine_session *es = tlv__session_engine(s);
-    tlv_engine_trace t;
-    tlv__engine_trace(es, &t);
+    /* every stage through tlv_session_inspect, as `tinyllava run --dump` reads them */
+    tlv_array prompt, pixels, features, logits, gen;
+    CHECK_EQ_INT(tlv_session_inspect(s, "prompt_ids", 0, &prompt), TLV_OK);
+    CHECK_EQ_INT(tlv_session_inspect(s, "pixel_values", 0, &pixels), TLV_OK);
+    CHECK_EQ_INT(tlv_session_inspect(s, "image_features", 0, &features), TLV_OK);
+    CHECK_EQ_INT(tlv_session_inspect(s, "last_logits", 0, &logits), TLV_OK);
+    CHECK_EQ_INT(tlv_session_inspect(s, "generated_ids", 0, &gen), TLV_OK);
+    CHECK(prompt.type == TLV_ARRAY_I32 && gen.type == TLV_ARRAY_I32 && pixels.type == TLV_ARRAY_F32 &&
+          features.type == TLV_ARRAY_F32 && logits.type == TLV_ARRAY_F32);
     /* prompt ids */
     const cJSON *ids = cJSON_GetObjectItem(ex, "input_ids");
-    int n_ids = cJSON_GetArraySize(ids), same = n_ids == (int)t.n_prompt_ids;
-    for (int i = 0; same && i < n_ids; i++) same = cJSON_GetArrayItem(ids, i)->valueint == t.prompt_ids[i];
+    const int32_t *prompt_ids = prompt.data;
+    int n_ids = cJSON_GetArraySize(ids), same = n_ids == (int)prompt.count;
+    for (int i = 0; same && i < n_ids; i++) same = cJSON_GetArrayItem(ids, i)->valueint == prompt_ids[i];
     CHECK(same);
-    /* pixels */
-    int S = t.image_size, bad = 0;
-    float *px = malloc((size_t)3 * S * S * sizeof(float));
-    tlv_err e;
-    CHECK_EQ_INT(tlv__engine_image_pixels(es, 0, px, &e), TLV_OK);
-    double dpx = max_diff(cJSON_GetObjectItem(ex, "pixel_values"), px, 3 * S * S, &bad);
-    free(px);
-    /* features */
-    int nf = t.n_image_tokens * t.hidden;
-    float *feat = malloc((size_t)nf * sizeof(float));
-    CHECK_EQ_INT(tlv__engine_image_features(es, 0, feat, &e), TLV_OK);
-    double dfeat = max_diff(cJSON_GetObjectItem(ex, "image_features"), feat, nf, &bad);
-    free(feat);
-    CHECK_EQ_INT(t.n_image_tokens, cJSON_GetObjectItem(ex, "num_image_tokens")->valueint);
+    /* shapes as the reference gives them */
+    const cJSON *pshape = cJSON_GetObjectItem(ex, "pixel_values_shape"), *fshape = cJSON_GetObjectItem(ex, "image_features_shape");
+    CHECK_EQ_INT(pixels.ndim, cJSON_GetArraySize(pshape));
+    for (int i = 0; i < (int)pixels.ndim && i < 4; i++) CHECK_EQ_INT(pixels.shape[i], cJSON_GetArrayItem(pshape, i)->valueint);
+    CHECK_EQ_INT(features.ndim, 2);
+    CHECK_EQ_INT(features.shape[0], cJSON_GetArrayItem(fshape, 1)->valueint); /* [1, N, hidden] there */
+    CHECK_EQ_INT(features.shape[1], cJSON_GetArrayItem(fshape, 2)->valueint);
+    int bad = 0;
+    double dpx = max_diff(cJSON_GetObjectItem(ex, "pixel_values"), pixels.data, (int)pixels.count, &bad);
+    double dfeat = max_diff(cJSON_GetObjectItem(ex, "image_features"), features.data, (int)features.count, &bad);
+    CHECK_EQ_INT(features.shape[0], cJSON_GetObjectItem(ex, "num_image_tokens")->valueint);
     /* logits */
-    double dlog = max_diff(cJSON_GetObjectItem(ex, "last_prompt_logits"), t.last_logits, t.vocab, &bad);
+    double dlog = max_diff(cJSON_GetObjectItem(ex, "last_prompt_logits"), logits.data, (int)logits.count, &bad);
     CHECK_EQ_INT(bad, 0);
     printf("%s: max |diff| pixels %.3g (tol %g), features %.3g (tol %g), logits %.3g (tol %g); "
            "image %.0f ms, prefill %u tokens %.0f ms, decode %u tokens %.0f ms\n",
@@ -141,10 +143,11 @@ int main(int argc, char **argv)
     CHECK(dfeat <= tol_feat);
     CHECK(dlog <= tol_logit);
     /* greedy ids */
-    const cJSON *gen = cJSON_GetObjectItem(ex, "generated_ids");
-    int n_gen = cJSON_GetArraySize(gen);
-    CHECK_EQ_INT((int)t.n_generated, n_gen);
-    for (int i = 0; i < n_gen && i < (int)t.n_generated; i++) CHECK_EQ_INT(t.generated[i], cJSON_GetArrayItem(gen, i)->valueint);
+    const cJSON *want = cJSON_GetObjectItem(ex, "generated_ids");
+    const int32_t *got = gen.data;
+    int n_gen = cJSON_GetArraySize(want);
+    CHECK_EQ_INT((int)gen.count, n_gen);
+    for (int i = 0; i < n_gen && i < (int)gen.count; i++) CHECK_EQ_INT(got[i], cJSON_GetArrayItem(want, i)->valueint);
     const cJSON *text = cJSON_GetObjectItem(ex, "generated_text");
     if (text) CHECK_EQ_STR(tlv_session_last_answer(s), text->valuestring);
 

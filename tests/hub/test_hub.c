@@ -812,8 +812,7 @@ static void cleanup(void)
 int main(void)
 {
     if (access(PYTHON, X_OK) != 0) {
-        fprintf(stderr, "test_hub: %s not found, skipped\n", PYTHON);
-        return 77;
+        return tlv_test_skip("test_hub", PYTHON " not found");
     }
     /* Nothing from the caller's environment: no proxy for 127.0.0.1, no token, no offline. */
     setenv("NO_PROXY", "127.0.0.1,localhost", 1);

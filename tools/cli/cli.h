@@ -1,4 +1,6 @@
-/* cli.h: the pieces of the tinyllava command shared between its files. */
+/* cli.h: the pieces of the tinyllava command shared between its files. The command is built on
+ * the public API alone (tinyllava.h and the library; tools/cli/CMakeLists.txt puts nothing else
+ * on the include path): whatever it does, a program can do. */
 #ifndef TLV_TOOLS_CLI_H
 #define TLV_TOOLS_CLI_H
 
@@ -34,10 +36,13 @@ int cli_progress(void *ud, const char *stage, uint64_t done, uint64_t total);
 /* Context (and model when model != NULL) with the CLI's logging and progress bar; prints the
  * error itself. */
 tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model);
+/* A context without Vulkan (pull, tokenize: no device needed), with the CLI's logging. */
+tlv_status cli_open_no_vulkan(const cli_opts *o, tlv_context **ctx);
 
 int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atomic_t *interrupted);
 int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_atomic_t *interrupted);
 int cli_tokenize(const cli_opts *o);
-tlv_status cli_pull(const char *id, int offline, tlv_progress_fn progress, char **dir);
+/* `tinyllava pull`: prints the model's folder; returns the exit code. */
+int cli_pull(const cli_opts *o, const char *id);
 
 #endif

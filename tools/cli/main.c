@@ -243,6 +243,18 @@ int cli_progress(void *ud, const char *stage, uint64_t done, uint64_t total)
     return 0;
 }
 
+tlv_status cli_open_no_vulkan(const cli_opts *o, tlv_context **ctx)
+{
+    tlv_context_options co;
+    tlv_context_options_init(&co);
+    co.log = log_to_stderr;
+    co.log_level = o->verbose ? TLV_LOG_INFO : TLV_LOG_WARN;
+    co.no_vulkan = 1;
+    tlv_status st = tlv_context_create(&co, ctx);
+    if (st) fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(*ctx));
+    return st;
+}
+
 tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model)
 {
     tlv_context_options co;
@@ -384,13 +396,7 @@ static int cmd_pull(const cli_opts *o)
         fprintf(stderr, "tinyllava: pull needs a model id\n");
         return 2;
     }
-    char *dir = NULL;
-    tlv_status st = cli_pull(id, o->offline, cli_progress, &dir);
-    if (!st) {
-        printf("%s\n", dir);
-        free(dir);
-    }
-    return cli_exit_code(st);
+    return cli_pull(o, id);
 }
 
 /* ------------------------------------------------------------------ main */

@@ -8,9 +8,6 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "engine/engine.h"
-
-tlv_engine_session *tlv__session_engine(tlv_session *s);
 
 /* ud: a size_t counting the bytes printed, or NULL */
 static int print_piece(void *ud, const char *piece, size_t len, int32_t id)
@@ -23,7 +20,7 @@ static int print_piece(void *ud, const char *piece, size_t len, int32_t id)
 }
 
 /* A .npy file (NumPy format 1.0): float32, C order. */
-static int write_npy(const char *dir, const char *name, const float *data, const int64_t *shape, int ndim)
+static int write_npy(const char *dir, const char *name, const void *data, const int64_t *shape, int ndim)
 {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -58,43 +55,44 @@ static int write_npy(const char *dir, const char *name, const float *data, const
     return ok;
 }
 
+/* --dump: the stages a reference run is compared with, for the first image (if any). */
 static int dump(tlv_session *s, const char *dir)
 {
-    tlv_engine_session *es = tlv__session_engine(s);
-    tlv_engine_trace t;
-    tlv__engine_trace(es, &t);
     mkdir(dir, 0755);
-    tlv_err err;
+    static const char *const names[] = {"last_logits", "pixel_values", "image_features"};
     int ok = 1;
-    int64_t lshape[1] = {t.vocab};
-    ok &= write_npy(dir, "last_logits.npy", t.last_logits, lshape, 1);
-    int S = t.image_size;
-    float *px = malloc((size_t)3 * S * S * sizeof(float));
-    if (px && !tlv__engine_image_pixels(es, 0, px, &err)) {
-        int64_t shape[4] = {1, 3, S, S};
-        ok &= write_npy(dir, "pixel_values.npy", px, shape, 4);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        tlv_array a;
+        tlv_status st = tlv_session_inspect(s, names[i], 0, &a);
+        if (st == TLV_ERR_NOT_FOUND && i > 0) continue; /* no image in this run */
+        if (st) {
+            fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
+            return 0;
+        }
+        char file[64];
+        snprintf(file, sizeof file, "%s.npy", names[i]);
+        ok &= write_npy(dir, file, a.data, a.shape, (int)a.ndim);
     }
-    free(px);
-    size_t hidden = (size_t)t.hidden;
-    float *feat = malloc((size_t)t.n_image_tokens * hidden * sizeof(float));
-    if (feat && !tlv__engine_image_features(es, 0, feat, &err)) {
-        int64_t shape[2] = {t.n_image_tokens, (int64_t)hidden};
-        ok &= write_npy(dir, "image_features.npy", feat, shape, 2);
-    }
-    free(feat);
     return ok;
 }
 
-static void print_json(tlv_session *s, const tlv_generate_stats *r)
+static void add_ids(cJSON *j, const char *key, tlv_session *s, const char *name)
 {
-    tlv_engine_trace t;
-    tlv__engine_trace(tlv__session_engine(s), &t);
+    cJSON *arr = cJSON_AddArrayToObject(j, key);
+    tlv_array a;
+    if (tlv_session_inspect(s, name, 0, &a)) return;
+    const int32_t *ids = a.data;
+    for (size_t i = 0; i < a.count; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(ids[i]));
+}
+
+static void print_json(tlv_model *m, tlv_session *s, const tlv_generate_stats *r)
+{
+    tlv_model_info info;
+    tlv_model_get_info(m, &info);
     cJSON *j = cJSON_CreateObject();
-    cJSON *p = cJSON_AddArrayToObject(j, "prompt_ids");
-    for (size_t i = 0; i < t.n_prompt_ids; i++) cJSON_AddItemToArray(p, cJSON_CreateNumber(t.prompt_ids[i]));
-    cJSON_AddNumberToObject(j, "n_image_tokens", t.n_image_tokens);
-    cJSON *g = cJSON_AddArrayToObject(j, "generated_ids");
-    for (size_t i = 0; i < t.n_generated; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(t.generated[i]));
+    add_ids(j, "prompt_ids", s, "prompt_ids");
+    cJSON_AddNumberToObject(j, "n_image_tokens", info.tokens_per_image);
+    add_ids(j, "generated_ids", s, "generated_ids");
     cJSON_AddStringToObject(j, "text", tlv_session_last_answer(s));
     cJSON_AddStringToObject(j, "stop_reason", r->stop_reason ? r->stop_reason : "");
     cJSON *tm = cJSON_AddObjectToObject(j, "timings");
@@ -168,7 +166,7 @@ int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atom
         if (st == TLV_ERR_CANCELLED || *interrupted) st = TLV_ERR_CANCELLED;
         goto out;
     }
-    if (o->json) print_json(s, &r);
+    if (o->json) print_json(m, s, &r);
     else if (o->verbose) print_stats(&r);
     if (o->dump && !dump(s, o->dump)) st = TLV_ERR_IO;
 out:

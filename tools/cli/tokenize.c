@@ -1,4 +1,5 @@
-/* tokenize.c: `tinyllava tokenize` and `tinyllava pull`. */
+/* tokenize.c: `tinyllava tokenize` and `tinyllava pull`, through a tlv_vocab and tlv_model_pull:
+ * neither needs a Vulkan device (their context is made with no_vulkan). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,8 +7,6 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "hub/hub.h"
-#include "text/tokenizer.h"
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -34,22 +33,54 @@ static char *read_all(const char *path, size_t *len)
     return buf;
 }
 
+/* The ids of len bytes of text (malloc'ed), or NULL with the error printed. */
+static int32_t *encode(tlv_vocab *v, const char *text, size_t len, int add, size_t *n)
+{
+    size_t count = 0;
+    int32_t *ids = NULL;
+    if (!tlv_vocab_encode(v, text, len, add, NULL, 0, &count) && (ids = malloc((count ? count : 1) * sizeof *ids)) &&
+        !tlv_vocab_encode(v, text, len, add, ids, count, n))
+        return ids;
+    free(ids);
+    fprintf(stderr, "tinyllava: %s\n", *tlv_vocab_errmsg(v) ? tlv_vocab_errmsg(v) : "out of memory");
+    return NULL;
+}
+
+/* tlv_vocab_decode_pieces: one string per id; what the flush (id -1) gives joins the last one. */
+static int add_piece(void *ud, const char *piece, size_t len, int32_t id)
+{
+    cJSON *arr = ud;
+    char *s = malloc(len + 1);
+    if (!s) return 1;
+    memcpy(s, piece, len);
+    s[len] = 0;
+    cJSON *last = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
+    if (id < 0 && last) {
+        size_t ll = strlen(last->valuestring);
+        char *joined = malloc(ll + len + 1);
+        if (joined) {
+            memcpy(joined, last->valuestring, ll);
+            memcpy(joined + ll, s, len + 1);
+            cJSON_ReplaceItemInArray(arr, cJSON_GetArraySize(arr) - 1, cJSON_CreateString(joined));
+            free(joined);
+        }
+    } else {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+    }
+    free(s);
+    return 0;
+}
+
 /* Prints one text's tokens: plain, one "  ID  \"TOKEN\"" line per id (the vocabulary form,
  * JSON-quoted: 'Ġchat', '▁def', '<0x0A>'); --json, one object: ids, tokens (vocabulary
  * form, as transformers' convert_ids_to_tokens), pieces (the text each id adds; a character
  * split over byte tokens appears with its last byte; the pieces join to `text`) and text (the
  * decode with special tokens kept). jsonl: a JSON array of ids. Returns 0 or an exit code. */
-static int print_tokens(const tlv_tokenizer *t, const char *text, size_t len, int add, int json, int jsonl)
+static int print_tokens(tlv_vocab *v, const char *text, size_t len, int add, int json, int jsonl)
 {
-    const tlv_allocator *a = tlv__tokenizer_allocator(t);
-    int32_t *ids = NULL;
     size_t n = 0;
-    tlv_err err;
-    tlv__err_clear(&err);
-    if (tlv__tokenizer_encode(t, text, len, add, &ids, &n, &err)) {
-        fprintf(stderr, "tinyllava: %s\n", err.msg);
-        return 1;
-    }
+    int32_t *ids = encode(v, text, len, add, &n);
+    if (!ids) return 1;
     int rc = 0;
     if (jsonl) {
         putchar('[');
@@ -59,47 +90,30 @@ static int print_tokens(const tlv_tokenizer *t, const char *text, size_t len, in
         cJSON *o = cJSON_CreateObject();
         cJSON *jids = cJSON_AddArrayToObject(o, "ids"), *jt = cJSON_AddArrayToObject(o, "tokens"),
               *jp = cJSON_AddArrayToObject(o, "pieces");
-        tlv_detok *d = NULL;
-        char *all = NULL;
         size_t all_len = 0;
-        if (!o || !jids || !jt || !jp || tlv__detok_create(t, 0, &d) ||
-            tlv__tokenizer_decode(t, ids, n, 0, &all, &all_len, &err)) {
-            fprintf(stderr, "tinyllava: %s\n", err.status ? err.msg : "out of memory");
+        char *all = NULL;
+        if (!o || !jids || !jt || !jp || tlv_vocab_decode_pieces(v, ids, n, 0, add_piece, jp) ||
+            tlv_vocab_decode(v, ids, n, 0, NULL, 0, &all_len) || !(all = malloc(all_len + 1)) ||
+            tlv_vocab_decode(v, ids, n, 0, all, all_len + 1, &all_len)) {
+            fprintf(stderr, "tinyllava: %s\n", *tlv_vocab_errmsg(v) ? tlv_vocab_errmsg(v) : "out of memory");
             rc = 1;
         }
         for (size_t i = 0; !rc && i < n; i++) {
-            size_t pl = 0;
-            const char *piece = tlv__detok_push(d, ids[i], &pl);
-            const char *tok = tlv__tokenizer_piece(t, ids[i]);
-            cJSON_AddItemToArray(jp, cJSON_CreateString(piece ? piece : ""));
+            const char *tok = tlv_vocab_token(v, ids[i]);
             cJSON_AddItemToArray(jids, cJSON_CreateNumber(ids[i]));
             cJSON_AddItemToArray(jt, cJSON_CreateString(tok ? tok : ""));
         }
-        size_t fl = 0;
-        const char *rest = !rc && n ? tlv__detok_flush(d, &fl) : NULL;
-        if (rest && fl) { /* what the detokenizer held back goes to the last piece */
-            cJSON *last = cJSON_GetArrayItem(jp, (int)n - 1);
-            size_t ll = strlen(last->valuestring);
-            char *joined = malloc(ll + fl + 1);
-            if (joined) {
-                memcpy(joined, last->valuestring, ll);
-                memcpy(joined + ll, rest, fl + 1);
-                cJSON_ReplaceItemInArray(jp, (int)n - 1, cJSON_CreateString(joined));
-                free(joined);
-            }
-        }
         if (!rc) {
-            cJSON_AddStringToObject(o, "text", all ? all : "");
+            cJSON_AddStringToObject(o, "text", all);
             char *str = cJSON_PrintUnformatted(o);
             if (str) puts(str);
             free(str);
         }
-        tlv__free(a, all);
-        tlv__detok_destroy(d);
+        free(all);
         cJSON_Delete(o);
     } else {
         for (size_t i = 0; i < n; i++) {
-            const char *tok = tlv__tokenizer_piece(t, ids[i]);
+            const char *tok = tlv_vocab_token(v, ids[i]);
             cJSON *js = cJSON_CreateString(tok ? tok : "");
             char *q = js ? cJSON_PrintUnformatted(js) : NULL;
             printf("%6d  %s\n", ids[i], q ? q : "?");
@@ -107,7 +121,7 @@ static int print_tokens(const tlv_tokenizer *t, const char *text, size_t len, in
             cJSON_Delete(js);
         }
     }
-    tlv__free(a, ids);
+    free(ids);
     return rc;
 }
 
@@ -130,12 +144,16 @@ int cli_tokenize(const cli_opts *o)
         fprintf(stderr, "tinyllava: cannot read %s\n", o->jsonl);
         return 4;
     }
-    char *dir = NULL;
-    tlv_tokenizer *t = NULL;
-    tlv_err err;
-    tlv__err_clear(&err);
-    tlv_status st = cli_pull(o->model, o->offline, cli_progress, &dir);
-    if (!st && (st = tlv__tokenizer_load(dir, NULL, &t, &err))) fprintf(stderr, "tinyllava: %s\n", err.msg);
+    tlv_context *ctx = NULL;
+    tlv_vocab *v = NULL;
+    tlv_status st = cli_open_no_vulkan(o, &ctx);
+    if (!st) {
+        tlv_model_options mo;
+        tlv_model_options_init(&mo);
+        mo.progress = cli_progress;
+        mo.offline = o->offline;
+        if ((st = tlv_vocab_open(ctx, o->model, &mo, &v))) fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
+    }
     int rc = cli_exit_code(st);
     int add = !o->no_special;
     if (st) goto out;
@@ -152,47 +170,37 @@ int cli_tokenize(const cli_opts *o)
                 fprintf(stderr, "tinyllava: %s:%ld: expected a JSON string\n", o->jsonl, lineno);
                 rc = 4;
             } else {
-                rc = print_tokens(t, j->valuestring, strlen(j->valuestring), add, 0, 1);
+                rc = print_tokens(v, j->valuestring, strlen(j->valuestring), add, 0, 1);
             }
             cJSON_Delete(j);
         }
         free(line);
     } else if (owned) {
-        rc = print_tokens(t, owned, len, add, o->json, 0);
+        rc = print_tokens(v, owned, len, add, o->json, 0);
     } else {
-        rc = print_tokens(t, o->positional[0], strlen(o->positional[0]), add, o->json, 0);
+        rc = print_tokens(v, o->positional[0], strlen(o->positional[0]), add, o->json, 0);
     }
 out:
     if (jl) fclose(jl);
     free(owned);
-    free(dir);
-    tlv__tokenizer_destroy(t);
+    tlv_vocab_destroy(v);
+    tlv_context_destroy(ctx);
     return rc;
 }
 
-typedef struct pull_ctx {
-    tlv_progress_fn progress;
-} pull_ctx;
-
-static int on_pull(void *ud, const char *repo, const char *file, uint64_t done, uint64_t total)
+int cli_pull(const cli_opts *o, const char *id)
 {
-    const pull_ctx *p = ud;
-    (void)repo;
-    (void)file;
-    return p->progress ? p->progress(NULL, "download", done, total) : 0;
-}
-
-tlv_status cli_pull(const char *id, int offline, tlv_progress_fn progress, char **dir)
-{
-    tlv_hub_options ho;
-    memset(&ho, 0, sizeof ho);
-    pull_ctx pc = {progress};
-    ho.progress = on_pull;
-    ho.progress_user = &pc;
-    ho.offline = offline;
-    tlv_err err;
-    tlv__err_clear(&err);
-    tlv_status st = tlv__hub_resolve(id, &ho, dir, &err);
-    if (st) fprintf(stderr, "tinyllava: %s\n", err.msg);
-    return st;
+    tlv_context *ctx = NULL;
+    tlv_status st = cli_open_no_vulkan(o, &ctx);
+    if (!st) {
+        tlv_model_options mo;
+        tlv_model_options_init(&mo);
+        mo.progress = cli_progress;
+        mo.offline = o->offline;
+        char dir[4096];
+        if ((st = tlv_model_pull(ctx, id, &mo, dir, sizeof dir))) fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
+        else printf("%s\n", dir);
+    }
+    tlv_context_destroy(ctx);
+    return cli_exit_code(st);
 }

@@ -131,6 +131,14 @@ static inline char *fuzz_strndup(const uint8_t *p, size_t n)
     return s;
 }
 
+/* TLV_FUZZ_VERBOSE=1: print each call's outcome (for reading what a seed or a crash input does). */
+static inline void fuzz_report(const char *what, int status, const char *msg)
+{
+    static int verbose = -1;
+    if (verbose < 0) verbose = getenv("TLV_FUZZ_VERBOSE") && atoi(getenv("TLV_FUZZ_VERBOSE")) > 0;
+    if (verbose) fprintf(stderr, "%s: %s\n", what, status ? msg : "ok");
+}
+
 /* A failed call must explain itself: a status other than OK comes with a message. */
 #define FUZZ_EXPECT(cond)                                                                       \
     do {                                                                                        \

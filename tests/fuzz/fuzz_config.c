@@ -26,14 +26,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     if (!cfg) abort();
     tlv_err err = {0};
     tlv_status st = tlv__config_load(dir, cfg, &err);
+    fuzz_report("config", st, err.msg);
     if (st != TLV_OK) {
         FUZZ_EXPECT(err.status == st && err.msg[0]);
     } else {
         tlv_image_params p;
         st = tlv__image_params_from_config(cfg, &p, &err);
+        fuzz_report("image params", st, err.msg);
         FUZZ_EXPECT(st == TLV_OK || (err.status == st && err.msg[0]));
         const tlv_chat_template *t = NULL;
         st = tlv__template_for_config(cfg, NULL, &t, &err);
+        fuzz_report("template", st, err.msg);
         FUZZ_EXPECT(st == TLV_OK ? t != NULL : (err.status == st && err.msg[0]));
         (void)tlv__generation_name(cfg->generation);
         (void)tlv__llm_arch_name(cfg->llm.arch);

@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     if (!copy) abort();
     if (n) memcpy(copy, data, n);
     tlv_status st = tlv__image_load_memory(copy, n, "fuzz.img", FUZZ_MAX_PIXELS, NULL, &img, &err);
+    fuzz_report("decode", st, err.msg);
     free(copy);
     if (st != TLV_OK) {
         FUZZ_EXPECT(err.status == st && err.msg[0] && img.rgb == NULL);
@@ -40,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     float *out = malloc(sizeof(float) * 3 * (size_t)p.size * (size_t)p.size);
     if (!out) abort();
     st = tlv__image_preprocess(&img, &p, NULL, out, &err);
+    fuzz_report("preprocess", st, err.msg);
     FUZZ_EXPECT(st == TLV_OK || (err.status == st && err.msg[0]));
     if (st == TLV_OK)
         for (size_t i = 0; i < 3 * (size_t)p.size * (size_t)p.size; i++) FUZZ_EXPECT(out[i] >= -1.0f && out[i] <= 1.0f);

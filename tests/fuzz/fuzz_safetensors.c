@@ -2,14 +2,16 @@
  *
  * Input: the bytes of one model.safetensors (tlv__safetensors_open), or, when it starts with a
  * "#tlv-fuzz " header (fuzz_common.h), a checkpoint folder: model.safetensors or
- * model.safetensors.index.json with shards s1/s2.safetensors (tlv__checkpoint_open). An open
+ * model.safetensors.index.json with up to two shards (names in `known`) (tlv__checkpoint_open). An open
  * that succeeds is walked: every tensor's record must lie inside the file. */
 #include "fuzz_common.h"
 
 #include "formats/safetensors.h"
 
-static const char *const known[] = {"model.safetensors", "model.safetensors.index.json", "s1.safetensors",
-                                    "s2.safetensors"};
+static const char *const known[] = {"model.safetensors", "model.safetensors.index.json",
+                                    "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                                    "s1.safetensors", "s2.safetensors"};
+#define N_KNOWN (sizeof known / sizeof known[0])
 
 static void walk(tlv_checkpoint *c)
 {
@@ -38,10 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     tlv_err err = {0};
     tlv_checkpoint *c = NULL;
     tlv_status st;
-    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) fuzz_remove(known[k]);
+    for (size_t k = 0; k < N_KNOWN; k++) fuzz_remove(known[k]);
     if (n >= sizeof FUZZ_HEADER - 1 && !memcmp(data, FUZZ_HEADER, sizeof FUZZ_HEADER - 1)) {
-        fuzz_file f[4];
-        size_t nf = fuzz_split(data, n, known, 4, f, 4);
+        fuzz_file f[N_KNOWN];
+        size_t nf = fuzz_split(data, n, known, N_KNOWN, f, N_KNOWN);
         for (size_t i = 0; i < nf; i++) fuzz_write(f[i].name, f[i].data, f[i].n);
         st = tlv__checkpoint_open(dir, NULL, &c, &err);
     } else {
@@ -49,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         snprintf(path, sizeof path, "%s/model.safetensors", dir);
         st = tlv__safetensors_open(path, NULL, &c, &err);
     }
+    fuzz_report("open", st, err.msg);
     if (st == TLV_OK) {
         FUZZ_EXPECT(c != NULL);
         walk(c);

@@ -42,6 +42,7 @@ static void tokenize(const tlv_tokenizer *tok, const char *prompt, size_t len, i
     size_t n_ids = 0, n_images = 0;
     tlv_err err = {0};
     tlv_status st = tlv__template_tokenize(tok, prompt, len, image_id, &ids, &n_ids, &n_images, &err);
+    fuzz_report("tokenize", st, err.msg);
     if (st != TLV_OK) {
         FUZZ_EXPECT(err.status == st && err.msg[0]);
         return;
@@ -88,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     size_t len = 0;
     tlv_err err = {0};
     tlv_status st = tlv__template_render(t, turns, n_turns, NULL, &prompt, &len, &err);
+    fuzz_report("render", st, err.msg);
     if (st == TLV_OK) {
         FUZZ_EXPECT(prompt && strlen(prompt) == len);
         /* placeholders typed by the user are removed, so the images are exactly the ones asked

@@ -23,6 +23,7 @@ static void roundtrip(const tlv_tokenizer *t, const char *text, size_t len, int 
     int32_t *ids = NULL;
     size_t n_ids = 0;
     tlv_status st = tlv__tokenizer_encode(t, text, len, add_special, &ids, &n_ids, &err);
+    fuzz_report("encode", st, err.msg);
     if (st != TLV_OK) {
         FUZZ_EXPECT(err.status == st && err.msg[0]);
         return;
@@ -70,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     tlv_tokenizer *t = NULL;
     tlv_err err = {0};
     tlv_status st = tlv__tokenizer_load(dir, NULL, &t, &err);
+    fuzz_report("load", st, err.msg);
     if (st != TLV_OK) {
         FUZZ_EXPECT(t == NULL && err.status == st && err.msg[0]);
         return 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz/README.md) with clang and runs each for a while,
+# Builds the libFuzzer targets (docs/TESTING.md) with clang and runs each for a while,
 # one after another; stops at the first crash, leak, timeout or out-of-memory and leaves the
 # input in <build>/fuzz-artifacts/<target>/.
 #

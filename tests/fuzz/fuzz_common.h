@@ -1,4 +1,4 @@
-/* fuzz_common.h: what the libFuzzer targets share (tests/fuzz/README.md).
+/* fuzz_common.h: what the libFuzzer targets share (docs/TESTING.md).
  *
  * The parsers read files from a directory (as the runtime does: a checkpoint is a folder), so a
  * target writes its input into a private temporary directory and calls the same entry point the

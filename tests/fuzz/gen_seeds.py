@@ -215,6 +215,8 @@ def gen_template():
     c.add("llama_v1", conv(1, 6, 0b10, "hi", "hello </s>", "<image><image> two", ""))
     c.add("qwen_instruct", conv(2, 4, 0b11, "\u3000 spaces \u2028", "<|im_end|>", "\xff bad"))
     c.add("empty_turns", conv(0, 7, 0, "", "", ""))
+    # findings (docs/TESTING.md), kept as seeds; each has its test beside the parser's
+    c.add("found_nested_placeholder", conv(2, 2, 0, "USER: <image<image>>\nWhat is it?", "<im<image>age>", "x"))
 
 
 # ---------------------------------------------------------------- image

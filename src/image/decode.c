@@ -84,7 +84,10 @@ static const char *sniff_unsupported(const uint8_t *b, size_t n)
  *    is truncated"; stb_image pads the missing data with zeros and succeeds.
  *  - JPEG_BAD_HUFFMAN: a DHT table with more than 256 codes. stb_image 2.27 (Debian 12) writes
  *    past its 257-entry size table in stbi__build_huffman on such a file (found by fuzzing under
- *    ASan); libjpeg rejects it ("Bogus Huffman table definition"). */
+ *    ASan); libjpeg rejects it ("Bogus Huffman table definition"). stbi_info already builds the
+ *    tables that come before the frame header, so this runs before any stb call
+ *    (tests/bad: dht_before_sof.jpg). A table cut short by the end of the file counts too: stb
+ *    reads the missing counts as 0 (dht_cut.jpg). */
 enum { JPEG_OK, JPEG_TRUNCATED, JPEG_BAD_HUFFMAN };
 
 static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
@@ -103,9 +106,9 @@ static int jpeg_scan(const uint8_t *b, size_t n)
         if (len < 2) return JPEG_TRUNCATED;
         if (m == 0xC4) {   /* DHT: tables of (class/id, 16 counts, symbols) */
             size_t p = i + 4, end = i + 2 + len;
-            while (p < end && p + 17 <= n) {
+            while (p < end && p < n) {
                 size_t total = 0;
-                for (int k = 1; k <= 16; k++) total += b[p + k];
+                for (size_t k = 1; k <= 16 && p + k < n; k++) total += b[p + k];
                 if (total > 256) return JPEG_BAD_HUFFMAN;
                 p += 17 + total;
             }
@@ -352,6 +355,10 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
         tlv_status st = check_size(hw, hh, max_pixels, name, fmt, err);
         if (st != TLV_OK) return st;
     }
+    int jpeg = fmt && !strcmp(fmt, "JPEG") ? jpeg_scan(b, n_bytes) : JPEG_OK;
+    if (jpeg == JPEG_BAD_HUFFMAN) /* before stbi_info, which reads the tables up to the frame header */
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt JPEG image: a Huffman table defines "
+                            "more than 256 codes", name);
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(b, len, &w, &h, &comp)) {
         const char *why = stbi_failure_reason();
@@ -375,15 +382,9 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
         return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated %s image: the first frame's data "
                             "ends early", name, fmt);
     }
-    if (!strcmp(fmt, "JPEG")) {
-        int j = jpeg_scan(b, n_bytes);
-        if (j == JPEG_TRUNCATED)
-            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated JPEG image: the data ends before "
-                                "the end-of-image marker", name);
-        if (j == JPEG_BAD_HUFFMAN)
-            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt JPEG image: a Huffman table defines "
-                                "more than 256 codes", name);
-    }
+    if (jpeg == JPEG_TRUNCATED)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated JPEG image: the data ends before "
+                            "the end-of-image marker", name);
     if (!strcmp(fmt, "PNG") && comp == 1 && stbi_is_16_bit_from_memory(b, len))
         return load_png_gray16(b, len, name, a, out, err);
     if (!strcmp(fmt, "GIF"))

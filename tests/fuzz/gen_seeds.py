@@ -229,6 +229,9 @@ def gen_image():
     c.add("fixture_llama.jpg", read(os.path.join(FIX, "llama_clip_pad/image.jpg")))
     png = read(os.path.join(TESTS, "image/data/in/rgb_31x17.png"))
     c.add("truncated.png", png[:len(png) // 2])
+    # findings (docs/TESTING.md), kept as seeds; each is a case in tests/bad
+    for p in sorted(glob.glob(os.path.join(TESTS, "bad/data/image/*"))):
+        c.add("found_" + os.path.basename(p), read(p))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ inconsistent configs, and tests/bad/cases.txt, one line per input:
     kind|path under tests/bad/data|expected status|substring the message must contain
 
 kind: st (tlv__safetensors_open on a file), ckpt (tlv__checkpoint_open on a directory),
-config (tlv__config_load on a directory). The messages are what a user should read: they name
+config (tlv__config_load on a directory), image (tlv__image_load_file). Inputs the fuzzers in
+tests/fuzz found (docs/TESTING.md) are cases here too. The messages are what a user should read: they name
 the file and the field or tensor, expected vs found.
 
 Run: /usr/bin/python3 tests/bad/gen/make_bad.py
@@ -243,6 +244,19 @@ def main():
     cfg("pre_std_zero", "FORMAT", "image_std[1]: expected > 0, found 0", top(), pre=p4)
     p5 = copy.deepcopy(pre); p5["size"] = "big"
     cfg("pre_size_type", "FORMAT", "size: expected {height, width} or {shortest_edge}, found \"big\"", top(), pre=p5)
+
+    # ---- images (found by tests/fuzz/fuzz_image)
+    # A DHT segment before the frame header whose code counts add up to more than 256: stb_image
+    # 2.27 writes past its 257-entry size table while stbi_info reads the header, before the
+    # decoder's own check of the tables ran.
+    counts = bytes([1, 1, 1, 26, 21, 17, 17, 24, 33, 24, 26, 29, 29, 31, 31, 31])  # 342 codes
+    dht = b"\x00" + counts + bytes(342)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+    write("image/dht_before_sof.jpg", b"\xff\xd8\xff\xc4" + struct.pack(">H", 2 + len(dht)) + dht + sof + b"\xff\xd9")
+    case("image", "image/dht_before_sof.jpg", "FORMAT", "dht_before_sof.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
+    # The same table cut short: stb_image reads the missing counts as 0 and still gets 400.
+    write("image/dht_cut.jpg", b"\xff\xd8\xff\xc4\x01\x00\x00\xc8\xc8")
+    case("image", "image/dht_cut.jpg", "FORMAT", "dht_cut.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

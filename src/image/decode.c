@@ -29,7 +29,10 @@
 #define STBI_ONLY_BMP
 #define STBI_ONLY_GIF
 #define STBI_ONLY_TGA
-#define STBI_MALLOC(sz) malloc(sz)
+/* calloc: stb_image 2.27 reads decoder state it never wrote for some corrupt files (a JPEG scan
+ * with an undefined Huffman table, which jpeg_scan below also refuses); zeroed memory keeps any
+ * such path deterministic instead of depending on what the heap held before. */
+#define STBI_MALLOC(sz) calloc(1, sz)
 #define STBI_REALLOC(p, newsz) realloc(p, newsz)
 #define STBI_FREE(p) free(p)
 #if defined(__GNUC__)
@@ -87,14 +90,24 @@ static const char *sniff_unsupported(const uint8_t *b, size_t n)
  *    ASan); libjpeg rejects it ("Bogus Huffman table definition"). stbi_info already builds the
  *    tables that come before the frame header, so this runs before any stb call
  *    (tests/bad: dht_before_sof.jpg). A table cut short by the end of the file counts too: stb
- *    reads the missing counts as 0 (dht_cut.jpg). */
-enum { JPEG_OK, JPEG_TRUNCATED, JPEG_BAD_HUFFMAN };
+ *    reads the missing counts as 0 (dht_cut.jpg).
+ *  - JPEG_NO_HUFFMAN: a scan that decodes with a Huffman table no DHT segment before it defined.
+ *    stb_image 2.27 then decodes with the uninitialised table (it mallocs its decoder state) and
+ *    indexes far outside it (found by fuzzing under UBSan; tests/bad: scan_no_dht.jpg,
+ *    prog_ac_no_dht.jpg).
+ *    libjpeg-turbo (Pillow) substitutes the standard tables, as Motion-JPEG frames expect; we
+ *    refuse such files instead. Which tables a scan decodes with follows stb: a sequential scan
+ *    its components' DC and AC tables, a progressive DC first pass the DC tables, a progressive
+ *    AC pass (first or refinement) the AC tables, a DC refinement none. */
+enum { JPEG_OK, JPEG_TRUNCATED, JPEG_BAD_HUFFMAN, JPEG_NO_HUFFMAN };
 
 static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 
 static int jpeg_scan(const uint8_t *b, size_t n)
 {
     size_t i = 2;   /* after SOI */
+    unsigned defined = 0;   /* bit (class * 4 + id): DC 0-3, AC 4-7 */
+    int progressive = 0;
     while (i + 1 < n) {
         if (b[i] != 0xFF) { i++; continue; }   /* stray bytes: libjpeg warns and goes on */
         uint8_t m = b[i + 1];
@@ -110,7 +123,22 @@ static int jpeg_scan(const uint8_t *b, size_t n)
                 size_t total = 0;
                 for (size_t k = 1; k <= 16 && p + k < n; k++) total += b[p + k];
                 if (total > 256) return JPEG_BAD_HUFFMAN;
+                if ((b[p] >> 4) <= 1 && (b[p] & 15) <= 3) defined |= 1u << ((b[p] >> 4) * 4 + (b[p] & 15));
                 p += 17 + total;
+            }
+        }
+        if (m >= 0xC0 && m <= 0xC2) progressive = m == 0xC2; /* the frame types stb reads */
+        if (m == 0xDA) { /* SOS: Ns, Ns x (component, DC table << 4 | AC table), Ss, Se, Ah << 4 | Al */
+            if (i + 2 + len > n) return JPEG_TRUNCATED;
+            size_t ns = len >= 6 ? b[i + 4] : 0, ss = 0, ah = 0;
+            if (len != 6 + 2 * ns) ns = 0; /* stb refuses the scan ("bad SOS len") */
+            else ss = b[i + 5 + 2 * ns], ah = b[i + 7 + 2 * ns] >> 4;
+            int dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+            for (size_t k = 0; k < ns; k++) {
+                unsigned t = b[i + 6 + 2 * k];
+                if ((dc && (t >> 4) <= 3 && !(defined & 1u << (t >> 4))) ||
+                    (ac && (t & 15) <= 3 && !(defined & 1u << (4 + (t & 15)))))
+                    return JPEG_NO_HUFFMAN;
             }
         }
         i += 2 + len;
@@ -385,6 +413,9 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
     if (jpeg == JPEG_TRUNCATED)
         return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated JPEG image: the data ends before "
                             "the end-of-image marker", name);
+    if (jpeg == JPEG_NO_HUFFMAN)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: JPEG image: a scan uses a Huffman table "
+                            "that no DHT segment defines (implied standard tables are not supported)", name);
     if (!strcmp(fmt, "PNG") && comp == 1 && stbi_is_16_bit_from_memory(b, len))
         return load_png_gray16(b, len, name, a, out, err);
     if (!strcmp(fmt, "GIF"))

@@ -257,6 +257,22 @@ def main():
     # The same table cut short: stb_image reads the missing counts as 0 and still gets 400.
     write("image/dht_cut.jpg", b"\xff\xd8\xff\xc4\x01\x00\x00\xc8\xc8")
     case("image", "image/dht_cut.jpg", "FORMAT", "dht_cut.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
+    # A baseline scan with no DHT segment at all: stb_image 2.27 decodes with its uninitialised
+    # tables and indexes far outside them (libjpeg-turbo would use the standard tables).
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes([1] * 64)
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x3f\x00"
+    write("image/scan_no_dht.jpg", b"\xff\xd8" + dqt + sof + sos + b"\x12\x34\x56\x78" + b"\xff\xd9")
+    case("image", "image/scan_no_dht.jpg", "UNSUPPORTED",
+         "scan_no_dht.jpg: JPEG image: a scan uses a Huffman table that no DHT segment defines")
+    # Progressive: the DC scan's table is defined, the AC scan's (table 3) is not (what the fuzzer
+    # found; it crashed only when the heap held old data, so the decoder now also zeroes it).
+    sof2 = b"\xff\xc2" + sof[2:]
+    dht_dc = b"\xff\xc4" + struct.pack(">H", 2 + 17 + 1) + b"\x00" + bytes([1] + [0] * 15) + b"\x00"
+    dc_scan = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x00\x00" + b"\x00"
+    ac_scan = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x03" + b"\x01\x3f\x00" + b"\x5a\xa5"
+    write("image/prog_ac_no_dht.jpg", b"\xff\xd8" + dqt + sof2 + dht_dc + dc_scan + ac_scan + b"\xff\xd9")
+    case("image", "image/prog_ac_no_dht.jpg", "UNSUPPORTED",
+         "prog_ac_no_dht.jpg: JPEG image: a scan uses a Huffman table that no DHT segment defines")
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

@@ -57,10 +57,20 @@ static const char *name_or_default(const char *name)
 
 /* What the first bytes say, for messages; stb decides what is actually decodable. TGA has no
  * magic number, so anything unknown may still be a TGA. */
+/* Where a JPEG's first marker after SOI starts, or 0 if b is not one. stb_image, like libjpeg,
+ * takes fill bytes (0xFF) before SOI: FF FF D8 is a JPEG too (found by fuzz_image: such a file
+ * went unrecognised here, so none of the JPEG checks below ran; tests/bad: fill_before_soi.jpg). */
+static size_t jpeg_start(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && b[i] == 0xFF) i++;
+    return i >= 1 && i + 1 < n && b[i] == 0xD8 && b[i + 1] == 0xFF ? i + 1 : 0;
+}
+
 static const char *sniff_format(const uint8_t *b, size_t n)
 {
     if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
-    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+    if (jpeg_start(b, n)) return "JPEG";
     if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))) return "GIF";
     if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
     return NULL;
@@ -105,7 +115,7 @@ static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 
 static int jpeg_scan(const uint8_t *b, size_t n)
 {
-    size_t i = 2;   /* after SOI */
+    size_t i = jpeg_start(b, n);   /* after SOI */
     unsigned defined = 0;   /* bit (class * 4 + id): DC 0-3, AC 4-7 */
     int progressive = 0;
     while (i + 1 < n) {
@@ -188,7 +198,7 @@ static int header_dims(const uint8_t *b, size_t n, const char *fmt, uint64_t *w,
         return 1;
     }
     if (!strcmp(fmt, "JPEG")) {   /* the first SOFn marker segment */
-        size_t i = 2;
+        size_t i = jpeg_start(b, n);
         while (i + 3 < n) {
             if (b[i] != 0xFF) return 0;
             uint8_t m = b[i + 1];

@@ -273,6 +273,9 @@ def main():
     write("image/prog_ac_no_dht.jpg", b"\xff\xd8" + dqt + sof2 + dht_dc + dc_scan + ac_scan + b"\xff\xd9")
     case("image", "image/prog_ac_no_dht.jpg", "UNSUPPORTED",
          "prog_ac_no_dht.jpg: JPEG image: a scan uses a Huffman table that no DHT segment defines")
+    # Fill bytes before SOI: stb_image reads it as a JPEG, so the checks above must too.
+    write("image/fill_before_soi.jpg", b"\xff\xff\xff\xd8\xff\xc4" + struct.pack(">H", 2 + len(dht)) + dht + sof + b"\xff\xd9")
+    case("image", "image/fill_before_soi.jpg", "FORMAT", "fill_before_soi.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

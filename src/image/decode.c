@@ -394,6 +394,17 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
         if (st != TLV_OK) return st;
     }
     int jpeg = fmt && !strcmp(fmt, "JPEG") ? jpeg_scan(b, n_bytes) : JPEG_OK;
+    /* stb_image 2.27 grows its IDAT buffer to a chunk's declared length before reading it, so a
+     * 100-byte PNG could make it allocate 2 GB (found by fuzz_image; tests/bad: idat_huge.png) */
+    if (fmt && !strcmp(fmt, "PNG"))
+        for (size_t i = 8; i + 8 <= n_bytes;) {
+            uint64_t clen = be32(b + i);
+            if (!memcmp(b + i + 4, "IDAT", 4) && clen > n_bytes - i - 8)
+                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated PNG image: an IDAT chunk declares "
+                                    "%llu bytes, %zu remain", name, (unsigned long long)clen, n_bytes - i - 8);
+            if (clen > n_bytes) break;
+            i += 12 + (size_t)clen;
+        }
     if (jpeg == JPEG_BAD_HUFFMAN) /* before stbi_info, which reads the tables up to the frame header */
         return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt JPEG image: a Huffman table defines "
                             "more than 256 codes", name);

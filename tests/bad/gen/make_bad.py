@@ -276,6 +276,13 @@ def main():
     # Fill bytes before SOI: stb_image reads it as a JPEG, so the checks above must too.
     write("image/fill_before_soi.jpg", b"\xff\xff\xff\xd8\xff\xc4" + struct.pack(">H", 2 + len(dht)) + dht + sof + b"\xff\xd9")
     case("image", "image/fill_before_soi.jpg", "FORMAT", "fill_before_soi.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
+    # A PNG whose IDAT chunk declares 1 GB in a 60-byte file: stb_image 2.27 allocated for it.
+    import zlib
+    def chunk(t, d, n=None):
+        return struct.pack(">I", len(d) if n is None else n) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+    write("image/idat_huge.png", b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x78\x9c", n=(1 << 30) - 1))
+    case("image", "image/idat_huge.png", "FORMAT", "idat_huge.png: truncated PNG image: an IDAT chunk declares 1073741823 bytes")
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

@@ -399,8 +399,9 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
     if (fmt && !strcmp(fmt, "PNG"))
         for (size_t i = 8; i + 8 <= n_bytes;) {
             uint64_t clen = be32(b + i);
-            if (!memcmp(b + i + 4, "IDAT", 4) && clen > n_bytes - i - 8)
-                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated PNG image: an IDAT chunk declares "
+            /* only where the allocation matters: a plainly cut file keeps stb's own message */
+            if (!memcmp(b + i + 4, "IDAT", 4) && clen > n_bytes - i - 8 && clen > (1u << 24))
+                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt or truncated PNG image: an IDAT chunk declares "
                                     "%llu bytes, %zu remain", name, (unsigned long long)clen, n_bytes - i - 8);
             if (clen > n_bytes) break;
             i += 12 + (size_t)clen;

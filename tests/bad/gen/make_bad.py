@@ -282,7 +282,7 @@ def main():
         return struct.pack(">I", len(d) if n is None else n) + t + d + struct.pack(">I", zlib.crc32(t + d))
     ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
     write("image/idat_huge.png", b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x78\x9c", n=(1 << 30) - 1))
-    case("image", "image/idat_huge.png", "FORMAT", "idat_huge.png: truncated PNG image: an IDAT chunk declares 1073741823 bytes")
+    case("image", "image/idat_huge.png", "FORMAT", "idat_huge.png: corrupt or truncated PNG image: an IDAT chunk declares 1073741823 bytes")
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages that building and testing tinyllava-vk need.
 # Safe to run repeatedly; does nothing when everything is already there.
+# --fuzz: also the libFuzzer runtime for -DTLV_FUZZ=ON (only recommended by clang, so absent
+# from a --no-install-recommends install): libclang-rt-<clang major>-dev.
 set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config clang
@@ -9,6 +11,10 @@ pkgs=(
   libstb-dev libcjson-dev libpcre2-dev libutf8proc-dev libcurl4-openssl-dev
   python3
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  major=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -n1)
+  pkgs+=("libclang-rt-${major:-14}-dev")
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

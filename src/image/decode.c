@@ -29,7 +29,10 @@
 #define STBI_ONLY_BMP
 #define STBI_ONLY_GIF
 #define STBI_ONLY_TGA
-#define STBI_MALLOC(sz) malloc(sz)
+/* calloc: stb_image 2.27 reads decoder state it never wrote for some corrupt files (a JPEG scan
+ * with an undefined Huffman table, which jpeg_scan below also refuses); zeroed memory keeps any
+ * such path deterministic instead of depending on what the heap held before. */
+#define STBI_MALLOC(sz) calloc(1, sz)
 #define STBI_REALLOC(p, newsz) realloc(p, newsz)
 #define STBI_FREE(p) free(p)
 #if defined(__GNUC__)
@@ -54,10 +57,20 @@ static const char *name_or_default(const char *name)
 
 /* What the first bytes say, for messages; stb decides what is actually decodable. TGA has no
  * magic number, so anything unknown may still be a TGA. */
+/* Where a JPEG's first marker after SOI starts, or 0 if b is not one. stb_image, like libjpeg,
+ * takes fill bytes (0xFF) before SOI: FF FF D8 is a JPEG too (found by fuzz_image: such a file
+ * went unrecognised here, so none of the JPEG checks below ran; tests/bad: fill_before_soi.jpg). */
+static size_t jpeg_start(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && b[i] == 0xFF) i++;
+    return i >= 1 && i + 1 < n && b[i] == 0xD8 && b[i + 1] == 0xFF ? i + 1 : 0;
+}
+
 static const char *sniff_format(const uint8_t *b, size_t n)
 {
     if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return "PNG";
-    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+    if (jpeg_start(b, n)) return "JPEG";
     if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))) return "GIF";
     if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
     return NULL;
@@ -84,14 +97,27 @@ static const char *sniff_unsupported(const uint8_t *b, size_t n)
  *    is truncated"; stb_image pads the missing data with zeros and succeeds.
  *  - JPEG_BAD_HUFFMAN: a DHT table with more than 256 codes. stb_image 2.27 (Debian 12) writes
  *    past its 257-entry size table in stbi__build_huffman on such a file (found by fuzzing under
- *    ASan); libjpeg rejects it ("Bogus Huffman table definition"). */
-enum { JPEG_OK, JPEG_TRUNCATED, JPEG_BAD_HUFFMAN };
+ *    ASan); libjpeg rejects it ("Bogus Huffman table definition"). stbi_info already builds the
+ *    tables that come before the frame header, so this runs before any stb call
+ *    (tests/bad: dht_before_sof.jpg). A table cut short by the end of the file counts too: stb
+ *    reads the missing counts as 0 (dht_cut.jpg).
+ *  - JPEG_NO_HUFFMAN: a scan that decodes with a Huffman table no DHT segment before it defined.
+ *    stb_image 2.27 then decodes with the uninitialised table (it mallocs its decoder state) and
+ *    indexes far outside it (found by fuzzing under UBSan; tests/bad: scan_no_dht.jpg,
+ *    prog_ac_no_dht.jpg).
+ *    libjpeg-turbo (Pillow) substitutes the standard tables, as Motion-JPEG frames expect; we
+ *    refuse such files instead. Which tables a scan decodes with follows stb: a sequential scan
+ *    its components' DC and AC tables, a progressive DC first pass the DC tables, a progressive
+ *    AC pass (first or refinement) the AC tables, a DC refinement none. */
+enum { JPEG_OK, JPEG_TRUNCATED, JPEG_BAD_HUFFMAN, JPEG_NO_HUFFMAN };
 
 static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 
 static int jpeg_scan(const uint8_t *b, size_t n)
 {
-    size_t i = 2;   /* after SOI */
+    size_t i = jpeg_start(b, n);   /* after SOI */
+    unsigned defined = 0;   /* bit (class * 4 + id): DC 0-3, AC 4-7 */
+    int progressive = 0;
     while (i + 1 < n) {
         if (b[i] != 0xFF) { i++; continue; }   /* stray bytes: libjpeg warns and goes on */
         uint8_t m = b[i + 1];
@@ -103,11 +129,26 @@ static int jpeg_scan(const uint8_t *b, size_t n)
         if (len < 2) return JPEG_TRUNCATED;
         if (m == 0xC4) {   /* DHT: tables of (class/id, 16 counts, symbols) */
             size_t p = i + 4, end = i + 2 + len;
-            while (p < end && p + 17 <= n) {
+            while (p < end && p < n) {
                 size_t total = 0;
-                for (int k = 1; k <= 16; k++) total += b[p + k];
+                for (size_t k = 1; k <= 16 && p + k < n; k++) total += b[p + k];
                 if (total > 256) return JPEG_BAD_HUFFMAN;
+                if ((b[p] >> 4) <= 1 && (b[p] & 15) <= 3) defined |= 1u << ((b[p] >> 4) * 4 + (b[p] & 15));
                 p += 17 + total;
+            }
+        }
+        if (m >= 0xC0 && m <= 0xC2) progressive = m == 0xC2; /* the frame types stb reads */
+        if (m == 0xDA) { /* SOS: Ns, Ns x (component, DC table << 4 | AC table), Ss, Se, Ah << 4 | Al */
+            if (i + 2 + len > n) return JPEG_TRUNCATED;
+            size_t ns = len >= 6 ? b[i + 4] : 0, ss = 0, ah = 0;
+            if (len != 6 + 2 * ns) ns = 0; /* stb refuses the scan ("bad SOS len") */
+            else ss = b[i + 5 + 2 * ns], ah = b[i + 7 + 2 * ns] >> 4;
+            int dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+            for (size_t k = 0; k < ns; k++) {
+                unsigned t = b[i + 6 + 2 * k];
+                if ((dc && (t >> 4) <= 3 && !(defined & 1u << (t >> 4))) ||
+                    (ac && (t & 15) <= 3 && !(defined & 1u << (4 + (t & 15)))))
+                    return JPEG_NO_HUFFMAN;
             }
         }
         i += 2 + len;
@@ -157,7 +198,7 @@ static int header_dims(const uint8_t *b, size_t n, const char *fmt, uint64_t *w,
         return 1;
     }
     if (!strcmp(fmt, "JPEG")) {   /* the first SOFn marker segment */
-        size_t i = 2;
+        size_t i = jpeg_start(b, n);
         while (i + 3 < n) {
             if (b[i] != 0xFF) return 0;
             uint8_t m = b[i + 1];
@@ -352,6 +393,22 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
         tlv_status st = check_size(hw, hh, max_pixels, name, fmt, err);
         if (st != TLV_OK) return st;
     }
+    int jpeg = fmt && !strcmp(fmt, "JPEG") ? jpeg_scan(b, n_bytes) : JPEG_OK;
+    /* stb_image 2.27 grows its IDAT buffer to a chunk's declared length before reading it, so a
+     * 100-byte PNG could make it allocate 2 GB (found by fuzz_image; tests/bad: idat_huge.png) */
+    if (fmt && !strcmp(fmt, "PNG"))
+        for (size_t i = 8; i + 8 <= n_bytes;) {
+            uint64_t clen = be32(b + i);
+            /* only where the allocation matters: a plainly cut file keeps stb's own message */
+            if (!memcmp(b + i + 4, "IDAT", 4) && clen > n_bytes - i - 8 && clen > (1u << 24))
+                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt or truncated PNG image: an IDAT chunk declares "
+                                    "%llu bytes, %zu remain", name, (unsigned long long)clen, n_bytes - i - 8);
+            if (clen > n_bytes) break;
+            i += 12 + (size_t)clen;
+        }
+    if (jpeg == JPEG_BAD_HUFFMAN) /* before stbi_info, which reads the tables up to the frame header */
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt JPEG image: a Huffman table defines "
+                            "more than 256 codes", name);
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(b, len, &w, &h, &comp)) {
         const char *why = stbi_failure_reason();
@@ -375,15 +432,12 @@ tlv_status tlv__image_load_memory(const void *data, size_t n_bytes, const char *
         return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated %s image: the first frame's data "
                             "ends early", name, fmt);
     }
-    if (!strcmp(fmt, "JPEG")) {
-        int j = jpeg_scan(b, n_bytes);
-        if (j == JPEG_TRUNCATED)
-            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated JPEG image: the data ends before "
-                                "the end-of-image marker", name);
-        if (j == JPEG_BAD_HUFFMAN)
-            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: corrupt JPEG image: a Huffman table defines "
-                                "more than 256 codes", name);
-    }
+    if (jpeg == JPEG_TRUNCATED)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: truncated JPEG image: the data ends before "
+                            "the end-of-image marker", name);
+    if (jpeg == JPEG_NO_HUFFMAN)
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: JPEG image: a scan uses a Huffman table "
+                            "that no DHT segment defines (implied standard tables are not supported)", name);
     if (!strcmp(fmt, "PNG") && comp == 1 && stbi_is_16_bit_from_memory(b, len))
         return load_png_gray16(b, len, name, a, out, err);
     if (!strcmp(fmt, "GIF"))

@@ -166,21 +166,24 @@ static void sb_add(sbuf *b, const char *s, size_t n)
 
 static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
-/* Appends s[from, to) with every "<image>" removed. */
+/* Appends s[from, to) with every "<image>" removed, including those a removal creates
+ * ("<ima<image>ge>"): the text then holds no placeholder, so the images and the placeholders
+ * match in number (Python's one-pass str.replace would leave one, and the reference would
+ * then count an image that is not there). Each byte is copied once and the copy is checked
+ * where a placeholder could end, so the output never holds one: a stack, linear time. */
 static void sb_text(sbuf *b, const char *s, size_t from, size_t to)
 {
     const size_t pl = sizeof TLV_IMAGE_PLACEHOLDER - 1;
-    size_t run = from;
-    for (size_t i = from; i < to;) {
-        if (i + pl <= to && !memcmp(s + i, TLV_IMAGE_PLACEHOLDER, pl)) {
-            sb_add(b, s + run, i - run);
-            i += pl;
-            run = i;
-        } else {
-            i++;
-        }
+    size_t base = b->n;
+    sb_add(b, s + from, to - from);
+    if (b->failed || b->n == base) return;
+    size_t w = base;
+    for (size_t r = base; r < b->n; r++) {
+        b->p[w++] = b->p[r];
+        if (b->p[r] == '>' && w - base >= pl && !memcmp(b->p + w - pl, TLV_IMAGE_PLACEHOLDER, pl)) w -= pl;
     }
-    sb_add(b, s + run, to - run);
+    b->n = w;
+    b->p[w] = 0;
 }
 
 /* A user turn: the placeholders, then the text without "<image>", stripped as the Factory does

@@ -10,12 +10,14 @@
 
 #include "formats/config.h"
 #include "formats/safetensors.h"
+#include "image/image.h"
 
 static tlv_status status_from_name(const char *s)
 {
     static const struct { const char *name; tlv_status st; } map[] = {
         {"FORMAT", TLV_ERR_FORMAT}, {"UNSUPPORTED", TLV_ERR_UNSUPPORTED}, {"NOT_FOUND", TLV_ERR_NOT_FOUND},
-        {"IO", TLV_ERR_IO}, {"INVALID_ARG", TLV_ERR_INVALID_ARG}, {"NO_MEMORY", TLV_ERR_NO_MEMORY}};
+        {"IO", TLV_ERR_IO}, {"INVALID_ARG", TLV_ERR_INVALID_ARG}, {"NO_MEMORY", TLV_ERR_NO_MEMORY},
+        {"LIMIT", TLV_ERR_LIMIT}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(map[i].name, s)) return map[i].st;
     return TLV_OK;
@@ -35,6 +37,13 @@ static tlv_status run_case(const char *kind, const char *path, tlv_err *err)
         tlv_model_config *cfg = calloc(1, sizeof *cfg);
         tlv_status st = tlv__config_load(path, cfg, err);
         free(cfg);
+        return st;
+    }
+    if (!strcmp(kind, "image")) {
+        tlv_image img;
+        tlv_status st = tlv__image_load_file(path, 0, NULL, &img, err);
+        CHECK(img.rgb == NULL); /* a failed load hands out nothing */
+        if (st == TLV_OK) tlv__image_free(NULL, &img);
         return st;
     }
     CHECK(!"unknown kind in cases.txt");

@@ -191,6 +191,11 @@ static void test_hand_checked(void)
     expect_render("llama", typed, 1, SYS " USER: <image>\nWhat is this? ASSISTANT:");
     tlv_chat_turn typed_text[] = {{"a<image>b", 0, NULL}};
     expect_render("llama", typed_text, 1, SYS " USER: ab ASSISTANT:");
+    /* removing one "<image>" must not join its neighbours into another (fuzz_template found
+     * "<image<image>>" rendering as a placeholder no image stands behind; Python's single
+     * str.replace would leave it too, and tokenizer_image_token would then count two images) */
+    tlv_chat_turn nested[] = {{"<image<image>>\nWhat?", 1, "<im<image>age> ok <<image>image>"}, {"<ima<image>ge>", 0, NULL}};
+    expect_render("llama", nested, 2, SYS " USER: <image>\nWhat? ASSISTANT:  ok </s>USER:  ASSISTANT:");
 
     /* empty question with an image: "<image>\n".strip() == "<image>" */
     tlv_chat_turn empty = {" \n", 1, NULL};

@@ -5,7 +5,8 @@ inconsistent configs, and tests/bad/cases.txt, one line per input:
     kind|path under tests/bad/data|expected status|substring the message must contain
 
 kind: st (tlv__safetensors_open on a file), ckpt (tlv__checkpoint_open on a directory),
-config (tlv__config_load on a directory). The messages are what a user should read: they name
+config (tlv__config_load on a directory), image (tlv__image_load_file). Inputs the fuzzers in
+tests/fuzz found (docs/TESTING.md) are cases here too. The messages are what a user should read: they name
 the file and the field or tensor, expected vs found.
 
 Run: /usr/bin/python3 tests/bad/gen/make_bad.py
@@ -243,6 +244,45 @@ def main():
     cfg("pre_std_zero", "FORMAT", "image_std[1]: expected > 0, found 0", top(), pre=p4)
     p5 = copy.deepcopy(pre); p5["size"] = "big"
     cfg("pre_size_type", "FORMAT", "size: expected {height, width} or {shortest_edge}, found \"big\"", top(), pre=p5)
+
+    # ---- images (found by tests/fuzz/fuzz_image)
+    # A DHT segment before the frame header whose code counts add up to more than 256: stb_image
+    # 2.27 writes past its 257-entry size table while stbi_info reads the header, before the
+    # decoder's own check of the tables ran.
+    counts = bytes([1, 1, 1, 26, 21, 17, 17, 24, 33, 24, 26, 29, 29, 31, 31, 31])  # 342 codes
+    dht = b"\x00" + counts + bytes(342)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+    write("image/dht_before_sof.jpg", b"\xff\xd8\xff\xc4" + struct.pack(">H", 2 + len(dht)) + dht + sof + b"\xff\xd9")
+    case("image", "image/dht_before_sof.jpg", "FORMAT", "dht_before_sof.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
+    # The same table cut short: stb_image reads the missing counts as 0 and still gets 400.
+    write("image/dht_cut.jpg", b"\xff\xd8\xff\xc4\x01\x00\x00\xc8\xc8")
+    case("image", "image/dht_cut.jpg", "FORMAT", "dht_cut.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
+    # A baseline scan with no DHT segment at all: stb_image 2.27 decodes with its uninitialised
+    # tables and indexes far outside them (libjpeg-turbo would use the standard tables).
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes([1] * 64)
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x3f\x00"
+    write("image/scan_no_dht.jpg", b"\xff\xd8" + dqt + sof + sos + b"\x12\x34\x56\x78" + b"\xff\xd9")
+    case("image", "image/scan_no_dht.jpg", "UNSUPPORTED",
+         "scan_no_dht.jpg: JPEG image: a scan uses a Huffman table that no DHT segment defines")
+    # Progressive: the DC scan's table is defined, the AC scan's (table 3) is not (what the fuzzer
+    # found; it crashed only when the heap held old data, so the decoder now also zeroes it).
+    sof2 = b"\xff\xc2" + sof[2:]
+    dht_dc = b"\xff\xc4" + struct.pack(">H", 2 + 17 + 1) + b"\x00" + bytes([1] + [0] * 15) + b"\x00"
+    dc_scan = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x00\x00" + b"\x00"
+    ac_scan = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x03" + b"\x01\x3f\x00" + b"\x5a\xa5"
+    write("image/prog_ac_no_dht.jpg", b"\xff\xd8" + dqt + sof2 + dht_dc + dc_scan + ac_scan + b"\xff\xd9")
+    case("image", "image/prog_ac_no_dht.jpg", "UNSUPPORTED",
+         "prog_ac_no_dht.jpg: JPEG image: a scan uses a Huffman table that no DHT segment defines")
+    # Fill bytes before SOI: stb_image reads it as a JPEG, so the checks above must too.
+    write("image/fill_before_soi.jpg", b"\xff\xff\xff\xd8\xff\xc4" + struct.pack(">H", 2 + len(dht)) + dht + sof + b"\xff\xd9")
+    case("image", "image/fill_before_soi.jpg", "FORMAT", "fill_before_soi.jpg: corrupt JPEG image: a Huffman table defines more than 256 codes")
+    # A PNG whose IDAT chunk declares 1 GB in a 60-byte file: stb_image 2.27 allocated for it.
+    import zlib
+    def chunk(t, d, n=None):
+        return struct.pack(">I", len(d) if n is None else n) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+    write("image/idat_huge.png", b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x78\x9c", n=(1 << 30) - 1))
+    case("image", "image/idat_huge.png", "FORMAT", "idat_huge.png: corrupt or truncated PNG image: an IDAT chunk declares 1073741823 bytes")
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

@@ -38,7 +38,8 @@ static int8_t q8_of(float v)
 static uint8_t q4_of(float v)
 {
     if (!finite_bits(v)) return 0;
-    int q = (int)(int8_t)(v + 8.5f);
+    const float s = v + 8.5f; /* rounded to float here, even where floats are evaluated wider (x87) */
+    int q = (int)(int8_t)s;
     return (uint8_t)(q < 15 ? q : 15);
 }
 

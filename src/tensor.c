@@ -5,21 +5,6 @@
 
 #include "core/checked.h"
 
-const char *tlv__dtype_name(tlv_dtype t)
-{
-    switch (t) {
-    case TLV_F32: return "F32";
-    case TLV_F16: return "F16";
-    case TLV_BF16: return "BF16";
-    }
-    return "?";
-}
-
-uint32_t tlv__dtype_size(tlv_dtype t)
-{
-    return t == TLV_F32 ? 4 : 2;
-}
-
 void tlv__tensor_init(tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *shape)
 {
     memset(t, 0, sizeof *t);
@@ -46,12 +31,12 @@ int64_t tlv__tensor_row_elems(const tlv_tensor *t)
 
 uint64_t tlv__tensor_row_bytes(const tlv_tensor *t)
 {
-    return (uint64_t)tlv__tensor_row_elems(t) * tlv__dtype_size(t->dtype);
+    return tlv__dtype_row_bytes(t->dtype, tlv__tensor_row_elems(t));
 }
 
 uint64_t tlv__tensor_bytes(const tlv_tensor *t)
 {
-    return (uint64_t)tlv__tensor_nelem(t) * tlv__dtype_size(t->dtype);
+    return (uint64_t)t->shape[0] * tlv__tensor_row_bytes(t);
 }
 
 int64_t tlv__tensor_slab_nrows(const tlv_tensor *t, int i)
@@ -67,6 +52,9 @@ tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind ki
     uint64_t row = tlv__tensor_row_bytes(t), total = tlv__tensor_bytes(t);
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] <= 0) return tlv__err_set(err, TLV_ERR_SHAPE, "tensor dimension %d is %lld", i, (long long)t->shape[i]);
+    if (tlv__dtype_is_block(t->dtype) && (t->ndim < 2 || t->shape[t->ndim - 1] % tlv__dtype_block_elems(t->dtype)))
+        return tlv__err_set(err, TLV_ERR_SHAPE, "a %s tensor needs 2 or more dimensions, the last a multiple of %u; found %d-D with last dimension %lld",
+                            tlv__dtype_name(t->dtype), tlv__dtype_block_elems(t->dtype), t->ndim, (long long)t->shape[t->ndim - 1]);
     if (row > c->storage_range_limit)
         return tlv__err_set(err, TLV_ERR_LIMIT, "one row of %llu bytes exceeds the device's storage range (%u bytes)",
                             (unsigned long long)row, c->storage_range_limit);

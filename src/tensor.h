@@ -2,9 +2,10 @@
  *
  *   shape     up to 4 dims, row-major in PyTorch order: shape[ndim-1] varies fastest.
  *             A Linear weight is [out, in]; activations are [rows, cols].
- *   dtype     F32, F16 or BF16 (weights may be any; activations are F32). Block formats
- *             (q8_0, q4_0) will be added as dtypes with a block size: callers use
- *             tlv__tensor_row_bytes() and never compute sizes from element counts themselves.
+ *   dtype     F32, F16 or BF16 (weights may be any; activations are F32), or a block format
+ *             Q8_0 / Q4_0 (tensor/dtype.h: blocks of 32 along the row, GGUF's byte layout).
+ *             Callers use tlv__tensor_row_bytes() and never compute sizes from element counts
+ *             themselves. No op accepts a block dtype yet: each rejects it by name.
  *   storage   one or more row slabs. A tensor whose bytes exceed the device's storage range
  *             (maxStorageBufferRange, 128 MiB on lavapipe and many phones) is split along
  *             shape[0] into slabs of slab_rows rows, each its own buffer range, so that every slab
@@ -19,13 +20,8 @@
 
 #include <stdint.h>
 
+#include "tensor/dtype.h"
 #include "vk/vk.h"
-
-typedef enum tlv_dtype {
-    TLV_F32 = 0,
-    TLV_F16 = 1,
-    TLV_BF16 = 2
-} tlv_dtype;
 
 #define TLV_MAX_DIMS 4
 #define TLV_MAX_SLABS 64
@@ -39,13 +35,11 @@ typedef struct tlv_tensor {
     tlv_vk_buffer slabs[TLV_MAX_SLABS];
 } tlv_tensor;
 
-const char *tlv__dtype_name(tlv_dtype t);
-/* Bytes per element (F32 4, F16/BF16 2). */
-uint32_t tlv__dtype_size(tlv_dtype t);
-
 int64_t tlv__tensor_nelem(const tlv_tensor *t);
 /* Elements per row = product of shape[1..]; for a 1-D tensor, 1. */
 int64_t tlv__tensor_row_elems(const tlv_tensor *t);
+/* Bytes of one row (tlv__dtype_row_bytes of its row_elems) and of the whole tensor (shape[0]
+ * rows). 0 for a block dtype whose row is not whole blocks (which tlv__tensor_alloc rejects). */
 uint64_t tlv__tensor_row_bytes(const tlv_tensor *t);
 uint64_t tlv__tensor_bytes(const tlv_tensor *t);
 /* Rows held by slab i. */
@@ -55,7 +49,8 @@ int64_t tlv__tensor_slab_nrows(const tlv_tensor *t, int i);
 void tlv__tensor_init(tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *shape);
 
 /* Allocates device storage, splitting into row slabs when the tensor exceeds
- * caps.storage_range_limit (the slab size keeps every slab's byte size a multiple of 16). */
+ * caps.storage_range_limit (the slab size keeps every slab's byte size a multiple of 16).
+ * A block dtype needs 2+ dims and a last dimension that is a multiple of its block (TLV_ERR_SHAPE). */
 tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind kind, tlv_err *err);
 void tlv__tensor_free(tlv_vk_device *d, tlv_tensor *t);
 

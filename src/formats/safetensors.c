@@ -285,6 +285,155 @@ static tlv_status load_shard(tlv_checkpoint *c, size_t idx, tlv_err *err)
     return st;
 }
 
+/* ---------------------------------------------------------------- quantized tensors
+ * The metadata keys and what is checked: safetensors.h and docs/FORMATS.md. Messages name the
+ * shard's file (t->file), since metadata is per shard. */
+
+const char *tlv__st_quant_name(tlv_dtype t)
+{
+    return t == TLV_Q8_0 ? "q8_0" : t == TLV_Q4_0 ? "q4_0" : NULL;
+}
+
+static int quant_from_name(const char *s, tlv_dtype *out)
+{
+    static const tlv_dtype fmts[] = {TLV_Q8_0, TLV_Q4_0};
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
+        if (!strcmp(s, tlv__st_quant_name(fmts[i]))) {
+            *out = fmts[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* key == prefix + name, without building the key */
+static int is_key_for(const char *key, const char *prefix, const char *name)
+{
+    size_t n = strlen(prefix);
+    return !strncmp(key, prefix, n) && !strcmp(key + n, name);
+}
+
+/* The string value of prefix + name in shard k's __metadata__, or NULL. */
+static const char *meta_for(const tlv_checkpoint *c, int32_t k, const char *prefix, const char *name)
+{
+    const cJSON *meta = c->shards[k].metadata;
+    for (const cJSON *m = meta ? meta->child : NULL; m; m = m->next)
+        if (is_key_for(m->string, prefix, name)) return m->valuestring; /* strings: checked on open */
+    return NULL;
+}
+
+static void describe_dims(char *buf, size_t cap, int ndim, const int64_t *dims)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ndim && k + 24 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, dims[i] < 0 ? "%s*" : "%s%lld", i ? ", " : "", (long long)dims[i]);
+}
+
+/* Tensor t, marked `fmt_name` in its shard's metadata: the checks of safetensors.h, then *out. */
+static tlv_status quant_entry(const tlv_checkpoint *c, const tlv_st_tensor *t, const char *fmt_name, tlv_st_logical *out,
+                              tlv_err *err)
+{
+    const char *f = t->file, *name = t->name;
+    tlv_dtype fmt;
+    if (!quant_from_name(fmt_name, &fmt))
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: tensor '%s': unknown quantized format '%s' in __metadata__ "
+                            "(expected q8_0 or q4_0)", f, name, fmt_name);
+    const char *q = tlv__st_quant_name(fmt);
+    if (t->dtype != TLV_ST_U8 || t->ndim != 2) {
+        char got[128];
+        describe_dims(got, sizeof got, t->ndim, t->shape);
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': marked %s in __metadata__ but stored as %s [%s], "
+                            "expected U8 [rows, row_bytes]", f, name, q, tlv__st_dtype_name(t->dtype), got);
+    }
+    const char *shape_str = meta_for(c, t->shard, TLV_ST_SHAPE_PREFIX, name);
+    if (!shape_str)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': %s without its logical shape ('" TLV_ST_SHAPE_PREFIX
+                            "%s' missing from __metadata__)", f, name, q, name);
+    cJSON *js = cJSON_Parse(shape_str);
+    uint64_t rows = 0, cols = 0;
+    int ok = cJSON_IsArray(js) && cJSON_GetArraySize(js) == 2 && json_u64(js->child, &rows) &&
+             json_u64(js->child->next, &cols) && rows > 0 && cols > 0;
+    cJSON_Delete(js);
+    if (!ok)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': " TLV_ST_SHAPE_PREFIX "%s is '%s', expected "
+                            "\"[rows, cols]\" with two positive integers", f, name, name, shape_str);
+    const uint64_t bb = tlv__dtype_block_bytes(fmt), row_bytes = (uint64_t)t->shape[1];
+    if (cols % TLV_QK)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': %s shape [%llu, %llu]: %llu columns are not whole "
+                            "blocks of %d", f, name, q, (unsigned long long)rows, (unsigned long long)cols,
+                            (unsigned long long)cols, TLV_QK);
+    if ((uint64_t)t->shape[0] != rows)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': %s shape [%llu, %llu] but U8 [%lld, %lld] stores %lld "
+                            "rows", f, name, q, (unsigned long long)rows, (unsigned long long)cols,
+                            (long long)t->shape[0], (long long)t->shape[1], (long long)t->shape[0]);
+    if (row_bytes % bb)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': wrong byte count: U8 rows of %llu bytes are not whole "
+                            "%s blocks of %llu bytes", f, name, (unsigned long long)row_bytes, q,
+                            (unsigned long long)bb);
+    if (row_bytes / bb != cols / TLV_QK)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': block count: U8 rows hold %llu %s blocks, shape "
+                            "[%llu, %llu] needs %llu (%llu bytes a row)", f, name, (unsigned long long)(row_bytes / bb),
+                            q, (unsigned long long)rows, (unsigned long long)cols,
+                            (unsigned long long)(cols / TLV_QK), (unsigned long long)(cols / TLV_QK * bb));
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->dtype = fmt;
+        out->ndim = 2;
+        for (int i = 0; i < TLV_ST_MAX_DIMS; i++) out->shape[i] = 1;
+        out->shape[0] = (int64_t)rows; /* == t->shape[0] */
+        out->shape[1] = (int64_t)cols; /* == row_bytes / bb * 32, bounded by the file size */
+        out->n_elems = rows * cols;    /* <= n_bytes * 32 / 18: no overflow for any file that exists */
+    }
+    return TLV_OK;
+}
+
+/* The open-time checks of quantized metadata, shard by shard (safetensors.h). */
+static tlv_status check_quant(const tlv_checkpoint *c, tlv_err *err)
+{
+    const size_t nf = strlen(TLV_ST_FORMAT_PREFIX), ns = strlen(TLV_ST_SHAPE_PREFIX);
+    for (size_t k = 0; k < c->n_shards; k++) {
+        const shard *sh = &c->shards[k];
+        const cJSON *meta = sh->metadata;
+        const char *version = NULL, *first_key = NULL;
+        for (const cJSON *m = meta ? meta->child : NULL; m; m = m->next) {
+            if (!strcmp(m->string, TLV_ST_QUANT_VERSION_KEY)) version = m->valuestring;
+            else if (!first_key && (!strncmp(m->string, TLV_ST_FORMAT_PREFIX, nf) ||
+                                    !strncmp(m->string, TLV_ST_SHAPE_PREFIX, ns)))
+                first_key = m->string;
+        }
+        if (first_key && !version)
+            return tlv__err_set(err, TLV_ERR_FORMAT, "%s: __metadata__ has '%s' but no '" TLV_ST_QUANT_VERSION_KEY "'",
+                                sh->path, first_key);
+        if (version && strcmp(version, TLV_ST_QUANT_VERSION))
+            return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: " TLV_ST_QUANT_VERSION_KEY " '%s' is not supported "
+                                "(this build reads '" TLV_ST_QUANT_VERSION "')", sh->path, version);
+        for (const cJSON *m = meta ? meta->child : NULL; m; m = m->next) {
+            const char *key = m->string;
+            if (!strncmp(key, TLV_ST_SHAPE_PREFIX, ns)) {
+                if (!meta_for(c, (int32_t)k, TLV_ST_FORMAT_PREFIX, key + ns))
+                    return tlv__err_set(err, TLV_ERR_FORMAT, "%s: __metadata__ has '%s' but no '" TLV_ST_FORMAT_PREFIX
+                                        "%s'", sh->path, key, key + ns);
+                continue;
+            }
+            if (strncmp(key, TLV_ST_FORMAT_PREFIX, nf)) continue;
+            const tlv_st_tensor *t = tlv__checkpoint_find(c, key + nf);
+            if (!t || t->shard != (int32_t)k)
+                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: __metadata__ '%s' names tensor '%s', which is not in this file",
+                                    sh->path, key, key + nf);
+            tlv_status st = quant_entry(c, t, m->valuestring, NULL, err);
+            if (st) return st;
+        }
+        if (!version) continue; /* a file of ours: every U8 tensor must be a quantized one */
+        for (size_t i = 0; i < c->n_tensors; i++) {
+            const tlv_st_tensor *t = &c->tensors[i];
+            if (t->shard == (int32_t)k && t->dtype == TLV_ST_U8 && !meta_for(c, (int32_t)k, TLV_ST_FORMAT_PREFIX, t->name))
+                return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': stored as U8 but __metadata__ has no '"
+                                    TLV_ST_FORMAT_PREFIX "%s'", t->file, t->name, t->name);
+        }
+    }
+    return TLV_OK;
+}
+
 static int cmp_by_name(const void *a, const void *b)
 {
     return strcmp(((const tlv_st_tensor *)a)->name, ((const tlv_st_tensor *)b)->name);
@@ -300,7 +449,7 @@ static tlv_status finish(tlv_checkpoint *c, tlv_err *err)
                                 c->tensors[i].name, c->tensors[i - 1].file, c->tensors[i].file);
     c->used = tlv__calloc(c->alloc, c->n_tensors ? c->n_tensors : 1, 1);
     if (!c->used) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of memory");
-    return TLV_OK;
+    return check_quant(c, err);
 }
 
 static tlv_status create(const char *path, const tlv_allocator *alloc, size_t n_shards, tlv_checkpoint **out,
@@ -506,4 +655,40 @@ size_t tlv__checkpoint_n_unused(const tlv_checkpoint *c)
 void tlv__checkpoint_clear_marks(tlv_checkpoint *c)
 {
     if (c->n_tensors) memset(c->used, 0, c->n_tensors);
+}
+
+tlv_status tlv__checkpoint_logical(const tlv_checkpoint *c, const tlv_st_tensor *t, tlv_st_logical *out, tlv_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *fmt = meta_for(c, t->shard, TLV_ST_FORMAT_PREFIX, t->name);
+    if (fmt) return quant_entry(c, t, fmt, out, err);
+    if (t->dtype == TLV_ST_U8)
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s: tensor '%s': stored as U8 without '" TLV_ST_FORMAT_PREFIX "%s' in "
+                            "__metadata__ (not a quantized tensor)", t->file, t->name, t->name);
+    if (!tlv__st_dtype_supported(t->dtype))
+        return tlv__err_set(err, TLV_ERR_UNSUPPORTED, "%s: tensor '%s': dtype %s is not supported (expected F32, F16, BF16 "
+                            "or a quantized U8)", t->file, t->name, tlv__st_dtype_name(t->dtype));
+    out->dtype = t->dtype == TLV_ST_F32 ? TLV_F32 : t->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
+    out->ndim = t->ndim;
+    memcpy(out->shape, t->shape, sizeof out->shape);
+    out->n_elems = t->n_elems;
+    return TLV_OK;
+}
+
+tlv_status tlv__checkpoint_check_shape(const tlv_checkpoint *c, const tlv_st_tensor *t, int ndim, const int64_t *dims,
+                                       tlv_err *err)
+{
+    tlv_st_logical l;
+    tlv_status st = tlv__checkpoint_logical(c, t, &l, err);
+    if (st) return st;
+    int ok = l.ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = dims[i] < 0 || l.shape[i] == dims[i];
+    if (ok) return TLV_OK;
+    char want[128], got[128];
+    describe_dims(want, sizeof want, ndim, dims);
+    describe_dims(got, sizeof got, l.ndim, l.shape);
+    if (tlv__dtype_is_block(l.dtype))
+        return tlv__err_set(err, TLV_ERR_SHAPE, "%s: tensor '%s': __metadata__ gives %s [%s], the config implies [%s]",
+                            t->file, t->name, tlv__st_quant_name(l.dtype), got, want);
+    return tlv__err_set(err, TLV_ERR_SHAPE, "%s: tensor '%s': expected shape [%s], found [%s]", t->file, t->name, want, got);
 }

@@ -35,6 +35,23 @@
  * are accepted on open and reported by tlv__st_dtype_supported(); the model code refuses them
  * when it needs such a tensor. An unknown dtype string fails the open.
  *
+ * Quantized tensors (docs/FORMATS.md "Quantized checkpoints"): a Q8_0 or Q4_0 weight of logical
+ * shape [rows, cols] is stored as U8 [rows, cols / 32 * block bytes], GGUF's blocks in order
+ * along each row, and described in its shard's __metadata__:
+ *     "tlv.quant.version": "1"                 (once per file that has quantized tensors)
+ *     "tlv.format.<tensor name>": "q8_0" | "q4_0"
+ *     "tlv.shape.<tensor name>": "[rows, cols]"  (the logical shape, a JSON array in a string)
+ * Checked on open, per shard, so a damaged file fails before anything is uploaded:
+ *   - tlv.format / tlv.shape keys without tlv.quant.version; a version other than "1"
+ *   - a key naming a tensor that is not in that shard; tlv.shape without tlv.format
+ *   - an unknown format name (TLV_ERR_UNSUPPORTED)
+ *   - a tensor marked quantized that is not U8 2-D; a missing or malformed tlv.shape
+ *   - cols not a multiple of 32; stored rows != logical rows; a stored row length that is not a
+ *     whole number of blocks (wrong byte count) or not cols / 32 blocks (block count)
+ *   - in a file with tlv.quant.version, a U8 tensor without tlv.format
+ * tlv__checkpoint_logical() then says what a tensor is to the runtime (dtype + logical shape), and
+ * tlv__checkpoint_check_shape() compares that with the shape the config implies.
+ *
  * Alignment: the data section starts at 8 + N, which the writer usually pads to a multiple of 8,
  * but nothing requires it: a tensor pointer is only as aligned as the file makes it. Consumers
  * that need aligned loads copy (the GPU upload does).
@@ -51,6 +68,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "tensor/dtype.h"
 
 #define TLV_ST_MAX_HEADER_BYTES 100000000u
 #define TLV_ST_MAX_DIMS 8
@@ -118,6 +136,36 @@ tlv_status tlv__checkpoint_get(tlv_checkpoint *c, const char *name, const tlv_st
 int tlv__checkpoint_is_used(const tlv_checkpoint *c, size_t i);
 size_t tlv__checkpoint_n_unused(const tlv_checkpoint *c);
 void tlv__checkpoint_clear_marks(tlv_checkpoint *c);
+
+/* The tensor as the runtime sees it: F32/F16/BF16 tensors as stored, quantized U8 tensors as
+ * their block dtype and logical shape (from __metadata__, checked on open). */
+typedef struct tlv_st_logical {
+    tlv_dtype dtype;
+    int32_t ndim;
+    int64_t shape[TLV_ST_MAX_DIMS]; /* unused dims are 1 */
+    uint64_t n_elems;               /* product of the logical shape */
+} tlv_st_logical;
+
+/* The metadata keys of a quantized tensor (tlv.format.<name>, tlv.shape.<name>) and the file's
+ * version key and value. */
+#define TLV_ST_QUANT_VERSION_KEY "tlv.quant.version"
+#define TLV_ST_QUANT_VERSION "1"
+#define TLV_ST_FORMAT_PREFIX "tlv.format."
+#define TLV_ST_SHAPE_PREFIX "tlv.shape."
+
+/* "q8_0" for TLV_Q8_0, "q4_0" for TLV_Q4_0 (the names in the metadata), NULL otherwise. */
+const char *tlv__st_quant_name(tlv_dtype t);
+
+/* Fills *out for tensor t of c. Errors name the file and tensor: a U8 tensor without a format in
+ * __metadata__ (TLV_ERR_FORMAT: "stored as U8 without 'tlv.format.x'"), a dtype the runtime does
+ * not compute with (TLV_ERR_UNSUPPORTED). */
+tlv_status tlv__checkpoint_logical(const tlv_checkpoint *c, const tlv_st_tensor *t, tlv_st_logical *out, tlv_err *err);
+
+/* Checks t's logical shape against the one the model's config implies (ndim dims, dims[i] < 0:
+ * any): TLV_ERR_SHAPE naming the file, the tensor, both shapes and, for a quantized tensor, that
+ * its shape came from __metadata__. The model loader calls this for every tensor it binds. */
+tlv_status tlv__checkpoint_check_shape(const tlv_checkpoint *c, const tlv_st_tensor *t, int ndim, const int64_t *dims,
+                                       tlv_err *err);
 
 /* "F16", "BF16", ... as written in the header. */
 const char *tlv__st_dtype_name(tlv_st_dtype t);

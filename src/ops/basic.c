@@ -478,7 +478,7 @@ static int check_float_tensor(tlv_stream *s, const char *op, const char *what, c
         return 0;
     }
     if (t->dtype != TLV_F32 && t->dtype != TLV_F16 && t->dtype != TLV_BF16) {
-        tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s: expected F32, F16 or BF16, found dtype %d", op, what, (int)t->dtype);
+        tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s: expected F32, F16 or BF16, found %s", op, what, tlv__dtype_name(t->dtype));
         return 0;
     }
     if (t->n_slabs < 1) {

@@ -241,7 +241,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
     if (!tlv__op_check_2d(s, op, "x", x, TLV_F32, -1, -1)) return tlv__stream_status(s);
     if (!w) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: w: missing (NULL)", op);
     if (!known_dtype(w->dtype))
-        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: w: expected F32, F16 or BF16, found dtype %d", op, (int)w->dtype);
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: w: expected F32, F16 or BF16, found %s", op, tlv__dtype_name(w->dtype));
     int64_t K = gated >= 0 ? x->shape[1] / 2 : x->shape[1];
     if (!tlv__op_check_2d(s, op, "w", w, w->dtype, -1, K)) return tlv__stream_status(s);
     if (!tlv__op_check_2d(s, op, "y", y, TLV_F32, -1, w->shape[0])) return tlv__stream_status(s);

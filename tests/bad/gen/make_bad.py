@@ -47,6 +47,70 @@ def st(name, status, msg, **kw):
     case("st", f"st/{name}.safetensors", status, msg)
 
 
+def quantized():
+    """Damaged quantized checkpoints (docs/FORMATS.md "Quantized checkpoints"): a Q8_0/Q4_0 tensor
+    is U8 [rows, cols / 32 * block bytes] described by tlv.* keys in __metadata__."""
+    V = {"tlv.quant.version": "1"}
+
+    def q(name, status, msg, tensors, meta):
+        header, data = {"__metadata__": meta}, b""
+        for tn, (dtype, shape) in tensors.items():
+            n = {"U8": 1, "F16": 2, "F32": 4}[dtype]
+            for d in shape:
+                n *= d
+            header[tn] = t(dtype, shape, len(data), len(data) + n)
+            data += bytes(n)
+        st(name, status, msg, header=header, data=data)
+
+    def fs(fmt, shape, n="w"):
+        return {f"tlv.format.{n}": fmt, f"tlv.shape.{n}": shape}
+
+    q("q_wrong_bytes", "FORMAT",
+      "q_wrong_bytes.safetensors: tensor 'w': wrong byte count: U8 rows of 35 bytes are not whole q8_0 blocks of 34 bytes",
+      {"w": ("U8", [2, 35])}, {**V, **fs("q8_0", "[2, 32]")})
+    q("q_block_count", "FORMAT",
+      "tensor 'w': block count: U8 rows hold 2 q4_0 blocks, shape [2, 96] needs 3 (54 bytes a row)",
+      {"w": ("U8", [2, 36])}, {**V, **fs("q4_0", "[2, 96]")})
+    q("q_unknown_format", "UNSUPPORTED",
+      "tensor 'w': unknown quantized format 'q5_k' in __metadata__ (expected q8_0 or q4_0)",
+      {"w": ("U8", [1, 34])}, {**V, **fs("q5_k", "[1, 32]")})
+    q("q_rows_mismatch", "FORMAT", "tensor 'w': q8_0 shape [2, 32] but U8 [3, 34] stores 3 rows",
+      {"w": ("U8", [3, 34])}, {**V, **fs("q8_0", "[2, 32]")})
+    q("q_cols_not_blocks", "FORMAT", "tensor 'w': q4_0 shape [2, 40]: 40 columns are not whole blocks of 32",
+      {"w": ("U8", [2, 18])}, {**V, **fs("q4_0", "[2, 40]")})
+    q("q_not_u8", "FORMAT",
+      "tensor 'w': marked q4_0 in __metadata__ but stored as F16 [2, 32], expected U8 [rows, row_bytes]",
+      {"w": ("F16", [2, 32])}, {**V, **fs("q4_0", "[2, 32]")})
+    q("q_3d_storage", "FORMAT", "tensor 'w': marked q8_0 in __metadata__ but stored as U8 [1, 1, 34]",
+      {"w": ("U8", [1, 1, 34])}, {**V, **fs("q8_0", "[1, 32]")})
+    q("q_u8_no_format", "FORMAT", "tensor 'm': stored as U8 but __metadata__ has no 'tlv.format.m'",
+      {"w": ("U8", [1, 18]), "m": ("U8", [1, 34])}, {**V, **fs("q4_0", "[1, 32]")})
+    q("q_missing_tensor", "FORMAT", "__metadata__ 'tlv.format.ghost' names tensor 'ghost', which is not in this file",
+      {"w": ("F32", [2])}, {**V, **fs("q8_0", "[1, 32]", "ghost")})
+    q("q_no_version", "FORMAT", "q_no_version.safetensors: __metadata__ has 'tlv.format.w' but no 'tlv.quant.version'",
+      {"w": ("U8", [1, 34])}, fs("q8_0", "[1, 32]"))
+    q("q_version_2", "UNSUPPORTED", "tlv.quant.version '2' is not supported (this build reads '1')",
+      {"w": ("U8", [1, 34])}, {"tlv.quant.version": "2", **fs("q8_0", "[1, 32]")})
+    q("q_shape_missing", "FORMAT", "tensor 'w': q8_0 without its logical shape ('tlv.shape.w' missing from __metadata__)",
+      {"w": ("U8", [1, 34])}, {**V, "tlv.format.w": "q8_0"})
+    q("q_shape_fraction", "FORMAT",
+      "tensor 'w': tlv.shape.w is '[1, 32.5]', expected \"[rows, cols]\" with two positive integers",
+      {"w": ("U8", [1, 34])}, {**V, **fs("q8_0", "[1, 32.5]")})
+    q("q_shape_three_dims", "FORMAT", "tensor 'w': tlv.shape.w is '[1, 1, 32]', expected",
+      {"w": ("U8", [1, 34])}, {**V, **fs("q8_0", "[1, 1, 32]")})
+    q("q_shape_orphan", "FORMAT", "__metadata__ has 'tlv.shape.x' but no 'tlv.format.x'",
+      {"w": ("U8", [1, 34]), "x": ("F32", [2])}, {**V, **fs("q8_0", "[1, 32]"), "tlv.shape.x": "[1, 2]"})
+    # sharded: each shard describes its own tensors; s1 names one that lives in s2
+    s1 = st_bytes({"__metadata__": {**V, **fs("q8_0", "[1, 32]", "b")}, "a": t("F32", [1], 0, 4)}, bytes(4))
+    s2 = st_bytes({"b": t("U8", [1, 34], 0, 34)}, bytes(34))
+    write("ckpt/q_other_shard/s1.safetensors", s1)
+    write("ckpt/q_other_shard/s2.safetensors", s2)
+    write("ckpt/q_other_shard/model.safetensors.index.json",
+          json.dumps({"metadata": {}, "weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}).encode())
+    case("ckpt", "ckpt/q_other_shard", "FORMAT",
+         "q_other_shard/s1.safetensors: __metadata__ 'tlv.format.b' names tensor 'b', which is not in this file")
+
+
 def main():
     shutil.rmtree(DATA, ignore_errors=True)
     os.makedirs(DATA)
@@ -283,6 +347,8 @@ def main():
     ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
     write("image/idat_huge.png", b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x78\x9c", n=(1 << 30) - 1))
     case("image", "image/idat_huge.png", "FORMAT", "idat_huge.png: corrupt or truncated PNG image: an IDAT chunk declares 1073741823 bytes")
+
+    quantized()
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

@@ -1,0 +1,135 @@
+/* Q8_0 / Q4_0 tensors on a device: they allocate (row bytes from tensor/dtype.h, slabs by the
+ * usual rule), their raw bytes go up and come back across slabs, and every op that takes a weight
+ * or table refuses them by name until its kernel exists (issue 12, items 4-5). Also run with
+ * TLV_MAX_STORAGE_RANGE=65536 (tests/quant/CMakeLists.txt) so the big tensor is split. */
+#include "ops_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/basic.h"
+#include "ops/matmul.h"
+
+static void test_alloc(tlv_test_gpu *g)
+{
+    tlv_tensor t;
+    tlv_err err;
+    /* 1-D and rows that are not whole blocks are refused */
+    tlv__tensor_init(&t, TLV_Q8_0, 1, (const int64_t[]){64});
+    CHECK_EQ_INT(tlv__tensor_alloc(g->dev, &t, TLV_MEM_DEVICE, &err), TLV_ERR_SHAPE);
+    CHECK_CONTAINS(err.msg, "a Q8_0 tensor needs 2 or more dimensions, the last a multiple of 32; found 1-D");
+    tlv__tensor_init(&t, TLV_Q4_0, 2, (const int64_t[]){4, 40});
+    CHECK_EQ_INT(tlv__tensor_alloc(g->dev, &t, TLV_MEM_DEVICE, &err), TLV_ERR_SHAPE);
+    CHECK_CONTAINS(err.msg, "last dimension 40");
+    CHECK_EQ_INT(t.n_slabs, 0);
+
+    /* [4096, 64] Q8_0: 68-byte rows, 278528 bytes: one slab, or several under a small range */
+    for (int f = 0; f < 2; f++) {
+        tlv_dtype dt = f ? TLV_Q4_0 : TLV_Q8_0;
+        const int64_t rows = 4096, cols = 64;
+        const uint64_t rb = f ? 36 : 68;
+        tlv__tensor_init(&t, dt, 2, (const int64_t[]){rows, cols});
+        CHECK_EQ_INT(tlv__tensor_row_bytes(&t), rb);
+        CHECK_EQ_INT(tlv__tensor_bytes(&t), rows * rb);
+        CHECK_EQ_INT(tlv__tensor_alloc(g->dev, &t, TLV_MEM_DEVICE, &err), TLV_OK);
+        uint64_t limit = g->caps->storage_range_limit;
+        if (rows * rb <= limit) {
+            CHECK_EQ_INT(t.n_slabs, 1);
+        } else {
+            int64_t want = (int64_t)(limit / rb) & ~(int64_t)7;
+            CHECK_EQ_INT(t.slab_rows, want);
+            CHECK_EQ_INT(t.n_slabs, (rows + want - 1) / want);
+            printf("%s [%lld, %lld]: %d slabs of %lld rows\n", tlv__dtype_name(dt), (long long)rows, (long long)cols,
+                   t.n_slabs, (long long)t.slab_rows);
+        }
+        for (int i = 0; i < t.n_slabs; i++) CHECK(t.slabs[i].size >= (uint64_t)tlv__tensor_slab_nrows(&t, i) * rb);
+        /* bytes in, the same bytes out, whole and by row ranges that cross slabs */
+        size_t n = (size_t)(rows * rb);
+        uint8_t *src = malloc(n), *back = malloc(n);
+        uint64_t seed = 99;
+        for (size_t i = 0; i < n; i++) src[i] = (uint8_t)tlv_test_rand_u32(&seed);
+        CHECK_EQ_INT(tlv__tensor_write(g->dev, &t, src, &err), TLV_OK);
+        memset(back, 0, n);
+        CHECK_EQ_INT(tlv__tensor_read(g->dev, &t, back, &err), TLV_OK);
+        CHECK(memcmp(src, back, n) == 0);
+        for (size_t i = 0; i < n; i++) src[i] ^= 0x5a;
+        CHECK_EQ_INT(tlv__tensor_write_rows(g->dev, &t, 0, 1000, src, &err), TLV_OK);
+        CHECK_EQ_INT(tlv__tensor_write_rows(g->dev, &t, 1000, rows - 1000, src + 1000 * rb, &err), TLV_OK);
+        CHECK_EQ_INT(tlv__tensor_read(g->dev, &t, back, &err), TLV_OK);
+        CHECK(memcmp(src, back, n) == 0);
+        free(src);
+        free(back);
+        tlv__tensor_free(g->dev, &t);
+    }
+}
+
+/* Every op that reads a weight, table or float operand refuses a block dtype with its name. */
+static void test_ops_refuse(tlv_test_gpu *g)
+{
+    tlv_tensor x, y, w8, w4, vec8, xq, yq, img, ys, y4;
+    tlv_err err;
+    tlv_vk_buffer ids;
+    const int64_t M = 2, K = 64, N = 32;
+    float xs[2 * 64];
+    for (int i = 0; i < 2 * 64; i++) xs[i] = 0.01f * (float)i;
+    CHECK(tlv_test_tensor_make(g, &x, TLV_F32, 2, (const int64_t[]){M, K}, xs, 0));
+    CHECK(tlv_test_tensor_make(g, &y, TLV_F32, 2, (const int64_t[]){M, N}, NULL, 0));
+    CHECK(tlv_test_tensor_make(g, &y4, TLV_F32, 2, (const int64_t[]){M, K}, NULL, 0));
+    CHECK(tlv_test_tensor_make(g, &img, TLV_F32, 3, (const int64_t[]){3, 28, 28}, NULL, 0));
+    CHECK(tlv_test_tensor_make(g, &ys, TLV_F32, 2, (const int64_t[]){4, 32}, NULL, 0));
+    CHECK(tlv_test_buffer_make(g, &ids, 16, (const int32_t[]){0, 1, 2, 3}, 0));
+    tlv_tensor *qs[5] = {&w8, &w4, &vec8, &xq, &yq};
+    const tlv_dtype qd[5] = {TLV_Q8_0, TLV_Q4_0, TLV_Q8_0, TLV_Q4_0, TLV_Q8_0};
+    const int64_t qshape[5][2] = {{N, K}, {N, K}, {1, K}, {M, K}, {M, K}};
+    for (int i = 0; i < 5; i++) {
+        tlv__tensor_init(qs[i], qd[i], 2, qshape[i]);
+        CHECK_EQ_INT(tlv__tensor_alloc(g->dev, qs[i], TLV_MEM_DEVICE, &err), TLV_OK);
+    }
+
+    tlv__op_matmul(g->s, &x, &w8, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: w: expected F32, F16 or BF16, found Q8_0");
+    tlv__op_matmul(g->s, &x, &w4, NULL, NULL, TLV_ACT_NONE, &y);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: w: expected F32, F16 or BF16, found Q4_0");
+    tlv__op_matmul_rows(g->s, &x, &w4, NULL, NULL, TLV_ACT_NONE, &y, 0, NULL);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "found Q4_0");
+    /* bias of a block dtype */
+    tlv_tensor wf;
+    CHECK(tlv_test_tensor_make(g, &wf, TLV_F16, 2, (const int64_t[]){K, K}, NULL, 0));
+    tlv__op_matmul(g->s, &x, &wf, &vec8, NULL, TLV_ACT_NONE, &y4);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "matmul: bias: expected [64] (F32, F16 or BF16), found Q8_0");
+    tlv__op_embed_rows(g->s, &w8, &ids, 0, 2, 1.0f, &ys, 0);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "embed_rows: table: expected F32, F16 or BF16, found Q8_0");
+    tlv__op_norm(g->s, TLV_NORM_RMS, &x, NULL, &vec8, NULL, 1e-5f, &y4);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "found Q8_0 [1, 64]");
+    tlv__op_add(g->s, &x, &xq, &y4);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "found Q4_0 [2, 64]");
+    tlv__op_mul(g->s, &x, &vec8, &y4);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "found Q8_0 [1, 64]");
+    tlv__op_copy_rows(g->s, &xq, 0, &y4, 0, 1);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "copy_rows: x: expected F32, F16 or BF16, found Q4_0");
+    tlv__op_copy_rows(g->s, &x, 0, &yq, 0, 1);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "copy_rows: y: expected F32, F16 or BF16, found Q8_0");
+    tlv__op_cast(g->s, &x, &yq);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "cast: y: expected F32, F16 or BF16, found Q8_0");
+    tlv__op_patch_embed(g->s, &img, &w8, NULL, NULL, NULL, &ys);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "found Q8_0");
+
+    for (int i = 0; i < 5; i++) tlv__tensor_free(g->dev, qs[i]);
+    tlv_test_tensor_release(g, &wf);
+    tlv_test_tensor_release(g, &x);
+    tlv_test_tensor_release(g, &y);
+    tlv_test_tensor_release(g, &y4);
+    tlv_test_tensor_release(g, &img);
+    tlv_test_tensor_release(g, &ys);
+    tlv_test_buffer_release(g, &ids);
+}
+
+int main(void)
+{
+    tlv_test_gpu g;
+    if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_quant_ops");
+    test_alloc(&g);
+    test_ops_refuse(&g);
+    tlv_test_gpu_teardown(&g);
+    return tlv_test_finish("test_quant_ops");
+}

@@ -75,11 +75,17 @@ static void score_row(figures *f, int r, const float *ours, const float *ref_lp,
                       double *scratch)
 {
     log_softmax(ours, vocab, scratch);
+    /* renormalise the stored reference (float32 log-probs sum to 1 only within ~1e-7), so that KL
+     * is a KL divergence (>= 0) down to double rounding */
+    double mx = -INFINITY, z = 0;
+    for (int v = 0; v < vocab; v++) mx = ref_lp[v] > mx ? ref_lp[v] : mx;
+    for (int v = 0; v < vocab; v++) z += exp((double)ref_lp[v] - mx);
+    const double norm = mx + log(z);
     double kl = 0, dl = 0;
     for (int v = 0; v < vocab; v++) {
-        double lr = ref_lp[v];
+        double lr = (double)ref_lp[v] - norm;
         kl += exp(lr) * (lr - scratch[v]);
-        double d = fabs((double)ours[v] - (lr + ref_lse));
+        double d = fabs((double)ours[v] - ((double)ref_lp[v] + ref_lse));
         if (!(d <= dl)) dl = d; /* NaN stays NaN */
     }
     int top = argmax_f(ours, vocab);

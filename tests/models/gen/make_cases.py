@@ -83,7 +83,7 @@ QUANT_CASES = {
         image=dict(w=96, h=80, seed=21), aspect="square", conv="phi",
         prompt="What colours are the shapes in this picture?", tokenizer="gpt2_1k"),
     "q_qwen2_siglip": dict(
-        layout="factory", arch="qwen2", seed=6201, head_scale=8.0, resid_gain=4.0, dtype="F16",
+        layout="factory", arch="qwen2", seed=6201, head_scale=8.0, resid_gain=4.0, dtype="BF16",
         llm=dict(hidden=64, heads=2, kv=1, inter=192, layers=2, vocab=1024),
         vision=dict(tower="siglip", image=32, patch=8, hidden=32, heads=2, inter=64, layers=2),
         image=dict(w=80, h=96, seed=22), aspect="square", conv="qwen2_base",
@@ -131,6 +131,7 @@ TF_TEXT = (
 HUB = {"gemma": "google/gemma-2b-it", "qwen2": "Qwen/Qwen2.5-0.5B", "stablelm": "stabilityai/stablelm-2-zephyr-1_6b", "phi": "microsoft/phi-2",
        "openelm": "apple/OpenELM-450M-Instruct", "llama": "TinyLlama/TinyLlama-1.1B-Chat-v1.0"}
 VHUB = {"siglip": "google/siglip-so400m-patch14-384", "clip": "openai/clip-vit-large-patch14-336"}
+TORCH_DTYPE = {"F16": "float16", "F32": "float32", "BF16": "bfloat16"}
 SIGLIP_MEAN, SIGLIP_STD = [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]
 CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 
@@ -328,7 +329,7 @@ def text_config(case):
         # as the shared fixtures (transformers 4.40.1 writes the keys that differ from the defaults)
         common = {"_name_or_path": HUB[a], "hidden_size": c["hidden"], "intermediate_size": c["inter"],
                   "model_type": a, "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"],
-                  "num_key_value_heads": c["kv"], "torch_dtype": "float16", "vocab_size": c["vocab"],
+                  "num_key_value_heads": c["kv"], "torch_dtype": TORCH_DTYPE[case["dtype"]], "vocab_size": c["vocab"],
                   "bos_token_id": eot, "eos_token_id": eot}
         if a == "phi":
             common.update(architectures=["PhiForCausalLM"], embd_pdrop=0.0, hidden_act="gelu_new",
@@ -419,7 +420,7 @@ def factory_config(case, tc, vc):
            "model_type": "tinyllava", "num_queries": None, "num_resampler_layers": None, "pad_token": pad[0],
            "pad_token_id": pad[1], "resampler_hidden_size": None, "text_config": tc,
            "tokenizer_model_max_length": 2048, "tokenizer_name_or_path": HUB[a],
-           "tokenizer_padding_side": "right", "tokenizer_use_fast": False, "torch_dtype": "float16",
+           "tokenizer_padding_side": "right", "tokenizer_use_fast": False, "torch_dtype": TORCH_DTYPE[case["dtype"]],
            "transformers_version": "4.40.1", "tune_type_connector": "full", "tune_type_llm": "full",
            "tune_type_vision_tower": "frozen", "tune_vision_tower_from_layer": 0, "use_cache": True,
            "vision_config": dict(vc, model_name_or_path=VHUB[v["tower"]], model_name_or_path2=""),
@@ -582,7 +583,7 @@ def build_prompt(case, tok):
 
 
 def to_storage(W, dtype):
-    npdt = {"F16": torch.float16, "F32": torch.float32}[dtype]
+    npdt = {"F16": torch.float16, "F32": torch.float32, "BF16": torch.bfloat16}[dtype]
     return {k: v.to(npdt).to(torch.float32) for k, v in W.items()}
 
 
@@ -836,7 +837,7 @@ def make(name):
           "prompt": case["prompt"], "conv_mode": case["conv"], "max_new_tokens": N_NEW, "greedy": True,
           "image_aspect_ratio": case["aspect"], "vision_feature_layer": -2,
           "vision_feature_select_strategy": exp["vision_feature_select_strategy"], "connector": "mlp2x_gelu",
-          "weights_dtype": {"F16": "float16", "F32": "float32"}[case["dtype"]],
+          "weights_dtype": TORCH_DTYPE[case["dtype"]],
           "llm": llm_summary(case, c, md), "vision": vision_summary(case, md),
           "num_image_tokens": N, "sequence_length": exp["sequence_length"],
           "min_margin_top1_top2": exp["min_margin_top1_top2"],

@@ -59,13 +59,18 @@ def st_read(path):
 
 
 def st_write(path, tensors, dtype):
-    """tensors: {name: tensor}; dtype 'F16' or 'F32'. Names sorted, offsets contiguous, header
+    """tensors: {name: tensor}; dtype 'F16', 'BF16' or 'F32'. Names sorted, offsets contiguous, header
     padded with spaces to a multiple of 8 (as the safetensors library writes)."""
-    npdt = {"F16": np.float16, "F32": np.float32}[dtype]
+    npdt = {"F16": np.float16, "F32": np.float32, "BF16": np.float32}[dtype]
     header, blobs, off = {}, [], 0
     for k in sorted(tensors):
         arr = tensors[k].detach().cpu().numpy().astype(npdt)
-        b = arr.tobytes()
+        if dtype == "BF16":  # round to nearest even on the upper 16 bits (torch's float -> bfloat16)
+            u = np.ascontiguousarray(arr).view(np.uint32).astype(np.uint64)
+            u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+            b = u.astype(np.uint16).tobytes()
+        else:
+            b = arr.tobytes()
         header[k] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)

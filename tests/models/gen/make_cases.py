@@ -948,6 +948,8 @@ def llm_summary(case, c, md):
                  vocab_size=c["vocab"], tie_word_embeddings=True, activation="swish (silu)", ffn_with_glu=True,
                  normalize_qk_projections=True, rms_norm_eps=1e-6, rope_freq_constant=10000, bos_token_id=1,
                  eos_token_id=2)
+        if case["tokenizer"] == "gpt2_1k":
+            s.update(bos_token_id=GPT2_1K_EOT, eos_token_id=GPT2_1K_EOT)
         return s
     s.update(hidden_size=c["hidden"], num_attention_heads=c["heads"], num_key_value_heads=c["kv"],
              head_dim=c.get("head_dim", c["hidden"] // c["heads"]), intermediate_size=c["inter"],
@@ -981,6 +983,8 @@ def llm_summary(case, c, md):
         s.update(lm_head_bias=True)
     if case["tokenizer"] == "gpt2_1k":
         s.update(bos_token_id=GPT2_1K_EOT, eos_token_id=GPT2_1K_EOT)
+        if "pad_token_id" in s:
+            s["pad_token_id"] = GPT2_1K_EOT
     return s
 
 

@@ -70,9 +70,68 @@ CASES = {
         tokenizer="llama2_llava"),
 }
 
-HUB = {"gemma": "google/gemma-2b-it", "stablelm": "stabilityai/stablelm-2-zephyr-1_6b", "phi": "microsoft/phi-2",
+# Quantization-quality cases (issue 12 item 6): every LLM row length (hidden, intermediate, q/o
+# widths, head input) a multiple of 32, so q8_0 / q4_0 (blocks of 32 along a row) quantize every
+# linear weight. One per LLM family; a 1024-token byte-level BPE (the first 767 GPT-2 merges) keeps
+# the vocabulary small, so each case also stores the full next-token log-probabilities over a
+# teacher-forced continuation of N_TF tokens (teacher_forced.json + teacher_forced_logprobs.f32).
+QUANT_CASES = {
+    "q_phi_siglip": dict(
+        layout="factory", arch="phi", seed=6101, head_scale=6.0, dtype="F16",
+        llm=dict(hidden=64, heads=2, kv=2, inter=256, layers=2, vocab=1024, prf=0.5),
+        vision=dict(tower="siglip", image=32, patch=8, hidden=32, heads=2, inter=64, layers=2),
+        image=dict(w=96, h=80, seed=21), aspect="square", conv="phi",
+        prompt="What colours are the shapes in this picture?", tokenizer="gpt2_1k"),
+    "q_qwen2_siglip": dict(
+        layout="factory", arch="qwen2", seed=6201, head_scale=8.0, resid_gain=4.0, dtype="BF16",
+        llm=dict(hidden=64, heads=2, kv=1, inter=192, layers=2, vocab=1024),
+        vision=dict(tower="siglip", image=32, patch=8, hidden=32, heads=2, inter=64, layers=2),
+        image=dict(w=80, h=96, seed=22), aspect="square", conv="qwen2_base",
+        prompt="Describe the picture in one sentence.", tokenizer="gpt2_1k"),
+    "q_llama_clip": dict(
+        layout="factory", arch="llama", seed=6301, head_scale=6.0, dtype="F16",
+        llm=dict(hidden=64, heads=4, kv=2, inter=160, layers=2, vocab=1024),
+        vision=dict(tower="clip", image=56, patch=14, hidden=32, heads=2, inter=64, layers=2),
+        image=dict(w=90, h=90, seed=23), aspect="pad", conv="llama",
+        prompt="How many shapes are there?", tokenizer="gpt2_1k"),
+    "q_gemma_siglip": dict(
+        layout="factory", arch="gemma", seed=6401, head_scale=8.0, resid_gain=4.0, dtype="F16",
+        llm=dict(hidden=64, heads=2, kv=1, head_dim=48, inter=128, layers=2, vocab=1024),
+        vision=dict(tower="siglip", image=32, patch=8, hidden=32, heads=2, inter=64, layers=2),
+        image=dict(w=100, h=70, seed=24), aspect="square", conv="gemma",
+        prompt="Which shape is the largest?", tokenizer="gpt2_1k"),
+    "q_stablelm_siglip_legacy": dict(
+        layout="legacy", arch="stablelm", seed=6501, head_scale=6.0, dtype="F16",
+        llm=dict(hidden=64, heads=2, kv=2, inter=160, layers=2, vocab=1024, rope_pct=0.25),
+        vision=dict(tower="siglip", image=32, patch=8, hidden=32, heads=2, inter=64, layers=3),
+        image=dict(w=70, h=100, seed=25), aspect="pad", conv="phi",
+        prompt="Is there a line in the image?", tokenizer="gpt2_1k"),
+    "q_openelm_siglip": dict(
+        layout="factory", arch="openelm", seed=6601, head_scale=8.0, resid_gain=4.0, dtype="F16",
+        llm=dict(model_dim=64, head_dim=16, gqa=2, qkv=[0.5, 1.0], ffn=[2.0, 4.0], divisor=32, layers=2, vocab=1024),
+        vision=dict(tower="siglip", image=32, patch=8, hidden=32, heads=2, inter=64, layers=2),
+        image=dict(w=88, h=72, seed=26), aspect="square", conv="llama",
+        prompt="What is at the top of the image?", tokenizer="gpt2_1k"),
+}
+for _k in QUANT_CASES:
+    QUANT_CASES[_k]["quant"] = True
+CASES.update(QUANT_CASES)
+GPT2_1K_MERGES = 767           # tokens 0..255 bytes, 256..1022 merges, 1023 <|endoftext|>
+GPT2_1K_EOT = 256 + GPT2_1K_MERGES
+N_TF = 144                     # teacher-forced tokens after the prompt
+MIN_TF_MARGIN = 0.02           # smallest top-1/top-2 logit gap over the teacher-forced rows
+TF_TEXT = (
+    " The picture shows a few simple shapes on a smooth background that fades from blue at the top to"
+    " green and red at the bottom. There is a large circle near the left edge, a small square in the"
+    " middle, and a thin white line that runs from the lower left corner to the upper right corner."
+    " The colours are bright and the edges are sharp, so the shapes are easy to tell apart. Nothing"
+    " else is in the image: no people, no text and no animals. If you count them, there are six"
+    " shapes in all, and two of them overlap near the centre of the frame.")
+
+HUB = {"gemma": "google/gemma-2b-it", "qwen2": "Qwen/Qwen2.5-0.5B", "stablelm": "stabilityai/stablelm-2-zephyr-1_6b", "phi": "microsoft/phi-2",
        "openelm": "apple/OpenELM-450M-Instruct", "llama": "TinyLlama/TinyLlama-1.1B-Chat-v1.0"}
 VHUB = {"siglip": "google/siglip-so400m-patch14-384", "clip": "openai/clip-vit-large-patch14-336"}
+TORCH_DTYPE = {"F16": "float16", "F32": "float32", "BF16": "bfloat16"}
 SIGLIP_MEAN, SIGLIP_STD = [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]
 CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 
@@ -173,7 +232,7 @@ def gen_connector(r, vin, h):
     return W
 
 
-def gen_llm(r, arch, c, head_scale, gain=1.0):
+def gen_llm(r, arch, c, head_scale, gain=1.0, lm_head_bias=False):
     """gain scales the residual-branch output projections (o_proj/out_proj/dense, down_proj/proj_2/fc2):
     with a tied head a weak residual branch lets the current token's own embedding win every step."""
     W = {}
@@ -197,7 +256,8 @@ def gen_llm(r, arch, c, head_scale, gain=1.0):
         return W
     H, V, nh, nkv = c["hidden"], c["vocab"], c["heads"], c["kv"]
     hd = c.get("head_dim", H // nh)
-    tied = arch == "gemma"
+    gemma = arch == "gemma"
+    tied = arch in ("gemma", "qwen2")
     W["model.embed_tokens.weight"] = r.n((V, H), H ** -0.5 if tied else 1.0)
     for i in range(c["layers"]):
         p = "model.layers.%d." % i
@@ -209,9 +269,9 @@ def gen_llm(r, arch, c, head_scale, gain=1.0):
             put(W, p + "mlp.fc2", r.lin(H, c["inter"], True, gain=gain))
             continue
         ln_bias = arch == "stablelm"
-        put(W, p + "input_layernorm", r.norm(H, ln_bias, gemma=tied))
-        put(W, p + "post_attention_layernorm", r.norm(H, ln_bias, gemma=tied))
-        qkv_bias = arch == "stablelm"
+        put(W, p + "input_layernorm", r.norm(H, ln_bias, gemma=gemma))
+        put(W, p + "post_attention_layernorm", r.norm(H, ln_bias, gemma=gemma))
+        qkv_bias = arch in ("stablelm", "qwen2")
         put(W, p + "self_attn.q_proj", r.lin(nh * hd, H, qkv_bias))
         put(W, p + "self_attn.k_proj", r.lin(nkv * hd, H, qkv_bias))
         put(W, p + "self_attn.v_proj", r.lin(nkv * hd, H, qkv_bias))
@@ -222,11 +282,15 @@ def gen_llm(r, arch, c, head_scale, gain=1.0):
     if arch == "phi":
         put(W, "model.final_layernorm", r.norm(H))
     else:
-        put(W, "model.norm", r.norm(H, arch == "stablelm", gemma=tied))
-    if tied:  # gemma: (1 + w) of the final norm carries the logit scale (see openelm above)
+        put(W, "model.norm", r.norm(H, arch == "stablelm", gemma=gemma))
+    if gemma:  # gemma: (1 + w) of the final norm carries the logit scale (see openelm above)
         W["model.norm.weight"] = head_scale * (1.0 + r.n((H,), 0.1)) - 1.0
+    elif tied:  # qwen2 (tied): the final RMSNorm weight carries it
+        W["model.norm.weight"] = head_scale * (1.0 + r.n((H,), 0.1))
     if not tied:
         W["lm_head.weight"] = r.n((V, H), head_scale / H ** 0.5)
+        if arch == "phi" and lm_head_bias:  # PhiForCausalLM (Factory): lm_head has a bias
+            W["lm_head.bias"] = r.n((V,), 0.1)
     return W
 
 
@@ -260,17 +324,47 @@ def preproc_config(v):
 
 def text_config(case):
     a, c = case["arch"], case["llm"]
+    eot = GPT2_1K_EOT if case["tokenizer"] == "gpt2_1k" else None
+    if case["layout"] == "factory" and a in ("phi", "qwen2", "llama"):
+        # as the shared fixtures (transformers 4.40.1 writes the keys that differ from the defaults)
+        common = {"_name_or_path": HUB[a], "hidden_size": c["hidden"], "intermediate_size": c["inter"],
+                  "model_type": a, "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"],
+                  "num_key_value_heads": c["kv"], "torch_dtype": TORCH_DTYPE[case["dtype"]], "vocab_size": c["vocab"],
+                  "bos_token_id": eot, "eos_token_id": eot}
+        if a == "phi":
+            common.update(architectures=["PhiForCausalLM"], embd_pdrop=0.0, hidden_act="gelu_new",
+                          layer_norm_eps=1e-05, partial_rotary_factor=c["prf"], qk_layernorm=False, resid_pdrop=0.1)
+        elif a == "qwen2":
+            common.update(architectures=["Qwen2ForCausalLM"], max_position_embeddings=32768, max_window_layers=2,
+                          rope_theta=1000000.0, sliding_window=32768, tie_word_embeddings=True,
+                          use_sliding_window=False)
+        else:
+            common.update(architectures=["LlamaForCausalLM"], rms_norm_eps=1e-05)
+        return dict(sorted(common.items()))
     if a == "gemma":
         # hidden_act "gelu" as in gemma-2b-it's config; no hidden_activation -> transformers 4.40 uses
         # gelu_pytorch_tanh (MODELS.md 4.4)
-        return {"_name_or_path": HUB[a], "architectures": ["GemmaForCausalLM"], "bos_token_id": 1,
-                "eos_token_id": 2, "pad_token_id": 0, "head_dim": c["head_dim"], "hidden_act": "gelu",
+        return {"_name_or_path": HUB[a], "architectures": ["GemmaForCausalLM"], "bos_token_id": eot or 1,
+                "eos_token_id": eot or 2, "pad_token_id": eot or 0, "head_dim": c["head_dim"], "hidden_act": "gelu",
                 "hidden_size": c["hidden"], "intermediate_size": c["inter"], "max_position_embeddings": 8192,
                 "model_type": "gemma", "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"],
                 "num_key_value_heads": c["kv"], "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
                 "torch_dtype": "float16", "vocab_size": c["vocab"]}
     if a == "openelm":
-        return {"_name_or_path": HUB[a], "architectures": ["OpenELMForCausalLM"], "activation_fn_name": "swish",
+        tc = _openelm_text_config(a, c)
+        if eot is not None:
+            tc.update(bos_token_id=eot, eos_token_id=eot)
+        return tc
+    if a == "llama":  # llava-hf text_config
+        return {"_name_or_path": HUB[a], "architectures": ["LlamaForCausalLM"], "hidden_size": c["hidden"],
+                "intermediate_size": c["inter"], "max_position_embeddings": 2048, "model_type": "llama",
+                "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"], "num_key_value_heads": c["kv"],
+                "pad_token_id": 32001, "rms_norm_eps": 1e-05, "torch_dtype": "float16", "vocab_size": c["vocab"]}
+    raise ValueError(a)
+
+
+def _openelm_text_config(a, c):
+    return {"_name_or_path": HUB[a], "architectures": ["OpenELMForCausalLM"], "activation_fn_name": "swish",
                 "bos_token_id": 1, "eos_token_id": 2, "ffn_dim_divisor": c["divisor"],
                 "ffn_multipliers": c["ffn_mults"], "ffn_with_glu": True, "head_dim": c["head_dim"],
                 "initializer_range": 0.02, "max_context_length": 2048, "model_dim": c["model_dim"],
@@ -279,12 +373,6 @@ def text_config(case):
                 "num_transformer_layers": c["layers"], "qkv_multipliers": c["qkv"], "rope_freq_constant": 10000,
                 "rope_max_length": 4096, "share_input_output_layers": True, "torch_dtype": "float16",
                 "vocab_size": c["vocab"]}
-    if a == "llama":  # llava-hf text_config
-        return {"_name_or_path": HUB[a], "architectures": ["LlamaForCausalLM"], "hidden_size": c["hidden"],
-                "intermediate_size": c["inter"], "max_position_embeddings": 2048, "model_type": "llama",
-                "num_attention_heads": c["heads"], "num_hidden_layers": c["layers"], "num_key_value_heads": c["kv"],
-                "pad_token_id": 32001, "rms_norm_eps": 1e-05, "torch_dtype": "float16", "vocab_size": c["vocab"]}
-    raise ValueError(a)
 
 
 def legacy_config(case):
@@ -316,20 +404,23 @@ def legacy_config(case):
                "tie_word_embeddings": False, "torch_dtype": "float16", "transformers_version": "4.37.2",
                "use_cache": True, "use_qkv_bias": True, "vocab_size": c["vocab"]}
     cfg.update(mm)
+    if case["tokenizer"] == "gpt2_1k":
+        cfg.update(bos_token_id=GPT2_1K_EOT, eos_token_id=GPT2_1K_EOT, vocab_size=c["vocab"])
     return dict(sorted(cfg.items()))
 
 
 def factory_config(case, tc, vc):
     a, v = case["arch"], case["vision"]
     H = tc.get("hidden_size", tc.get("model_dim"))
-    pad = {"gemma": ("<unk>", 0), "openelm": ("<unk>", 0)}[a]
+    pad = {"gemma": ("<unk>", 0), "openelm": ("<unk>", 0)}[a] if case["tokenizer"] != "gpt2_1k" \
+        else ("<|endoftext|>", GPT2_1K_EOT)
     cfg = {"architectures": ["TinyLlavaForConditionalGeneration"], "cache_dir": None,
            "connector_type": "mlp2x_gelu", "hidden_size": H, "ignore_index": -100,
            "image_aspect_ratio": case["aspect"], "image_token_index": -200, "llm_model_name_or_path": HUB[a],
            "model_type": "tinyllava", "num_queries": None, "num_resampler_layers": None, "pad_token": pad[0],
            "pad_token_id": pad[1], "resampler_hidden_size": None, "text_config": tc,
            "tokenizer_model_max_length": 2048, "tokenizer_name_or_path": HUB[a],
-           "tokenizer_padding_side": "right", "tokenizer_use_fast": False, "torch_dtype": "float16",
+           "tokenizer_padding_side": "right", "tokenizer_use_fast": False, "torch_dtype": TORCH_DTYPE[case["dtype"]],
            "transformers_version": "4.40.1", "tune_type_connector": "full", "tune_type_llm": "full",
            "tune_type_vision_tower": "frozen", "tune_vision_tower_from_layer": 0, "use_cache": True,
            "vision_config": dict(vc, model_name_or_path=VHUB[v["tower"]], model_name_or_path2=""),
@@ -381,6 +472,28 @@ def ensure_shared_tokenizers():
             dst = os.path.join(SHARED_TOK, sub, f)
             if not os.path.exists(dst):
                 shutil.copyfile(os.path.join(SRC_TOK, sub, f), dst)
+    write_gpt2_1k()
+
+
+def write_gpt2_1k():
+    """shared_tokenizers/gpt2_1k: GPT-2's byte-level BPE cut to its first 767 merges. In GPT-2's
+    vocab.json ids 0..255 are the byte symbols and merge rank r makes token 256 + r from two
+    tokens with smaller ids, so the cut is a complete BPE: ids 0..1022, plus <|endoftext|> = 1023."""
+    d = os.path.join(SHARED_TOK, "gpt2_1k")
+    os.makedirs(d, exist_ok=True)
+    enc = json.load(open(os.path.join(SHARED_TOK, "gpt2", "vocab.json"), encoding="utf-8"))
+    lines = open(os.path.join(SHARED_TOK, "gpt2", "merges.txt"), encoding="utf-8").read().split("\n")
+    head, merges = lines[0], [l for l in lines[1:] if l.strip()][:GPT2_1K_MERGES]
+    for r, l in enumerate(merges):
+        a, b = l.split()
+        assert enc[a + b] == 256 + r and enc[a] < 256 + r and enc[b] < 256 + r, l
+    vocab = {k: v for k, v in enc.items() if v < GPT2_1K_EOT}
+    assert len(vocab) == GPT2_1K_EOT
+    vocab["<|endoftext|>"] = GPT2_1K_EOT
+    with open(os.path.join(d, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(dict(sorted(vocab.items(), key=lambda kv: kv[1])), f, ensure_ascii=False, separators=(",", ":"))
+    with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write(head + "\n" + "\n".join(merges) + "\n")
 
 
 def write_tokenizer(case, mdir):
@@ -407,6 +520,20 @@ def write_tokenizer(case, mdir):
         tok = R.LlamaSP(os.path.join(SHARED_TOK, "llama2", "tokenizer.model"), legacy=legacy,
                         added={"<image>": 32000, "<pad>": 32001} if legacy else None)
         return tok
+    if kind == "gpt2_1k":
+        link(os.path.join(mdir, "vocab.json"), "../../shared_tokenizers/gpt2_1k/vocab.json")
+        link(os.path.join(mdir, "merges.txt"), "../../shared_tokenizers/gpt2_1k/merges.txt")
+        write_json(os.path.join(mdir, "tokenizer_config.json"), {
+            "add_bos_token": False, "add_prefix_space": False,
+            "added_tokens_decoder": {str(GPT2_1K_EOT): dict(_tok_entry("<|endoftext|>"), special=True)},
+            "bos_token": "<|endoftext|>", "clean_up_tokenization_spaces": True, "eos_token": "<|endoftext|>",
+            "errors": "replace", "model_max_length": 2048, "pad_token": "<|endoftext|>", "padding_side": "right",
+            "tokenizer_class": "GPT2Tokenizer", "unk_token": "<|endoftext|>"})
+        t = _tok_entry("<|endoftext|>")
+        write_json(os.path.join(mdir, "special_tokens_map.json"),
+                   {"bos_token": t, "eos_token": t, "pad_token": "<|endoftext|>", "unk_token": t})
+        return R.GPT2BPE(os.path.join(SHARED_TOK, "gpt2_1k", "vocab.json"),
+                         os.path.join(SHARED_TOK, "gpt2_1k", "merges.txt"), {})
     link(os.path.join(mdir, "vocab.json"), "../../shared_tokenizers/gpt2/vocab.json")
     link(os.path.join(mdir, "merges.txt"), "../../shared_tokenizers/gpt2/merges.txt")
     if kind == "phi2":
@@ -441,6 +568,9 @@ def build_prompt(case, tok):
         ids = tok.encode(prompt, add_bos=True)
         return prompt, ids, "</s>", 2
     prompt = R.factory_prompt(q)
+    if case["tokenizer"] == "gpt2_1k":
+        stop = {"gemma": "<eos>", "llama": "</s>"}.get(case["conv"], "<|endoftext|>")
+        return prompt, R.tokenizer_image_token(prompt, tok.encode, None), stop, GPT2_1K_EOT
     if case["tokenizer"] in ("gpt2", "phi2"):
         return prompt, R.tokenizer_image_token(prompt, tok.encode, None), "<|endoftext|>", 50256
     ids = R.tokenizer_image_token(prompt, lambda s: tok.encode(s, add_bos=True), 1)
@@ -453,7 +583,7 @@ def build_prompt(case, tok):
 
 
 def to_storage(W, dtype):
-    npdt = {"F16": torch.float16, "F32": torch.float32}[dtype]
+    npdt = {"F16": torch.float16, "F32": torch.float32, "BF16": torch.bfloat16}[dtype]
     return {k: v.to(npdt).to(torch.float32) for k, v in W.items()}
 
 
@@ -468,7 +598,8 @@ def build(case, seed):
         c["ffn_mults"] = [round(v, 2) for v in np.linspace(c["ffn"][0], c["ffn"][1], num=c["layers"])]
     r = Rnd(seed)
     legacy = case["layout"] == "legacy"
-    Wl = gen_llm(r, a, c, case["head_scale"], case.get("resid_gain", 1.0))
+    Wl = gen_llm(r, a, c, case["head_scale"], case.get("resid_gain", 1.0),
+                 lm_head_bias=a == "phi" and case["layout"] == "factory")
     Wv = gen_vision(r, case["vision"], legacy)
     H = c.get("hidden", c.get("model_dim"))
     Wc = gen_connector(r, case["vision"]["hidden"], H)
@@ -533,6 +664,8 @@ def effective_text(case, c):
         t.update(head_dim=c["head_dim"], rms_norm_eps=1e-6, tie_word_embeddings=True, hidden_activation=None)
     elif a == "llama":
         t.update(rms_norm_eps=1e-5, hidden_act="silu")
+    elif a == "qwen2":
+        t.update(rms_norm_eps=1e-6, hidden_act="silu", rope_theta=1000000.0, tie_word_embeddings=True)
     elif a == "phi":
         t.update(partial_rotary_factor=c["prf"], layer_norm_eps=1e-5, hidden_act="gelu_new")
     elif a == "stablelm":
@@ -585,6 +718,11 @@ def make(name):
             mb = R.cast_model(m, torch.bfloat16)
             _, steps_b, gen_b = R.greedy(mb, ids, pixel.to(torch.bfloat16), N_NEW)
             ok = gen_b == gen
+        if ok and case.get("quant"):
+            # every teacher-forced decision clear of float noise too (top-1 agreement is checked exactly)
+            tl, _ = R.teacher_forced_logits(m, ids, pixel, tok.encode(TF_TEXT)[:N_TF])
+            t2 = torch.topk(tl, 2).values
+            ok = float((t2[:, 0] - t2[:, 1]).min()) >= MIN_TF_MARGIN
         if ok:
             break
         seed += 1
@@ -618,6 +756,8 @@ def make(name):
         write_json(os.path.join(mdir, "preprocessor_config.json"), pp)
         gen_cfg = {"_from_model_config": True, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 32001,
                    "transformers_version": "4.36.0.dev0"}
+    if case["tokenizer"] == "gpt2_1k":
+        gen_cfg.update(bos_token_id=GPT2_1K_EOT, eos_token_id=GPT2_1K_EOT)
     write_json(os.path.join(mdir, "config.json"), cfg)
     write_json(os.path.join(mdir, "generation_config.json"), gen_cfg)
     write_checkpoint(case, mdir, layout_tensors(case, Wl, Wv, Wc))
@@ -697,7 +837,7 @@ def make(name):
           "prompt": case["prompt"], "conv_mode": case["conv"], "max_new_tokens": N_NEW, "greedy": True,
           "image_aspect_ratio": case["aspect"], "vision_feature_layer": -2,
           "vision_feature_select_strategy": exp["vision_feature_select_strategy"], "connector": "mlp2x_gelu",
-          "weights_dtype": {"F16": "float16", "F32": "float32"}[case["dtype"]],
+          "weights_dtype": TORCH_DTYPE[case["dtype"]],
           "llm": llm_summary(case, c, md), "vision": vision_summary(case, md),
           "num_image_tokens": N, "sequence_length": exp["sequence_length"],
           "min_margin_top1_top2": exp["min_margin_top1_top2"],
@@ -705,8 +845,85 @@ def make(name):
           "random_init": {"seed": seed, "lm_head_scale": case["head_scale"],
                           "residual_output_gain": case.get("resid_gain", 1.0)},
           "tokenizer": tokenizer_note(case), "notes": case_notes(case)}
+    if case.get("quant"):
+        cj["teacher_forced"] = teacher_forced(case, cdir, md, ids, px, tok, eos, gen2)
+        cj["quantization_dims"] = quant_dims(md)
     write_json(os.path.join(cdir, "case.json"), cj)
     return cj
+
+
+def quant_dims(md):
+    """Row length (input dimension) of every 2-D LLM weight, to show each is a multiple of 32."""
+    d = {}
+    for k, v in sorted(md["W_llm"].items()):
+        if v.dim() == 2:
+            d[k] = [int(v.shape[0]), int(v.shape[1])]
+    assert all(s[1] % 32 == 0 for s in d.values()), d
+    return {"llm_2d_weights_out_in": d, "all_row_lengths_multiple_of_32": True}
+
+
+def teacher_forced(case, cdir, md, ids, px, tok, eos, gen):
+    """teacher_forced.json + teacher_forced_logprobs.f32 (format: docs/FIXTURES.md). Row i is the
+    reference's next-token distribution after the prompt and teacher tokens 0..i-1, i.e. the one
+    that predicts teacher token i. Also what ggml's q8_0 / q4_0 recipes do to the same reference
+    (quantize-dequantize in PyTorch), as the figures a quantized runtime should land near."""
+    tf = tok.encode(TF_TEXT)
+    assert len(tf) >= N_TF and all(0 <= t < GPT2_1K_EOT for t in tf), len(tf)
+    tf = tf[:N_TF]
+    logits, n_seq = R.teacher_forced_logits(md, ids, px, tf)
+    assert n_seq + N_TF <= md["text"].get("max_position_embeddings", 2048)
+    lp = torch.log_softmax(logits.double(), dim=-1)
+    lse = torch.logsumexp(logits.double(), dim=-1)
+    top2 = torch.topk(logits, 2)
+    path = os.path.join(cdir, "teacher_forced_logprobs.f32")
+    lp.float().numpy().astype("<f4").tofile(path)
+    # the reference's own consistency: row 0 = the prefill's last logits (expected.json)
+    steps0 = R.greedy(md, ids, px, 1)[1][0]
+    row0 = float((logits[0] - steps0).abs().max())
+    assert row0 < 1e-4, row0
+    out = {
+        "format": "tlv-teacher-forced-1",
+        "logprobs_file": "teacher_forced_logprobs.f32",
+        "logprobs_dtype": "float32 little-endian, C order",
+        "shape": [N_TF, int(logits.shape[1])],
+        "text": TF_TEXT,
+        "ids": tf,
+        "first_position": n_seq,
+        "rows": "row i: log_softmax of the logits after the spliced prompt (positions 0..first_position-1) and "
+                "ids[0..i-1] (positions first_position..first_position+i-1); it predicts ids[i]. Row 0 = "
+                "expected.json last_prompt_logits.",
+        "logsumexp": [R.f7(float(x)) for x in lse],
+        "top1_ids": [int(x) for x in top2.indices[:, 0]],
+        "top1_margin": [R.f7(float(x)) for x in (top2.values[:, 0] - top2.values[:, 1])],
+        "min_top1_margin": R.f7(float((top2.values[:, 0] - top2.values[:, 1]).min())),
+        "teacher_top1_agreement": R.f7(float((top2.indices[:, 0] == torch.tensor(tf)).float().mean())),
+        "mean_nll_of_ids": R.f7(float(-lp[torch.arange(N_TF), torch.tensor(tf)].mean())),
+        "row0_vs_prefill_maxdiff": R.f7(row0),
+        "reference_recipes": {},
+    }
+    # bfloat16 (whole model) and the ggml recipes, all against the float32 reference above
+    variants = {"bf16_whole_model": R.cast_model(md, torch.bfloat16),
+                "q8_0": R.quantize_model(md, "q8_0"), "q4_0": R.quantize_model(md, "q4_0")}
+    for name, mv in variants.items():
+        pxv = px.to(torch.bfloat16) if name.startswith("bf16") else px
+        lv, _ = R.teacher_forced_logits(mv, ids, pxv, tf)
+        lpv = torch.log_softmax(lv.double(), dim=-1)
+        kl = (lp.exp() * (lp - lpv)).sum(-1)
+        _, _, gv = R.greedy(mv, ids, pxv, N_NEW, eos_id=eos)
+        same = 0
+        while same < min(len(gv), len(gen)) and gv[same] == gen[same]:
+            same += 1
+        out["reference_recipes"][name] = {
+            "top1_agreement": R.f7(float((lv.argmax(-1) == logits.argmax(-1)).float().mean())),
+            "mean_kl": float("%.4g" % float(kl.mean())), "max_kl": float("%.4g" % float(kl.max())),
+            "max_abs_logit_diff": float("%.4g" % float((lv.float() - logits).abs().max())),
+            "greedy_ids_same_until": same}
+    print("  teacher forced: %d tokens from position %d; min margin %.3g; %s" % (
+        N_TF, n_seq, out["min_top1_margin"], json.dumps(out["reference_recipes"])))
+    write_json_compact(os.path.join(cdir, "teacher_forced.json"), out)
+    return {"file": "teacher_forced.json", "logprobs_file": out["logprobs_file"], "n_tokens": N_TF,
+            "first_position": n_seq, "min_top1_margin": out["min_top1_margin"],
+            "reference_recipes": out["reference_recipes"]}
 
 
 def write_json_compact(path, obj):
@@ -731,6 +948,8 @@ def llm_summary(case, c, md):
                  vocab_size=c["vocab"], tie_word_embeddings=True, activation="swish (silu)", ffn_with_glu=True,
                  normalize_qk_projections=True, rms_norm_eps=1e-6, rope_freq_constant=10000, bos_token_id=1,
                  eos_token_id=2)
+        if case["tokenizer"] == "gpt2_1k":
+            s.update(bos_token_id=GPT2_1K_EOT, eos_token_id=GPT2_1K_EOT)
         return s
     s.update(hidden_size=c["hidden"], num_attention_heads=c["heads"], num_key_value_heads=c["kv"],
              head_dim=c.get("head_dim", c["hidden"] // c["heads"]), intermediate_size=c["inter"],
@@ -748,11 +967,24 @@ def llm_summary(case, c, md):
         s.update(tie_word_embeddings=False, hidden_act="gelu_new", layer_norm_eps=1e-5,
                  partial_rotary_factor=c["prf"], rotary_dim=int(c["prf"] * (c["hidden"] // c["heads"])),
                  rope_theta=10000.0, qkv_bias=True, lm_head_bias=False, bos_token_id=50256, eos_token_id=50256)
+    elif a == "llama" and case["layout"] == "factory":
+        s.update(tie_word_embeddings=False, hidden_act="silu", rms_norm_eps=1e-5, rope_theta=10000.0,
+                 qkv_bias=False, text_config_keys_omitted=["hidden_act", "rope_theta", "tie_word_embeddings",
+                                                           "max_position_embeddings (2048)"])
     elif a == "llama":
         s.update(tie_word_embeddings=False, hidden_act="silu", rms_norm_eps=1e-5, rope_theta=10000.0,
                  qkv_bias=False, bos_token_id=1, eos_token_id=2, pad_token_id=32001,
                  text_config_keys_omitted=["bos_token_id", "eos_token_id", "hidden_act", "rope_theta",
                                            "tie_word_embeddings"])
+    elif a == "qwen2":
+        s.update(tie_word_embeddings=True, hidden_act="silu", rms_norm_eps=1e-6, rope_theta=1000000.0,
+                 qkv_bias=True, o_proj_bias=False, text_config_keys_omitted=["hidden_act", "rms_norm_eps"])
+    if a == "phi" and case["layout"] == "factory":
+        s.update(lm_head_bias=True)
+    if case["tokenizer"] == "gpt2_1k":
+        s.update(bos_token_id=GPT2_1K_EOT, eos_token_id=GPT2_1K_EOT)
+        if "pad_token_id" in s:
+            s["pad_token_id"] = GPT2_1K_EOT
     return s
 
 
@@ -798,12 +1030,26 @@ def tokenizer_note(case):
                 "available; the GPT-2 byte-level BPE (tests/models/shared_tokenizers/gpt2, symlinked) is shipped "
                 "instead, <|endoftext|>=50256 is BOS/EOS/pad, vocab_size 50304 rows (50257 tokens). "
                 "Chunks around <image> tokenised separately, no BOS.")
+    if k == "gpt2_1k":
+        return ("STAND-IN for every family's own tokenizer: GPT-2's byte-level BPE cut to its first %d merges "
+                "(tests/models/shared_tokenizers/gpt2_1k, symlinked; ids 0..255 bytes, 256..%d merges, "
+                "<|endoftext|>=%d is BOS/EOS/pad), tokenizer_class GPT2Tokenizer, so vocab_size is %d. "
+                "Chunks around <image> tokenised separately, no BOS." % (GPT2_1K_MERGES, GPT2_1K_EOT - 1,
+                                                                         GPT2_1K_EOT, GPT2_1K_EOT + 1))
     return ("Phi-2 tokenizer: GPT-2 byte-level BPE (shared_tokenizers/gpt2, symlinked) + Phi-2's 38 whitespace "
             "tokens (added_tokens.json), as in the shared phi fixtures; chunks around <image> tokenised separately, "
             "no BOS.")
 
 
 def case_notes(case):
+    if case.get("quant"):
+        return [
+            "Quantization-quality case (issue 12 item 6): every 2-D LLM weight has a row length (input "
+            "dimension) that is a multiple of 32 (case.json quantization_dims), so q8_0/q4_0 quantize all of "
+            "them; the vision tower and connector are tiny and stay as stored.",
+            "teacher_forced: %d tokens of a fixed text after the prompt, with the reference's log-probabilities "
+            "at every position in teacher_forced_logprobs.f32 (docs/FIXTURES.md)." % N_TF,
+            "Small 1024-token BPE stand-in tokenizer (see tokenizer); template and ids follow it."]
     n = {
         "gemma_siglip_square": [
             "Factory layout. Gemma: GemmaRMSNorm multiplies by (1+w); every row of the spliced input (text AND the "

@@ -59,13 +59,18 @@ def st_read(path):
 
 
 def st_write(path, tensors, dtype):
-    """tensors: {name: tensor}; dtype 'F16' or 'F32'. Names sorted, offsets contiguous, header
+    """tensors: {name: tensor}; dtype 'F16', 'BF16' or 'F32'. Names sorted, offsets contiguous, header
     padded with spaces to a multiple of 8 (as the safetensors library writes)."""
-    npdt = {"F16": np.float16, "F32": np.float32}[dtype]
+    npdt = {"F16": np.float16, "F32": np.float32, "BF16": np.float32}[dtype]
     header, blobs, off = {}, [], 0
     for k in sorted(tensors):
         arr = tensors[k].detach().cpu().numpy().astype(npdt)
-        b = arr.tobytes()
+        if dtype == "BF16":  # round to nearest even on the upper 16 bits (torch's float -> bfloat16)
+            u = np.ascontiguousarray(arr).view(np.uint32).astype(np.uint64)
+            u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+            b = u.astype(np.uint16).tobytes()
+        else:
+            b = arr.tobytes()
         header[k] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
@@ -627,6 +632,64 @@ def greedy(m, ids, pixel, n_new, eos_id=None):
                 break
             x = torch.cat([x, llm_embed(m["arch"], m["W_llm"], [tok])], dim=0)
     return feats, steps, gen
+
+
+def teacher_forced_logits(m, ids, pixel, tf):
+    """Logits [len(tf), V] (float32): row i after the spliced prompt and tf[0..i-1] (one causal
+    forward over the whole sequence), and the spliced prompt length."""
+    with torch.no_grad():
+        feats = image_features(m, pixel)
+        x = splice(m, ids, feats.to(m["W_llm"][next(iter(m["W_llm"]))].dtype))
+        n = x.shape[0]
+        x = torch.cat([x, llm_embed(m["arch"], m["W_llm"], tf[:-1])], dim=0)
+        logits = llm_forward(m["arch"], m["text"], m["W_llm"], x)
+    return logits[n - 1:].float(), n
+
+
+# ggml's reference quantizers (ggml-quants.c quantize_row_q8_0_ref / quantize_row_q4_0_ref), in
+# float32 as there; returns the dequantized weights. Blocks of 32 along the last dimension.
+def _fp16(x):
+    return x.astype(np.float16).astype(np.float32)
+
+
+def quant_dequant(w, fmt):
+    a = w.detach().float().numpy().astype(np.float32)
+    assert a.shape[-1] % 32 == 0, a.shape
+    b = a.reshape(-1, 32)
+    if fmt == "q8_0":
+        amax = np.abs(b).max(axis=1)
+        d = (amax / np.float32(127)).astype(np.float32)
+        idv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), 0).astype(np.float32)
+        v = (b * idv[:, None]).astype(np.float32)
+        q = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))  # roundf: half away from zero
+        out = q.astype(np.float32) * _fp16(d)[:, None]
+    elif fmt == "q4_0":
+        i = np.abs(b).argmax(axis=1)  # the first element of largest magnitude, with its sign
+        mx = b[np.arange(b.shape[0]), i]
+        d = (mx / np.float32(-8)).astype(np.float32)
+        idv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), 0).astype(np.float32)
+        v = (b * idv[:, None] + np.float32(8.5)).astype(np.float32)
+        q = np.minimum(np.trunc(v), 15)  # (int8_t) truncates; v >= 0.5 here
+        out = (q - 8).astype(np.float32) * _fp16(d)[:, None]
+    else:
+        raise ValueError(fmt)
+    return torch.from_numpy(out.reshape(a.shape).astype(np.float32))
+
+
+def quantize_model(m, recipe):
+    """issue 12's recipes on the LLM: 'q8_0' every 2-D LLM weight q8_0; 'q4_0' the linear weights
+    q4_0 and the token embedding / output head q8_0. A row length that is not a multiple of 32 keeps
+    its weights (not the case in the quantization cases). Norms, biases, vision and connector as stored."""
+    m2 = dict(m)
+    W = {}
+    for k, v in m["W_llm"].items():
+        if v.dim() != 2 or v.shape[-1] % 32:
+            W[k] = v
+            continue
+        emb = k in ("model.embed_tokens.weight", "lm_head.weight", "transformer.token_embeddings.weight")
+        W[k] = quant_dequant(v, "q8_0" if recipe == "q8_0" or emb else "q4_0").to(v.dtype)
+    m2["W_llm"] = W
+    return m2
 
 
 def step_record(i, logits):

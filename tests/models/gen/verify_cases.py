@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 # Re-check the committed cases under tests/models/ from the files alone: load each checkpoint
 # directory as a runtime would (config.json, safetensors header/shards, vision_tower/ for the legacy
-# layout), re-tokenise the prompt, re-preprocess the image, rerun the model, compare with expected.json.
+# layout), re-tokenise the prompt, re-preprocess the image, rerun the model, compare with expected.json;
+# for the quantization cases also teacher_forced.json / teacher_forced_logprobs.f32.
 #   /usr/bin/python3 tests/models/gen/verify_cases.py
 import json
 import os
 import sys
 
+import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,6 +69,22 @@ def main():
                 and r["image_rgb_sha256_match"] and r["pixel_values_maxdiff"] < 1e-5
                 and r["image_features_maxdiff"] < 1e-5 and r["last_prompt_logits_maxdiff"] < 1e-4
                 and r["generated_ids_match"] and r["sequence_length_match"])
+        tfp = os.path.join(d, "teacher_forced.json")
+        if os.path.exists(tfp):  # quantization cases: the teacher-forced log-probabilities
+            tf = json.load(open(tfp))
+            n, V = tf["shape"]
+            lp = torch.from_numpy(np.fromfile(os.path.join(d, tf["logprobs_file"]), dtype="<f4").reshape(n, V).copy())
+            logits, n_seq = R.teacher_forced_logits(m, exp["input_ids"], pe, tf["ids"])
+            lp2 = torch.log_softmax(logits.double(), dim=-1)
+            r["teacher_forced_logprobs_maxdiff"] = float((lp2 - lp.double()).abs().max())
+            r["teacher_forced_logsumexp_maxdiff"] = float((torch.logsumexp(logits.double(), -1)
+                                                           - torch.tensor(tf["logsumexp"], dtype=torch.float64)).abs().max())
+            tf_ok = (n == len(tf["ids"]) == len(tf["top1_ids"]) and n_seq == tf["first_position"]
+                     and [int(x) for x in logits.argmax(-1)] == tf["top1_ids"]
+                     and tok.encode(tf["text"])[:n] == tf["ids"]
+                     and r["teacher_forced_logprobs_maxdiff"] < 1e-4 and r["teacher_forced_logsumexp_maxdiff"] < 1e-4)
+            r["teacher_forced_ok"] = tf_ok
+            good = good and tf_ok
         r["ok"] = good
         ok = ok and good
         print(json.dumps(r))

@@ -57,7 +57,7 @@ typedef enum tlv_llm_arch {
 } tlv_llm_arch;
 
 /* Activation and norm as the config names them. The ops layer has its own enums (ops/ops.h
- * tlv_act, ops/basic.h tlv_norm_kind); formats/ must not include ops/, so the model code maps
+ * tlv_act, ops/norm.h tlv_norm_kind); formats/ must not include ops/, so the model code maps
  * these one to one. */
 typedef enum tlv_cfg_norm {
     TLV_CFG_NORM_LAYER = 1, /* (x - mean) / sqrt(var + eps) * w + b */

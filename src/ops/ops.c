@@ -2,6 +2,7 @@
 #include "ops/ops.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "dtype.h" /* shaders/dtype.h */
 
@@ -127,4 +128,116 @@ int tlv__op_row_slab(const tlv_tensor *t, int64_t row, int64_t *row_in_slab, int
     *row_in_slab = in;
     *rows_left = tlv__tensor_slab_nrows(t, slab) - in;
     return slab;
+}
+
+/* ------------------------------------------------------------------ for the small kernels (norm.c .. topk.c) */
+
+tlv_op_tune tlv__op_tune(const tlv_vk_caps *c)
+{
+    /* the device's tuning record (vk/tuning.c; why: docs/BENCHMARKS.md "Why the tuning table
+     * says what it says"); the loop budgets bound each invocation's share of the work under the
+     * driver's loop limit (caps.max_loop_iterations, from the quirk table) */
+    const tlv_vk_tuning *r = &c->tune;
+    tlv_op_tune t;
+    t.norm_wg = r->norm_wg;
+    t.ew_wg = r->ew_wg;
+    t.ew_chunk = r->ew_chunk;
+    t.ew_max_wgs = r->ew_max_wgs;
+    t.embed_wg = r->embed_wg;
+    t.topk_wg = r->topk_wg;
+    t.topk_chunk = r->topk_chunk;
+    t.topk_max_parts = r->topk_max_parts;
+    t.loop_budget = r->loop_budget;
+    t.topk_budget = r->topk_budget;
+    return t;
+}
+
+const tlv_vk_caps *tlv__op_caps(tlv_stream *s)
+{
+    return tlv__vk_device_caps(tlv__stream_device(s));
+}
+
+tlv_row_view tlv__op_view_rows(const tlv_tensor *t, int64_t row0, int64_t col0, int write)
+{
+    tlv_row_view v = {t, row0, col0, tlv__tensor_row_elems(t), 0, write};
+    return v;
+}
+
+int64_t tlv__op_row_chunk(const tlv_row_view *v, int n_v, int64_t r, int64_t max_rows, tlv_chunk_pos *pos)
+{
+    int64_t rows = max_rows;
+    for (int i = 0; i < n_v; i++) {
+        if (!v[i].t) continue;
+        if (v[i].bcast) {
+            pos[i].slab = 0;
+            pos[i].off = (uint64_t)v[i].col0;
+            continue;
+        }
+        int64_t in, left;
+        pos[i].slab = tlv__op_row_slab(v[i].t, v[i].row0 + r, &in, &left);
+        pos[i].off = (uint64_t)(in * v[i].stride + v[i].col0);
+        if (left < rows) rows = left;
+    }
+    return rows;
+}
+
+tlv_vk_binding tlv__op_bind(const tlv_row_view *v, const tlv_chunk_pos *p)
+{
+    return tlv__tensor_binding(v->t, p->slab, v->write);
+}
+
+int tlv__op_fits_u32(uint64_t v)
+{
+    return v <= 0xffffffffull;
+}
+
+int tlv__op_check_float(tlv_stream *s, const char *op, const char *what, const tlv_tensor *t)
+{
+    if (!t) {
+        tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: %s: missing (NULL)", op, what);
+        return 0;
+    }
+    if (t->dtype != TLV_F32 && t->dtype != TLV_F16 && t->dtype != TLV_BF16) {
+        tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s: expected F32, F16 or BF16, found %s", op, what, tlv__dtype_name(t->dtype));
+        return 0;
+    }
+    if (t->n_slabs < 1) {
+        tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: %s: not allocated", op, what);
+        return 0;
+    }
+    return 1;
+}
+
+/* A binding for bytes [off, off + bytes) of b: the binding starts at the aligned offset below
+ * off; *first = elements (4 bytes) from the binding start to off. */
+tlv_vk_binding tlv__op_bind_range(const tlv_vk_caps *c, const tlv_vk_buffer *b, uint64_t off, uint64_t bytes, int write,
+                                 uint32_t *first)
+{
+    uint64_t align = c->min_storage_align ? c->min_storage_align : 256;
+    uint64_t abs = b->offset + off;
+    uint64_t start = abs / align * align;
+    if (start < b->offset) start = b->offset; /* b->offset is itself aligned */
+    tlv_vk_binding r;
+    memset(&r, 0, sizeof r);
+    r.buf = b;
+    r.offset = start - b->offset;
+    r.range = abs + bytes - start;
+    r.write = write;
+    *first = (uint32_t)((abs - start) / 4);
+    return r;
+}
+
+int tlv__op_check_i32_range(tlv_stream *s, const char *op, const char *what, const tlv_vk_buffer *b, uint64_t off,
+                           uint64_t count)
+{
+    if (!b || !b->buffer) {
+        tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: %s: missing buffer", op, what);
+        return 0;
+    }
+    if (off % 4 || off + 4 * count > b->size) {
+        tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s: %llu int32 at byte %llu do not fit a buffer of %llu bytes (or the offset is not a multiple of 4)",
+                         op, what, (unsigned long long)count, (unsigned long long)off, (unsigned long long)b->size);
+        return 0;
+    }
+    return 1;
 }

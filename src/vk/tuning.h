@@ -55,7 +55,7 @@ typedef struct tlv_vk_tuning {
     uint32_t attn_subgroup_sum; /* attn_dsplit sums with subgroupAdd where the workgroup is one
                                    subgroup (the driver runs a workgroup as one subgroup) */
 
-    /* norm, elementwise, cast, embed, patch embed, top-k (ops/basic.c) */
+    /* norm, elementwise, cast, embed, patch embed, top-k (ops/norm.c .. topk.c, via tlv__op_tune) */
     uint32_t norm_wg;         /* invocations per vector (table 0: the subgroup size 4..64, else 8) */
     uint32_t norm_shrink;     /* short vectors get a smaller workgroup */
     uint32_t norm_target_wgs; /* vectors spread over about this many workgroups (0: one each) */

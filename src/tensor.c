@@ -1,6 +1,7 @@
 /* tensor.c: shapes, sizes, slabs and host <-> device copies (tensor.h). */
 #include "tensor.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "core/checked.h"
@@ -50,6 +51,7 @@ tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind ki
 {
     const tlv_vk_caps *c = tlv__vk_device_caps(d);
     uint64_t row = tlv__tensor_row_bytes(t), total = tlv__tensor_bytes(t);
+    int64_t n_slabs;
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] <= 0) return tlv__err_set(err, TLV_ERR_SHAPE, "tensor dimension %d is %lld", i, (long long)t->shape[i]);
     if (tlv__dtype_is_block(t->dtype) && (t->ndim < 2 || t->shape[t->ndim - 1] % tlv__dtype_block_elems(t->dtype)))
@@ -60,28 +62,27 @@ tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind ki
                             (unsigned long long)row, c->storage_range_limit);
     if (total <= c->storage_range_limit) {
         t->slab_rows = t->shape[0];
-        t->n_slabs = 1;
+        n_slabs = 1;
     } else {
         /* Slab rows: as many as fit, a multiple of 8 rows so that F16/BF16 slabs stay word- and
          * 16-byte aligned. */
         int64_t rows = (int64_t)(c->storage_range_limit / row);
         if (rows >= 8) rows &= ~(int64_t)7;
         t->slab_rows = rows;
-        int64_t n = (t->shape[0] + rows - 1) / rows;
-        if (n > TLV_MAX_SLABS)
-            return tlv__err_set(err, TLV_ERR_LIMIT, "tensor of %llu bytes needs %lld slabs of the device's storage range, at most %d",
-                                (unsigned long long)total, (long long)n, TLV_MAX_SLABS);
-        t->n_slabs = (int)n;
+        n_slabs = (t->shape[0] + rows - 1) / rows;
     }
-    for (int i = 0; i < t->n_slabs; i++) {
+    tlv_status st = tlv__tensor_slabs_new(d, t, n_slabs, err);
+    if (st) return st;
+    for (int i = 0; i < (int)n_slabs; i++) {
         uint64_t bytes = (uint64_t)tlv__tensor_slab_nrows(t, i) * row;
         /* round up to whole words so F16 tensors of odd length can be read as uint words */
         bytes = (bytes + 15) & ~(uint64_t)15;
-        tlv_status st = tlv__vk_buffer_alloc(d, bytes, kind, &t->slabs[i], err);
+        st = tlv__vk_buffer_alloc(d, bytes, kind, &t->slabs[i], err);
         if (st) {
             tlv__tensor_free(d, t);
             return st;
         }
+        t->n_slabs = i + 1;
     }
     return TLV_OK;
 }
@@ -90,6 +91,24 @@ void tlv__tensor_free(tlv_vk_device *d, tlv_tensor *t)
 {
     if (!t) return;
     for (int i = 0; i < t->n_slabs; i++) tlv__vk_buffer_free(d, &t->slabs[i]);
+    tlv__tensor_slabs_delete(d, t);
+}
+
+tlv_status tlv__tensor_slabs_new(tlv_vk_device *d, tlv_tensor *t, int64_t n, tlv_err *err)
+{
+    /* n_slabs is an int; past that the tensor is absurd for any device, so say so */
+    if (n < 1 || n > INT_MAX)
+        return tlv__err_set(err, TLV_ERR_LIMIT, "tensor needs %lld storage slabs, expected 1..%d", (long long)n, INT_MAX);
+    t->slabs = tlv__calloc(tlv__vk_device_allocator(d), (size_t)n, sizeof *t->slabs);
+    t->n_slabs = 0;
+    if (!t->slabs) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory for %lld slab records", (long long)n);
+    return TLV_OK;
+}
+
+void tlv__tensor_slabs_delete(tlv_vk_device *d, tlv_tensor *t)
+{
+    if (t->slabs) tlv__free(tlv__vk_device_allocator(d), t->slabs);
+    t->slabs = NULL;
     t->n_slabs = 0;
 }
 

@@ -10,7 +10,14 @@
  *             (maxStorageBufferRange, 128 MiB on lavapipe and many phones) is split along
  *             shape[0] into slabs of slab_rows rows, each its own buffer range, so that every slab
  *             can be bound on its own; kernels that read such weights loop over slabs. A tensor
- *             that fits has n_slabs == 1 and slabs[0] covers it all.
+ *             that fits has n_slabs == 1 and slabs[0] covers it all. There is no slab count limit.
+ *   ownership slabs points to an array of n_slabs buffer ranges on the heap (the device's
+ *             allocator), sized to need: one record for a tensor that fits, so a tensor record is
+ *             small. tlv__tensor_alloc fills it and the tensor it filled owns the array and its
+ *             buffers; tlv__tensor_free releases both. A struct copy of a tensor (graph.c's rows()
+ *             and shape2(), `tlv_tensor v = *t`) is a view: it shares the array and the buffers, is
+ *             never freed, and must not outlive the owner. A tensor that was only initialised (or
+ *             zeroed) has n_slabs == 0 and slabs == NULL.
  *
  * Element access in shaders: F16 and BF16 data are read as 32-bit words (two elements a word,
  * element 2k in the low half) so no 16-bit storage feature is needed; rows of odd length may start
@@ -24,7 +31,6 @@
 #include "vk/vk.h"
 
 #define TLV_MAX_DIMS 4
-#define TLV_MAX_SLABS 64
 
 typedef struct tlv_tensor {
     tlv_dtype dtype;
@@ -32,7 +38,7 @@ typedef struct tlv_tensor {
     int64_t shape[TLV_MAX_DIMS];
     int n_slabs;
     int64_t slab_rows;                   /* rows of shape[0] per slab (the last may have fewer) */
-    tlv_vk_buffer slabs[TLV_MAX_SLABS];
+    tlv_vk_buffer *slabs;                /* n_slabs ranges; owned as told above */
 } tlv_tensor;
 
 int64_t tlv__tensor_nelem(const tlv_tensor *t);
@@ -53,6 +59,12 @@ void tlv__tensor_init(tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *s
  * A block dtype needs 2+ dims and a last dimension that is a multiple of its block (TLV_ERR_SHAPE). */
 tlv_status tlv__tensor_alloc(tlv_vk_device *d, tlv_tensor *t, tlv_vk_mem_kind kind, tlv_err *err);
 void tlv__tensor_free(tlv_vk_device *d, tlv_tensor *t);
+/* The slab array alone, for code that binds ranges it allocated itself (the test harness's guarded
+ * buffers): tlv__tensor_slabs_new sets slabs to n zeroed records and n_slabs to 0 (the caller
+ * counts them in as it fills them); tlv__tensor_slabs_delete frees the array and zeroes
+ * slabs/n_slabs without touching the buffers. */
+tlv_status tlv__tensor_slabs_new(tlv_vk_device *d, tlv_tensor *t, int64_t n, tlv_err *err);
+void tlv__tensor_slabs_delete(tlv_vk_device *d, tlv_tensor *t);
 
 /* Synchronous host <-> device copies of the whole tensor in its own dtype (data is
  * tlv__tensor_bytes() long, rows contiguous). */

@@ -300,17 +300,20 @@ int tlv_test_tensor_make(tlv_test_gpu *g, tlv_tensor *t, tlv_dtype dtype, int nd
         /* the rule of tlv__tensor_alloc (tensor.c): as many rows as fit, a multiple of 8 */
         slab_rows = (int64_t)(limit / row_bytes);
         if (slab_rows >= 8) slab_rows &= ~(int64_t)7;
-        if (slab_rows <= 0 || (rows + slab_rows - 1) / slab_rows > TLV_MAX_SLABS) {
+        if (slab_rows <= 0) {
             char msg[160];
-            snprintf(msg, sizeof msg, "tensor of %llu bytes (rows of %llu) cannot be split into <= %d slabs of %llu",
-                     (unsigned long long)total, (unsigned long long)row_bytes, TLV_MAX_SLABS,
-                     (unsigned long long)limit);
+            snprintf(msg, sizeof msg, "tensor of %llu bytes: one row of %llu exceeds the storage range of %llu",
+                     (unsigned long long)total, (unsigned long long)row_bytes, (unsigned long long)limit);
             fail_msg("tensor make", msg);
             return 0;
         }
     }
     int n_slabs = rows == 0 ? 1 : (int)((rows + slab_rows - 1) / slab_rows);
     t->slab_rows = slab_rows;
+    if (tlv__tensor_slabs_new(g->dev, t, n_slabs, &g->err) != TLV_OK) {
+        fail_msg("tensor make", g->err.msg);
+        return 0;
+    }
     for (int i = 0; i < n_slabs; i++) {
         int64_t nr = rows - (int64_t)i * slab_rows < slab_rows ? rows - (int64_t)i * slab_rows : slab_rows;
         if (!alloc_view(g, (VkDeviceSize)nr * row_bytes, guarded, &t->slabs[i])) {
@@ -389,7 +392,7 @@ int tlv_test_guards_ok(tlv_test_gpu *g, const tlv_tensor *t, const char *what)
 void tlv_test_tensor_release(tlv_test_gpu *g, tlv_tensor *t)
 {
     for (int i = 0; i < t->n_slabs; i++) release_view(g, &t->slabs[i]);
-    t->n_slabs = 0;
+    tlv__tensor_slabs_delete(g->dev, t);
 }
 
 /* ------------------------------------------------------------------ comparisons */

@@ -531,10 +531,13 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_tensor_make(g, &o, TLV_F32, 2, (int64_t[]){4, 4 * 16}, NULL, 0);
     tlv_test_tensor_make(g, &tab, TLV_F32, 2, (int64_t[]){8, 8}, NULL, 0);
     tlv_test_tensor_make(g, &tab6, TLV_F32, 2, (int64_t[]){6, 8}, NULL, 0);
+    tlv_vk_buffer unbound[2] = {{0}}; /* never-allocated slab records for the two fakes */
     tlv__tensor_init(&f16, TLV_F16, 2, (int64_t[]){4, 4 * 16});
     f16.n_slabs = 1;
+    f16.slabs = unbound;
     tlv__tensor_init(&fake, TLV_F32, 2, (int64_t[]){4, 4 * 16});
     fake.n_slabs = 2;
+    fake.slabs = unbound;
     if (!q.n_slabs || !kv.n_slabs || !kv32.n_slabs || !o.n_slabs || !tab.n_slabs || !tab6.n_slabs) goto out;
 
     tlv_attn_params good = {4, 8, 4, 2, 16, 1, 4, 0.25f, 0};

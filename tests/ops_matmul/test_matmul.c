@@ -441,9 +441,10 @@ static void test_bad_args(tlv_test_gpu *g)
     }
     /* activations in slabs are refused: a fake two-slab x */
     tlv_tensor x2 = x;
+    tlv_vk_buffer two[2] = {x.slabs[0], x.slabs[0]}; /* a view's own slab array: x's has one record */
     x2.n_slabs = 2;
     x2.slab_rows = 2;
-    x2.slabs[1] = x.slabs[0];
+    x2.slabs = two;
     tlv__op_matmul(g->s, &x2, &w, NULL, NULL, TLV_ACT_NONE, &y);
     tlv_test_expect_fail(g, TLV_ERR_UNSUPPORTED, "matmul: x: expected one storage slab, found 2");
     /* the sticky status: after a failure, a valid op records nothing and the error stays */

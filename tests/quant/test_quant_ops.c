@@ -63,6 +63,57 @@ static void test_alloc(tlv_test_gpu *g)
     }
 }
 
+/* Slab records are sized to need (tensor.h, ownership): a tensor in more than 64 slabs (the old
+ * inline limit) allocates, round-trips its bytes and frees its record array (ASan/LSan builds catch
+ * a leak or an overrun); a struct copy is a view that shares the owner's slabs. */
+static void test_many_slabs(tlv_test_gpu *g)
+{
+    tlv_err err;
+    tlv_tensor t, z = {0};
+    printf("sizeof(tlv_tensor) = %zu bytes\n", sizeof(tlv_tensor));
+    CHECK(sizeof(tlv_tensor) <= 96);
+    tlv__tensor_free(g->dev, &z); /* a zeroed tensor frees to nothing */
+    CHECK(z.slabs == NULL && z.n_slabs == 0);
+    /* [1600, 1024] F32: 4 KiB rows; a 64 KiB range gives 16 rows a slab, 100 slabs */
+    const int64_t rows = 1600, cols = 1024;
+    const uint64_t rb = cols * 4;
+    tlv__tensor_init(&t, TLV_F32, 2, (const int64_t[]){rows, cols});
+    CHECK(t.slabs == NULL);
+    CHECK_EQ_INT(tlv__tensor_alloc(g->dev, &t, TLV_MEM_DEVICE, &err), TLV_OK);
+    uint64_t limit = g->caps->storage_range_limit;
+    int64_t per = rows * rb <= limit ? rows : (int64_t)(limit / rb) & ~(int64_t)7;
+    CHECK_EQ_INT(t.n_slabs, (rows + per - 1) / per);
+    if (limit <= 65536) CHECK(t.n_slabs > 64);
+    printf("F32 [%lld, %lld]: %d slabs\n", (long long)rows, (long long)cols, t.n_slabs);
+    size_t n = (size_t)(rows * rb);
+    uint8_t *src = malloc(n), *back = calloc(1, n);
+    CHECK(src && back);
+    if (!src || !back) goto out;
+    uint64_t seed = 7;
+    for (size_t i = 0; i < n; i++) src[i] = (uint8_t)tlv_test_rand_u32(&seed);
+    CHECK_EQ_INT(tlv__tensor_write(g->dev, &t, src, &err), TLV_OK);
+    CHECK_EQ_INT(tlv__tensor_read(g->dev, &t, back, &err), TLV_OK);
+    CHECK(memcmp(src, back, n) == 0);
+    /* a view of the first 40 rows (crosses slabs under a small range), as graph.c's rows() makes */
+    tlv_tensor v = t;
+    v.shape[0] = 40;
+    CHECK(v.slabs == t.slabs);
+    memset(back, 0, n);
+    CHECK_EQ_INT(tlv__tensor_read(g->dev, &v, back, &err), TLV_OK);
+    CHECK(memcmp(src, back, (size_t)(40 * rb)) == 0);
+    /* writes through the view land in the owner's storage */
+    for (size_t i = 0; i < (size_t)(40 * rb); i++) src[i] ^= 0xa5;
+    CHECK_EQ_INT(tlv__tensor_write(g->dev, &v, src, &err), TLV_OK);
+    CHECK_EQ_INT(tlv__tensor_read(g->dev, &t, back, &err), TLV_OK);
+    CHECK(memcmp(src, back, n) == 0);
+out:
+    free(src);
+    free(back);
+    tlv__tensor_free(g->dev, &t); /* the owner frees; the view is dropped */
+    CHECK(t.slabs == NULL && t.n_slabs == 0);
+    tlv__tensor_free(g->dev, &t); /* freeing twice is harmless */
+}
+
 /* Every op that reads a weight, table or float operand refuses a block dtype with its name. */
 static void test_ops_refuse(tlv_test_gpu *g)
 {
@@ -129,6 +180,7 @@ int main(void)
     tlv_test_gpu g;
     if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_quant_ops");
     test_alloc(&g);
+    test_many_slabs(&g);
     test_ops_refuse(&g);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_quant_ops");

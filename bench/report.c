@@ -386,7 +386,10 @@ int bench_compare(int n_files, char **files, const char *svg_path)
             if (col < 0) {
                 const cJSON *dev = cJSON_GetObjectItemCaseSensitive(rec, "device");
                 char name[96];
-                snprintf(name, sizeof name, "%s (%s)", jstr(dev, "name"), jstr(dev, "driver_version"));
+                /* Mesa reports the same driverVersion for every release (lavapipe 22.3 and 25.0 both
+                 * say 0.0.1): driverInfo ("Mesa 25.0.7 ...") tells runs on two drivers apart */
+                const char *info = jstr(dev, "driver_info");
+                snprintf(name, sizeof name, "%s (%s)", jstr(dev, "name"), *info ? info : jstr(dev, "driver_version"));
                 for (col = 0; col < n_cols && strcmp(names[col], name); col++) {}
                 if (col == n_cols) snprintf(names[n_cols++], sizeof names[0], "%s", name);
             }

@@ -166,6 +166,15 @@ int main(int argc, char **argv)
         CHECK_CONTAINS(text, "| test |");
         CHECK_CONTAINS(text, "pp8+img");
         CHECK_CONTAINS(text, "read bandwidth");
+        /* columns are named by driverInfo where there is one (Mesa's driverVersion is the same
+         * for every release, so two lavapipes would otherwise share a column) */
+        char *jt = slurp(j1);
+        cJSON *ja = jt ? cJSON_Parse(jt) : NULL;
+        free(jt);
+        const cJSON *d0 = cJSON_IsArray(ja) ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ja, 0), "device") : NULL;
+        CHECK(d0 != NULL);
+        if (d0 && *str(d0, "driver_info")) CHECK_CONTAINS(text, str(d0, "driver_info"));
+        cJSON_Delete(ja);
     }
     free(text);
     text = slurp(svg);

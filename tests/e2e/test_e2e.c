@@ -18,16 +18,7 @@
 #include "api_internal.h"
 #include "tinyllava.h"
 
-static cJSON *load_json(const char *dir, const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *text = tlv_test_read_file(path, NULL);
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    if (!j) fprintf(stderr, "cannot read %s\n", path);
-    return j;
-}
+#include "fixture_json.h"
 
 static double max_diff(const cJSON *arr, const void *data, int n, int *count_mismatch)
 {

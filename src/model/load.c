@@ -16,6 +16,7 @@
 
 #include "model/model.h"
 #include "ops/attention.h"
+#include "ops/fill.h"
 
 typedef struct binder {
     tlv_model_core *m;
@@ -34,25 +35,6 @@ typedef struct binder {
     tlv_stream *stream;
     int mixed_qkv, mixed_gate_up; /* counting pass: parts of a fused layer differ in dtype */
 } binder;
-
-/* Fills t on the device: offset + scale * U[-1, 1). */
-static tlv_status synth_fill(binder *b, tlv_tensor *t, float scale, float offset)
-{
-    tlv_vk_device *dev = b->m->dev;
-    uint32_t spec[2] = {256, tlv__op_dtype_code(t->dtype)};
-    const tlv_vk_pipeline *p;
-    tlv_status s = tlv__vk_pipeline_get(dev, "fill_random", spec, 2, 1, 16, &p, b->err);
-    if (s) return s;
-    for (int i = 0; i < t->n_slabs; i++) {
-        uint64_t n = (uint64_t)tlv__tensor_slab_nrows(t, i) * (uint64_t)tlv__tensor_row_elems(t);
-        uint64_t words = t->dtype == TLV_F32 ? n : (n + 1) / 2;
-        uint64_t groups = (words + 255) / 256, gx = groups < 65535 ? groups : 65535, gy = (groups + gx - 1) / gx;
-        struct { uint32_t n, seed; float scale, offset; } pc = {(uint32_t)n, b->seed++, scale, offset};
-        tlv_vk_binding bind = tlv__tensor_binding(t, i, 1);
-        tlv__stream_dispatch(b->stream, p, &bind, 1, &pc, sizeof pc, (uint32_t)gx, (uint32_t)gy, 1, "fill_random");
-    }
-    return tlv__stream_status(b->stream);
-}
 
 static tlv_status synth_bind(binder *b, tlv_tensor *t, const char *name, int ndim, const int64_t *dims)
 {
@@ -77,7 +59,9 @@ static tlv_status synth_bind(binder *b, tlv_tensor *t, const char *name, int ndi
     }
     b->m->device_bytes += tlv__tensor_bytes(t);
     b->m->n_params += (uint64_t)tlv__tensor_nelem(t);
-    return synth_fill(b, t, scale, offset);
+    tlv_status st = tlv__op_fill_random(b->stream, t, &b->seed, scale, offset);
+    if (st) return tlv__err_prefix(b->err, "tensor '%s'", name);
+    return TLV_OK;
 }
 
 static tlv_dtype st_dtype(const tlv_st_tensor *st)

@@ -257,11 +257,30 @@ TLV_API tlv_status tlv_vocab_render_chat(tlv_vocab *v, const tlv_turn *turns, si
 
 /* ------------------------------------------------------------------ sessions */
 
+/* How the KV cache stores K and V. Attention reads either and computes in f32; f16 halves the
+ * cache's bytes (docs/ARCHITECTURE.md "KV cache precision": the e2e outcome of each). */
+typedef enum tlv_kv_type {
+    TLV_KV_DEFAULT = 0,           /* the library's choice: TLV_KV_F16 */
+    TLV_KV_F16 = 1,               /* IEEE half, values clamped to +-65504 */
+    TLV_KV_F32 = 2
+} tlv_kv_type;
+
 typedef struct tlv_session_options {
     uint32_t n_ctx;               /* positions of KV cache; 0: the model's max_context, at most 2048 */
+    uint32_t kv_type;             /* tlv_kv_type; 0: TLV_KV_DEFAULT */
 } tlv_session_options;
 
+/* o may be NULL (all defaults). An unknown kv_type fails with TLV_ERR_INVALID_ARG (message in
+ * tlv_context_errmsg). */
 TLV_API tlv_status tlv_session_create(tlv_model *m, const tlv_session_options *o, tlv_session **out);
+
+typedef struct tlv_session_info {
+    uint32_t n_ctx;               /* positions of KV cache reserved */
+    uint32_t kv_type;             /* in use: TLV_KV_F16 or TLV_KV_F32 (never TLV_KV_DEFAULT) */
+    uint64_t kv_bytes;            /* device bytes of the KV cache: K and V, every layer, n_ctx positions */
+} tlv_session_info;
+
+TLV_API tlv_status tlv_session_get_info(const tlv_session *s, tlv_session_info *info);
 TLV_API void tlv_session_destroy(tlv_session *s);
 TLV_API const char *tlv_session_errmsg(const tlv_session *s);
 

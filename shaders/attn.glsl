@@ -1,4 +1,8 @@
-// attn.glsl: flash attention, one pass with an online softmax, f32 throughout.
+// attn.glsl: flash attention, one pass with an online softmax, f32 arithmetic throughout.
+//
+// K and V: F32, or F16 when the including .comp defines KV_F16 1 (the f16 KV cache: read as
+// 32-bit words, two halves a word, element 2k in the low half, so no 16-bit storage feature is
+// needed; any offset or stride, odd ones included). q and o are F32 either way.
 //
 // One invocation owns one "row": a (query position i, q head) pair. The rows of a workgroup all
 // belong to one KV head (gl_WorkGroupID.y): with grouped-query attention the `group` q heads of a
@@ -31,8 +35,21 @@ layout(constant_id = 3) const uint D = 64;  // head_dim (ids 1, 2 are local_size
 layout(constant_id = 4) const uint BC = 8;  // keys per online-softmax block
 
 layout(std430, binding = 0) readonly buffer QBuf { float q_buf[]; };
+#ifndef KV_F16
+#define KV_F16 0
+#endif
+#if KV_F16
+#include "dtype.glsl"
+layout(std430, binding = 1) readonly buffer KBuf { uint k_buf[]; };
+layout(std430, binding = 2) readonly buffer VBuf { uint v_buf[]; };
+#define K_AT(e) f16_half(k_buf[(e) >> 1], (e) & 1u)
+#define V_AT(e) f16_half(v_buf[(e) >> 1], (e) & 1u)
+#else
 layout(std430, binding = 1) readonly buffer KBuf { float k_buf[]; };
 layout(std430, binding = 2) readonly buffer VBuf { float v_buf[]; };
+#define K_AT(e) k_buf[e]
+#define V_AT(e) v_buf[e]
+#endif
 layout(std430, binding = 3) writeonly buffer OBuf { float o_buf[]; };
 
 layout(push_constant) uniform Push {
@@ -96,7 +113,7 @@ void main()
             if (j < ke) {
                 const uint kp = kh + j * p.k_rs;
                 [[unroll]] for (uint d = 0u; d < D; ++d)
-                    dot += q[d] * k_buf[kp + d];
+                    dot += q[d] * K_AT(kp + d);
             }
             s[jj] = j < lim ? dot : NEG;
             mb = max(mb, s[jj]);
@@ -112,7 +129,7 @@ void main()
                 l += pj;
                 const uint vp = vh + j * p.v_rs;
                 [[unroll]] for (uint d = 0u; d < D; ++d)
-                    acc[d] += pj * v_buf[vp + d];
+                    acc[d] += pj * V_AT(vp + d);
             }
         }
         m = mb;

@@ -29,15 +29,40 @@ const uint DL = (D4 + W - 1u) / W;          // vec4s per lane
 
 // K and V come through uniform texel buffers (RGBA32UI, one vec4 a texel) in the _tex variant:
 // lavapipe fetches texels as one gather, storage-buffer loads lane by lane.
+// KV_F16 1 (the f16 KV cache): K and V hold F16, four halves (two 32-bit words, no 16-bit storage
+// feature needed) a vec4; a texel holds two of them.
+#ifndef KV_F16
+#define KV_F16 0
+#endif
 layout(std430, binding = 0) readonly buffer QBuf { vec4 q_buf[]; };
+#if KV_F16
+vec4 half4(uvec2 w)
+{
+    return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
+}
+#endif
 #if DSPLIT_TEXEL
 // A texel buffer is a plain image in SPIR-V for Vulkan 1.3+ (not a sampled image): texelFetch
 // on it needs samplerless texture functions.
 #extension GL_EXT_samplerless_texture_functions : require
 layout(binding = 1) uniform utextureBuffer k_tex;
 layout(binding = 2) uniform utextureBuffer v_tex;
+#if KV_F16
+vec4 half4_of_texel(uvec4 t, uint i)
+{
+    return half4((i & 1u) != 0u ? t.zw : t.xy);
+}
+#define K_LOAD(i) half4_of_texel(texelFetch(k_tex, int((i) >> 1)), (i))
+#define V_LOAD(i) half4_of_texel(texelFetch(v_tex, int((i) >> 1)), (i))
+#else
 #define K_LOAD(i) uintBitsToFloat(texelFetch(k_tex, int(i)))
 #define V_LOAD(i) uintBitsToFloat(texelFetch(v_tex, int(i)))
+#endif
+#elif KV_F16
+layout(std430, binding = 1) readonly buffer KBuf { uvec2 k_buf[]; };
+layout(std430, binding = 2) readonly buffer VBuf { uvec2 v_buf[]; };
+#define K_LOAD(i) half4(k_buf[i])
+#define V_LOAD(i) half4(v_buf[i])
 #else
 layout(std430, binding = 1) readonly buffer KBuf { vec4 k_buf[]; };
 layout(std430, binding = 2) readonly buffer VBuf { vec4 v_buf[]; };

@@ -512,12 +512,34 @@ tlv_status tlv_session_create(tlv_model *m, const tlv_session_options *o, tlv_se
     tlv_session *s = tlv__calloc(m->ctx->alloc, 1, sizeof *s);
     if (!s) return TLV_ERR_NO_MEMORY;
     s->model = m;
-    tlv_status st = tlv__engine_session_create(m->em, o ? (int)o->n_ctx : 0, 0, &s->es, &m->ctx->err);
+    const uint32_t kv = o ? o->kv_type : TLV_KV_DEFAULT;
+    tlv_status st;
+    if (kv > TLV_KV_F32)
+        st = tlv__err_set(&m->ctx->err, TLV_ERR_INVALID_ARG, "session options: kv_type %u: expected TLV_KV_DEFAULT (0), "
+                          "TLV_KV_F16 (1) or TLV_KV_F32 (2)", kv);
+    else
+        st = tlv__engine_session_create(m->em, o ? (int)o->n_ctx : 0, 0,
+                                        kv == TLV_KV_F32 ? TLV_F32 : kv == TLV_KV_F16 ? TLV_F16 : TLV_KV_DTYPE_DEFAULT,
+                                        &s->es, &m->ctx->err);
     if (st) {
         tlv__free(m->ctx->alloc, s);
         return st;
     }
     *out = s;
+    return TLV_OK;
+}
+
+tlv_status tlv_session_get_info(const tlv_session *s, tlv_session_info *info)
+{
+    if (!s || !info) return TLV_ERR_INVALID_ARG;
+    int n_ctx;
+    tlv_dtype dt;
+    uint64_t bytes;
+    tlv__engine_session_kv(s->es, &n_ctx, &dt, &bytes);
+    memset(info, 0, sizeof *info);
+    info->n_ctx = (uint32_t)n_ctx;
+    info->kv_type = dt == TLV_F16 ? TLV_KV_F16 : TLV_KV_F32;
+    info->kv_bytes = bytes;
     return TLV_OK;
 }
 

@@ -34,8 +34,11 @@ void tlv__engine_model_destroy(tlv_engine_model *m);
 
 typedef struct tlv_engine_session tlv_engine_session;
 
-tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batch, tlv_engine_session **out,
-                                      tlv_err *err);
+/* kv_dtype: TLV_F16 or TLV_F32 (the KV cache, tlv__model_scratch_create_kv). */
+tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batch, tlv_dtype kv_dtype,
+                                      tlv_engine_session **out, tlv_err *err);
+/* n_ctx, the KV cache's dtype and its device bytes. */
+void tlv__engine_session_kv(const tlv_engine_session *s, int *n_ctx, tlv_dtype *kv_dtype, uint64_t *kv_bytes);
 void tlv__engine_session_destroy(tlv_engine_session *s);
 tlv_status tlv__engine_add_image(tlv_engine_session *s, tlv_image *img, tlv_err *err); /* takes ownership of img's pixels */
 tlv_status tlv__engine_add_text(tlv_engine_session *s, const char *text, tlv_err *err);

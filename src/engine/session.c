@@ -73,7 +73,8 @@ void tlv__engine_session_destroy(tlv_engine_session *s)
     tlv__free(a, s);
 }
 
-tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batch, tlv_engine_session **out, tlv_err *err)
+tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batch, tlv_dtype kv_dtype,
+                                      tlv_engine_session **out, tlv_err *err)
 {
     *out = NULL;
     const tlv_allocator *a = m->alloc;
@@ -99,13 +100,20 @@ tlv_status tlv__engine_session_create(tlv_engine_model *m, int n_ctx, int n_batc
         st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory creating a session");
         goto fail;
     }
-    if ((st = tlv__model_scratch_create(core, n_batch, n_ctx, &s->sc, err))) goto fail;
+    if ((st = tlv__model_scratch_create_kv(core, n_batch, n_ctx, kv_dtype, &s->sc, err))) goto fail;
     if ((st = tlv__stream_create(core->dev, &s->stream, err))) goto fail;
     *out = s;
     return TLV_OK;
 fail:
     tlv__engine_session_destroy(s);
     return st;
+}
+
+void tlv__engine_session_kv(const tlv_engine_session *s, int *n_ctx, tlv_dtype *kv_dtype, uint64_t *kv_bytes)
+{
+    *n_ctx = s->n_ctx;
+    *kv_dtype = s->sc.kv_dtype;
+    *kv_bytes = s->sc.kv_bytes;
 }
 
 void tlv__engine_reset(tlv_engine_session *s)

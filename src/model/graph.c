@@ -236,7 +236,16 @@ void tlv__model_scratch_destroy(tlv_model_core *m, tlv_model_scratch *sc)
 
 tlv_status tlv__model_scratch_create(tlv_model_core *m, int n_batch, int n_ctx, tlv_model_scratch *sc, tlv_err *err)
 {
+    return tlv__model_scratch_create_kv(m, n_batch, n_ctx, TLV_KV_DTYPE_DEFAULT, sc, err);
+}
+
+tlv_status tlv__model_scratch_create_kv(tlv_model_core *m, int n_batch, int n_ctx, tlv_dtype kv_dtype,
+                                        tlv_model_scratch *sc, tlv_err *err)
+{
     memset(sc, 0, sizeof *sc);
+    if (kv_dtype != TLV_F16 && kv_dtype != TLV_F32)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "KV cache dtype %s: expected F16 or F32", tlv__dtype_name(kv_dtype));
+    sc->kv_dtype = kv_dtype;
     tlv_vk_device *dev = m->dev;
     const tlv_llm_desc *d = &m->llm;
     const tlv_vision_desc *vd = &m->vis;
@@ -269,11 +278,12 @@ tlv_status tlv__model_scratch_create(tlv_model_core *m, int n_batch, int n_ctx, 
     if (d->gated && !d->fused_gate_up && (st = alloc2(dev, &sc->f3, n_batch, max_ffn, TLV_MEM_DEVICE, err))) goto fail;
     for (int l = 0; l < d->n_layer; l++) {
         int64_t shape[3] = {d->n_kv_head[l], n_ctx, hd};
-        tlv__tensor_init(&sc->kcache[l], TLV_F32, 3, shape);
-        tlv__tensor_init(&sc->vcache[l], TLV_F32, 3, shape);
+        tlv__tensor_init(&sc->kcache[l], kv_dtype, 3, shape);
+        tlv__tensor_init(&sc->vcache[l], kv_dtype, 3, shape);
         if ((st = tlv__tensor_alloc(dev, &sc->kcache[l], TLV_MEM_DEVICE, err)) ||
             (st = tlv__tensor_alloc(dev, &sc->vcache[l], TLV_MEM_DEVICE, err)))
             goto fail;
+        sc->kv_bytes += tlv__tensor_bytes(&sc->kcache[l]) + tlv__tensor_bytes(&sc->vcache[l]);
     }
     tlv_attn_params ap = {0};
     ap.n_q = 1;

@@ -122,6 +122,8 @@ tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_confi
  * positions of KV cache and one image at a time. */
 typedef struct tlv_model_scratch {
     int n_batch, n_ctx;
+    tlv_dtype kv_dtype;                     /* of kcache/vcache: F16 or F32 */
+    uint64_t kv_bytes;                      /* device bytes of every layer's K and V caches */
     /* LLM */
     tlv_tensor x, h, q, k, v, qkv, a, f1, f2, f3, last, logits;
     tlv_tensor kcache[TLV_MAX_LAYERS], vcache[TLV_MAX_LAYERS];
@@ -132,7 +134,15 @@ typedef struct tlv_model_scratch {
     tlv_tensor vattn_scratch;
 } tlv_model_scratch;
 
+/* The KV cache's dtype when nobody chooses one (tlv_session_options.kv_type TLV_KV_DEFAULT, the
+ * bench without --kv): docs/RUNTIME notes in docs/ARCHITECTURE.md "KV cache precision". */
+#define TLV_KV_DTYPE_DEFAULT TLV_F16
+
+/* tlv__model_scratch_create_kv with the KV cache in TLV_KV_DTYPE_DEFAULT. */
 tlv_status tlv__model_scratch_create(tlv_model_core *m, int n_batch, int n_ctx, tlv_model_scratch *s, tlv_err *err);
+/* kv_dtype: TLV_F16 (the f16 KV cache: K and V stored as f16, attention in f32) or TLV_F32. */
+tlv_status tlv__model_scratch_create_kv(tlv_model_core *m, int n_batch, int n_ctx, tlv_dtype kv_dtype,
+                                        tlv_model_scratch *s, tlv_err *err);
 void tlv__model_scratch_destroy(tlv_model_core *m, tlv_model_scratch *s);
 
 /* Records the vision tower + connector for one preprocessed image (F32 CHW in sc->img) into

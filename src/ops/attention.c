@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Push blocks, field for field as in the shaders. */
@@ -32,6 +33,7 @@ struct kv_write_push {
     uint32_t src_off, src_rs, src_hs;
     uint32_t dst_off, dst_rs, dst_hs;
     uint32_t n_rows, n_heads, head_dim, pos0, half_rot, table_rows, y_count;
+    uint32_t pairs;
 };
 _Static_assert(sizeof(struct kv_write_push) <= 128, "kv_write push constants");
 
@@ -40,6 +42,7 @@ struct qkv_rope_write_push {
     uint32_t k_dst_off, v_dst_off, dst_rs, dst_hs;
     uint32_t n_rows, n_head, n_kv, head_dim;
     uint32_t pos0, half_rot, table_rows, y_count;
+    uint32_t pairs;
 };
 _Static_assert(sizeof(struct qkv_rope_write_push) <= 128, "qkv_rope_write push constants");
 
@@ -175,17 +178,19 @@ tlv_attn_view tlv__attn_cache(const tlv_tensor *t)
 }
 
 /* Checks that view v holds n_pos positions x n_heads heads x hd dims inside its tensor and that
- * every index fits the shaders' 32-bit arithmetic. Records the error on s; returns 0 when bad. */
-static int check_view(tlv_stream *s, const char *op, const char *what, const tlv_attn_view *v, int64_t n_pos,
-                      int64_t n_heads, int64_t hd)
+ * every index fits the shaders' 32-bit arithmetic; kv: a K or V operand, F16 allowed (the f16 KV
+ * cache), else F32 only. Records the error on s; returns 0 when bad. */
+static int check_view_dt(tlv_stream *s, const char *op, const char *what, const tlv_attn_view *v, int64_t n_pos,
+                         int64_t n_heads, int64_t hd, int kv)
 {
     const tlv_tensor *t = v->t;
     if (!t) {
         tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: %s: tensor is NULL", op, what);
         return 0;
     }
-    if (t->dtype != TLV_F32) {
-        tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s: expected F32, found %s", op, what, tlv__dtype_name(t->dtype));
+    if (t->dtype != TLV_F32 && !(kv && t->dtype == TLV_F16)) {
+        tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s: expected %s, found %s", op, what, kv ? "F32 or F16" : "F32",
+                         tlv__dtype_name(t->dtype));
         return 0;
     }
     if (t->n_slabs != 1) {
@@ -217,6 +222,29 @@ static int check_view(tlv_stream *s, const char *op, const char *what, const tlv
         }
     }
     return 1;
+}
+
+static int check_view(tlv_stream *s, const char *op, const char *what, const tlv_attn_view *v, int64_t n_pos,
+                      int64_t n_heads, int64_t hd)
+{
+    return check_view_dt(s, op, what, v, n_pos, n_heads, hd, 0);
+}
+
+/* Whether a K/V pair of views holds the same dtype; records the error on s. */
+static int check_kv_dtypes(tlv_stream *s, const char *op, const char *a, const tlv_attn_view *x, const char *b,
+                           const tlv_attn_view *y)
+{
+    if (x->t->dtype == y->t->dtype) return 1;
+    tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: %s is %s, %s is %s: expected one dtype", op, a, tlv__dtype_name(x->t->dtype),
+                     b, tlv__dtype_name(y->t->dtype));
+    return 0;
+}
+
+/* An F16 cache view that one invocation can write a whole word of (two halves) at a time. */
+static int kv_pairs_ok(const tlv_attn_view *v, int head_dim)
+{
+    return v->t->dtype == TLV_F16 && head_dim % 2 == 0 && v->offset % 2 == 0 && v->row_stride % 2 == 0 &&
+           v->head_stride % 2 == 0;
 }
 
 /* Grid for `rows` rows of `per_row` invocations: x over the row, rows in y (spilling into z). */
@@ -318,10 +346,11 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
     if (!p) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: params are NULL", op);
     if (!check_params(s, p)) return fail_status(s);
     if (!check_view(s, op, "q", &q, p->n_q, p->n_head, p->head_dim) ||
-        !check_view(s, op, "k", &k, p->n_kv, p->n_kv_head, p->head_dim) ||
-        !check_view(s, op, "v", &v, p->n_kv, p->n_kv_head, p->head_dim) ||
-        !check_view(s, op, "o", &o, p->n_q, p->n_head, p->head_dim))
+        !check_view_dt(s, op, "k", &k, p->n_kv, p->n_kv_head, p->head_dim, 1) ||
+        !check_view_dt(s, op, "v", &v, p->n_kv, p->n_kv_head, p->head_dim, 1) ||
+        !check_view(s, op, "o", &o, p->n_q, p->n_head, p->head_dim) || !check_kv_dtypes(s, op, "k", &k, "v", &v))
         return fail_status(s);
+    const int kv16 = k.t->dtype == TLV_F16;
     if (o.t == q.t || o.t == k.t || o.t == v.t)
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: o must not share a tensor with q, k or v", op);
 
@@ -365,6 +394,12 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
     if (!strcmp(shader, "attn_dsplit") && texel_fits(caps, k.t) && texel_fits(caps, v.t)) {
         shader = "attn_dsplit_tex";
         texel_mask = 0x6u;
+    }
+    /* the f16 KV cache: the same kernels reading two halves a word (shaders/attn*_kvf16.comp) */
+    char name[40];
+    if (kv16) {
+        snprintf(name, sizeof name, "%s_kvf16", shader);
+        shader = name;
     }
     const uint32_t spec[6] = {t.wg_rows, 1, 1, (uint32_t)p->head_dim, t.bc, t.rows};
     const tlv_vk_pipeline *pipe;
@@ -515,7 +550,7 @@ tlv_status tlv__op_kv_write(tlv_stream *s, tlv_attn_view src, tlv_attn_view dst,
                                 "found %d, %d, %d, %d", op, n_rows, n_kv_head, head_dim, pos0);
     const int rope = table != NULL && rot_dim > 0;
     if (!check_view(s, op, "src", &src, n_rows, n_kv_head, head_dim) ||
-        !check_view(s, op, "dst", &dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim) ||
+        !check_view_dt(s, op, "dst", &dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim, 1) ||
         (rope && !check_rot(s, op, head_dim, rot_dim, table, (int64_t)pos0 + n_rows - 1)))
         return fail_status(s);
     if (src.t == dst.t || (rope && table == dst.t))
@@ -523,17 +558,20 @@ tlv_status tlv__op_kv_write(tlv_stream *s, tlv_attn_view src, tlv_attn_view dst,
 
     const tlv_vk_caps *caps = tlv__vk_device_caps(tlv__stream_device(s));
     const uint32_t wg = wg_1d_for(caps);
+    const int kv16 = dst.t->dtype == TLV_F16, pairs = kv_pairs_ok(&dst, head_dim);
     uint32_t g[3];
-    if (!grid_rows(s, op, caps, wg, n_rows, (int64_t)n_kv_head * head_dim, g)) return fail_status(s);
+    if (!grid_rows(s, op, caps, wg, n_rows, (int64_t)n_kv_head * (pairs ? head_dim / 2 : head_dim), g))
+        return fail_status(s);
     const uint32_t spec[1] = {wg};
     const tlv_vk_pipeline *pipe;
-    if (get_pipeline(s, "kv_write", spec, 1, 3, 0, sizeof(struct kv_write_push), &pipe) != TLV_OK)
+    if (get_pipeline(s, kv16 ? "kv_write_kvf16" : "kv_write", spec, 1, 3, 0, sizeof(struct kv_write_push), &pipe) !=
+        TLV_OK)
         return tlv__stream_status(s);
     struct kv_write_push pc = {
         (uint32_t)src.offset, (uint32_t)src.row_stride, (uint32_t)src.head_stride,
         (uint32_t)dst.offset, (uint32_t)dst.row_stride, (uint32_t)dst.head_stride,
         (uint32_t)n_rows, (uint32_t)n_kv_head, (uint32_t)head_dim, (uint32_t)pos0,
-        rope ? (uint32_t)(rot_dim / 2) : 0u, rope ? (uint32_t)table->shape[0] : 0u, g[1],
+        rope ? (uint32_t)(rot_dim / 2) : 0u, rope ? (uint32_t)table->shape[0] : 0u, g[1], (uint32_t)pairs,
     };
     /* Without RoPE src is bound a second time (read-only) to fill the table's binding. */
     tlv_vk_binding b[3] = {
@@ -558,8 +596,9 @@ tlv_status tlv__op_qkv_rope_write(tlv_stream *s, tlv_attn_view q, tlv_attn_view 
                                 "found %d, %d, %d, %d, %d", op, n_rows, n_head, n_kv_head, head_dim, pos0);
     if (!check_view(s, op, "q", &q, n_rows, n_head, head_dim) || !check_view(s, op, "k", &k, n_rows, n_kv_head, head_dim) ||
         !check_view(s, op, "v", &v, n_rows, n_kv_head, head_dim) ||
-        !check_view(s, op, "k_dst", &k_dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim) ||
-        !check_view(s, op, "v_dst", &v_dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim) ||
+        !check_view_dt(s, op, "k_dst", &k_dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim, 1) ||
+        !check_view_dt(s, op, "v_dst", &v_dst, (int64_t)pos0 + n_rows, n_kv_head, head_dim, 1) ||
+        !check_kv_dtypes(s, op, "k_dst", &k_dst, "v_dst", &v_dst) ||
         !check_rot(s, op, head_dim, rot_dim, table, (int64_t)pos0 + n_rows - 1))
         return fail_status(s);
     if (q.t != k.t || q.t != v.t || q.row_stride != k.row_stride || q.row_stride != v.row_stride ||
@@ -573,18 +612,20 @@ tlv_status tlv__op_qkv_rope_write(tlv_stream *s, tlv_attn_view q, tlv_attn_view 
 
     const tlv_vk_caps *caps = tlv__vk_device_caps(tlv__stream_device(s));
     const uint32_t wg = wg_1d_for(caps);
-    const int64_t per_row = (int64_t)n_head * (rot_dim / 2) + 2 * (int64_t)n_kv_head * head_dim;
+    const int kv16 = k_dst.t->dtype == TLV_F16, pairs = kv_pairs_ok(&k_dst, head_dim) && kv_pairs_ok(&v_dst, head_dim);
+    const int64_t per_row = (int64_t)n_head * (rot_dim / 2) + 2 * (int64_t)n_kv_head * (pairs ? head_dim / 2 : head_dim);
     uint32_t g[3];
     if (!grid_rows(s, op, caps, wg, n_rows, per_row, g)) return fail_status(s);
     const uint32_t spec[1] = {wg};
     const tlv_vk_pipeline *pipe;
-    if (get_pipeline(s, "qkv_rope_write", spec, 1, 4, 0, sizeof(struct qkv_rope_write_push), &pipe) != TLV_OK)
+    if (get_pipeline(s, kv16 ? "qkv_rope_write_kvf16" : "qkv_rope_write", spec, 1, 4, 0,
+                     sizeof(struct qkv_rope_write_push), &pipe) != TLV_OK)
         return tlv__stream_status(s);
     struct qkv_rope_write_push pc = {
         (uint32_t)q.offset, (uint32_t)k.offset, (uint32_t)v.offset, (uint32_t)q.row_stride,
         (uint32_t)k_dst.offset, (uint32_t)v_dst.offset, (uint32_t)k_dst.row_stride, (uint32_t)k_dst.head_stride,
         (uint32_t)n_rows, (uint32_t)n_head, (uint32_t)n_kv_head, (uint32_t)head_dim,
-        (uint32_t)pos0, (uint32_t)(rot_dim / 2), (uint32_t)table->shape[0], g[1],
+        (uint32_t)pos0, (uint32_t)(rot_dim / 2), (uint32_t)table->shape[0], g[1], (uint32_t)pairs,
     };
     tlv_vk_binding b[4] = {
         tlv__tensor_binding(q.t, 0, 1), tlv__tensor_binding(k_dst.t, 0, 1), tlv__tensor_binding(v_dst.t, 0, 1),

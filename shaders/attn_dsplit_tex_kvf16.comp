@@ -1,0 +1,12 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+// attn_dsplit_tex.comp for the f16 KV cache (KV_F16: K and V F16, two halves a 32-bit word).
+// Flash attention, head dim split over the lanes, subgroup sums, K and V read through uniform
+// texel buffers (see attn_dsplit.glsl). Specialization: 0 = lanes (one subgroup), 3 = head_dim,
+// 4 = keys per block, 5 = rows.
+#define DSPLIT_SUBGROUP 1
+#define DSPLIT_TEXEL 1
+#define KV_F16 1
+#include "attn_dsplit.glsl"

@@ -1,6 +1,14 @@
 /* test_attention.c: tlv__op_attention, tlv__op_rope, tlv__op_kv_write and tlv__rope_table_fill
  * against plain-C references in double.
  *
+ * `test_attention --kv f16`: the same with the f16 KV cache: every K and V operand of attention
+ * (caches, separate projections, the K/V parts of a fused QKV tensor: a copy in F16 with the same
+ * offsets and strides) is an F16 tensor, and the reference reads the same values rounded to f16
+ * (round to nearest even, as uploaded), so the 1e-5 bound below still holds; kv_write and
+ * qkv_rope_write write F16 caches, also with odd head_dim (words shared by two heads or
+ * positions: the atomic path), checked against the double reference within one f16 ulp of the
+ * largest value (2^-11 * max |ref|: rounding is half an ulp, the f32 rotation a little more).
+ *
  * Error measures:
  *   attention, rope, kv_write: max |got - ref| <= 1e-5 * max |ref| over the view (f32 inputs);
  *   rope table vs Hugging Face (data/rope_hf.txt, made by gen/gen_rope_hf.py with PyTorch):
@@ -30,8 +38,26 @@ static double hv(const struct hview *v, int64_t pos, int64_t head, int64_t dim)
     return v->d[v->off + pos * v->rs + head * v->hs + dim];
 }
 
-static int is_sentinel(float x)
+/* --kv f16: K and V operands (and the caches written) are F16 */
+static int g_kv16;
+static tlv_dtype kv_dtype(void) { return g_kv16 ? TLV_F16 : TLV_F32; }
+
+/* x rounded to the KV dtype (f16: nearest even, as the upload does) */
+static float kv_round(float x)
 {
+    return g_kv16 ? tlv__f16_to_f32(tlv__f32_to_f16(x)) : x;
+}
+
+static float *kv_round_all(float *d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++) d[i] = kv_round(d[i]);
+    return d;
+}
+
+/* The guard/untouched sentinel as downloaded from a tensor of dtype dt (F16: the NaN half). */
+static int is_sentinel(float x, tlv_dtype dt)
+{
+    if (dt == TLV_F16) return isnan(x);
     uint32_t u;
     memcpy(&u, &x, 4);
     return u == TLV_TEST_SENTINEL;
@@ -73,7 +99,7 @@ static void ref_attention(const tlv_attn_params *p, const struct hview *q, const
 /* Compares the view (n_pos x n_heads x hd) of a downloaded tensor with a compact reference, and
  * checks that every other element of the tensor still holds the sentinel. */
 static void compare_view(const char *what, const float *got, int64_t nelem, const struct hview *gv, int n_pos,
-                         int n_heads, int hd, const double *ref)
+                         int n_heads, int hd, const double *ref, tlv_dtype dt, double tol)
 {
     const size_t n = (size_t)n_pos * n_heads * hd;
     float *g = malloc(n * sizeof(float));
@@ -90,10 +116,10 @@ static void compare_view(const char *what, const float *got, int64_t nelem, cons
                 r[c] = (float)ref[c];
                 if (fabs(ref[c]) > maxref) maxref = fabs(ref[c]);
             }
-    tlv_test_compare_rel(what, g, r, n, 1e-5);
+    tlv_test_compare_rel(what, g, r, n, tol);
     int64_t bad = -1;
     for (int64_t e = 0; e < nelem && bad < 0; e++)
-        if (!covered[e] && !is_sentinel(got[e])) bad = e;
+        if (!covered[e] && !is_sentinel(got[e], dt)) bad = e;
     CHECK(bad < 0);
     if (bad >= 0) fprintf(stderr, "%s: element %lld outside the view was written (%g)\n", what, (long long)bad,
                           (double)got[bad]);
@@ -120,10 +146,10 @@ static void run_attn_case(tlv_test_gpu *g, const struct attn_case *c, uint64_t s
 {
     const int hd = c->hd, nh = c->n_head, nkv = c->n_kv_head;
     tlv_attn_params p = {c->n_q, c->n_kv, nh, nkv, hd, c->causal, c->pos0, 1.0f / sqrtf((float)hd), c->n_split};
-    tlv_tensor tq = {0}, tk = {0}, tv = {0}, to = {0}, ts = {0};
+    tlv_tensor tq = {0}, tk = {0}, tv = {0}, to = {0}, ts = {0}, tkv = {0};
     struct hview hq, hk, hvv, ho;
     tlv_attn_view q, k, v, o;
-    float *dq = NULL, *dk = NULL, *dv = NULL;
+    float *dq = NULL, *dk = NULL, *dv = NULL, *dkv = NULL;
     const int max_ctx = c->n_kv + 5;
 
     if (c->layout == LAYOUT_FUSED) {
@@ -139,23 +165,32 @@ static void run_attn_case(tlv_test_gpu *g, const struct attn_case *c, uint64_t s
         hq = (struct hview){dq, q.offset, q.row_stride, q.head_stride};
         hk = (struct hview){dq, k.offset, k.row_stride, k.head_stride};
         hvv = (struct hview){dq, v.offset, v.row_stride, v.head_stride};
+        if (g_kv16) {
+            /* q stays F32: k and v from an F16 copy of the fused rows, same offsets and strides */
+            const size_t n = (size_t)c->n_kv * (size_t)cols;
+            dkv = malloc(n * sizeof(float));
+            if (dkv) for (size_t e = 0; e < n; e++) dkv[e] = kv_round(dq[e]);
+            tlv_test_tensor_make(g, &tkv, TLV_F16, 2, (int64_t[]){c->n_kv, cols}, dkv, 0);
+            k.t = v.t = &tkv;
+            hk.d = hvv.d = dkv;
+        }
     } else {
         dq = tlv_test_random(seed, (size_t)c->n_q * nh * hd, -c->qamp, c->qamp);
         tlv_test_tensor_make(g, &tq, TLV_F32, 2, (int64_t[]){c->n_q, (int64_t)nh * hd}, dq, 0);
         q = tlv__attn_rows(&tq, 0, hd);
         hq = (struct hview){dq, 0, (int64_t)nh * hd, hd};
         if (c->layout == LAYOUT_SEPARATE) {
-            dk = tlv_test_random(seed + 1, (size_t)c->n_kv * nkv * hd, -1, 1);
-            dv = tlv_test_random(seed + 2, (size_t)c->n_kv * nkv * hd, -1, 1);
-            tlv_test_tensor_make(g, &tk, TLV_F32, 2, (int64_t[]){c->n_kv, (int64_t)nkv * hd}, dk, 0);
-            tlv_test_tensor_make(g, &tv, TLV_F32, 2, (int64_t[]){c->n_kv, (int64_t)nkv * hd}, dv, 0);
+            dk = kv_round_all(tlv_test_random(seed + 1, (size_t)c->n_kv * nkv * hd, -1, 1), (size_t)c->n_kv * nkv * hd);
+            dv = kv_round_all(tlv_test_random(seed + 2, (size_t)c->n_kv * nkv * hd, -1, 1), (size_t)c->n_kv * nkv * hd);
+            tlv_test_tensor_make(g, &tk, kv_dtype(), 2, (int64_t[]){c->n_kv, (int64_t)nkv * hd}, dk, 0);
+            tlv_test_tensor_make(g, &tv, kv_dtype(), 2, (int64_t[]){c->n_kv, (int64_t)nkv * hd}, dv, 0);
             k = tlv__attn_rows(&tk, 0, hd);
             v = tlv__attn_rows(&tv, 0, hd);
         } else {
             /* cache with max_ctx > n_kv positions; the unused ones hold NaN, so any read of them shows */
             const size_t n = (size_t)nkv * max_ctx * hd;
-            dk = tlv_test_random(seed + 1, n, -1, 1);
-            dv = tlv_test_random(seed + 2, n, -1, 1);
+            dk = kv_round_all(tlv_test_random(seed + 1, n, -1, 1), n);
+            dv = kv_round_all(tlv_test_random(seed + 2, n, -1, 1), n);
             for (int h = 0; h < nkv; h++)
                 for (int ps = c->n_kv; ps < max_ctx; ps++)
                     for (int d = 0; d < hd; d++) {
@@ -164,13 +199,13 @@ static void run_attn_case(tlv_test_gpu *g, const struct attn_case *c, uint64_t s
                         dk[e] = dv[e] = NAN;
                     }
             if (c->layout == LAYOUT_CACHE) {
-                tlv_test_tensor_make(g, &tk, TLV_F32, 3, (int64_t[]){nkv, max_ctx, hd}, dk, 0);
-                tlv_test_tensor_make(g, &tv, TLV_F32, 3, (int64_t[]){nkv, max_ctx, hd}, dv, 0);
+                tlv_test_tensor_make(g, &tk, kv_dtype(), 3, (int64_t[]){nkv, max_ctx, hd}, dk, 0);
+                tlv_test_tensor_make(g, &tv, kv_dtype(), 3, (int64_t[]){nkv, max_ctx, hd}, dv, 0);
                 k = tlv__attn_cache(&tk);
                 v = tlv__attn_cache(&tv);
             } else {
-                tlv_test_tensor_make(g, &tk, TLV_F32, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, dk, 0);
-                tlv_test_tensor_make(g, &tv, TLV_F32, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, dv, 0);
+                tlv_test_tensor_make(g, &tk, kv_dtype(), 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, dk, 0);
+                tlv_test_tensor_make(g, &tv, kv_dtype(), 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, dv, 0);
                 k = tlv__attn_rows(&tk, 0, hd);
                 v = tlv__attn_rows(&tv, 0, hd);
             }
@@ -194,7 +229,7 @@ static void run_attn_case(tlv_test_gpu *g, const struct attn_case *c, uint64_t s
         scratch = &ts;
     }
 
-    if (tq.n_slabs && to.n_slabs && (c->layout == LAYOUT_FUSED || (tk.n_slabs && tv.n_slabs)) &&
+    if (tq.n_slabs && to.n_slabs && (c->layout == LAYOUT_FUSED ? !g_kv16 || tkv.n_slabs : tk.n_slabs && tv.n_slabs) &&
         (!c->scratch || ts.n_slabs)) {
         double *ref = malloc(sizeof(double) * (size_t)c->n_q * nh * hd);
         ref_attention(&p, &hq, &hk, &hvv, ref);
@@ -204,9 +239,10 @@ static void run_attn_case(tlv_test_gpu *g, const struct attn_case *c, uint64_t s
             float *got = tlv_test_tensor_download(g, &to);
             if (got) {
                 char what[256];
-                snprintf(what, sizeof what, "attention %s (n_q %d, n_kv %d, heads %d/%d, hd %d, %s, pos0 %d, split %d)",
-                         c->name, c->n_q, c->n_kv, nh, nkv, hd, c->causal ? "causal" : "full", c->pos0, c->n_split);
-                compare_view(what, got, tlv__tensor_nelem(&to), &ho, c->n_q, nh, hd, ref);
+                snprintf(what, sizeof what, "attention %s (n_q %d, n_kv %d, heads %d/%d, hd %d, %s, pos0 %d, split %d, "
+                         "K/V %s)", c->name, c->n_q, c->n_kv, nh, nkv, hd, c->causal ? "causal" : "full", c->pos0,
+                         c->n_split, g_kv16 ? "F16" : "F32");
+                compare_view(what, got, tlv__tensor_nelem(&to), &ho, c->n_q, nh, hd, ref, TLV_F32, 1e-5);
                 tlv_test_guards_ok(g, &to, what);
                 printf("  ok? %s\n", what);
             }
@@ -219,9 +255,11 @@ static void run_attn_case(tlv_test_gpu *g, const struct attn_case *c, uint64_t s
     tlv_test_tensor_release(g, &tv);
     tlv_test_tensor_release(g, &to);
     tlv_test_tensor_release(g, &ts);
+    tlv_test_tensor_release(g, &tkv);
     free(dq);
     free(dk);
     free(dv);
+    free(dkv);
 }
 
 static void test_attention(tlv_test_gpu *g)
@@ -429,10 +467,14 @@ static void test_rope(tlv_test_gpu *g)
 
 /* kv_write: K with RoPE and V without, from a fused QKV buffer into a head-major cache at pos0,
  * and into a position-major one. Every other cache element must keep the sentinel.
- * fused: tlv__op_qkv_rope_write instead (q rotated in place too, checked against ref_rope). */
-static void test_kv_write(tlv_test_gpu *g, int posmajor, int fused)
+ * fused: tlv__op_qkv_rope_write instead (q rotated in place too, checked against ref_rope).
+ * hd 80 (rot 32) or an odd head_dim, 7 (rot 4): with an F16 cache, words shared by two heads or
+ * positions, some of them outside the rows written. */
+static void test_kv_write(tlv_test_gpu *g, int posmajor, int fused, int hd)
 {
-    const int n = 9, nh = 4, nkv = 2, hd = 80, rot = 32, pos0 = 2988, max_ctx = 3000;
+    const int n = 9, nh = 4, nkv = 2, rot = hd >= 32 ? 32 : 4, pos0 = 2988, max_ctx = 3000;
+    const tlv_dtype cdt = kv_dtype();
+    const double ctol = g_kv16 ? 1.0 / 2048 : 1e-5;
     const int64_t cols = (int64_t)(nh + 2 * nkv) * hd;
     float *dx = tlv_test_random(77 + posmajor, (size_t)n * cols, -2, 2);
     float *tab = malloc(sizeof(float) * (size_t)max_ctx * rot);
@@ -441,11 +483,11 @@ static void test_kv_write(tlv_test_gpu *g, int posmajor, int fused)
     tlv_test_tensor_make(g, &tx, TLV_F32, 2, (int64_t[]){n, cols}, dx, fused);
     tlv_test_tensor_make(g, &tt, TLV_F32, 2, (int64_t[]){max_ctx, rot}, tab, 0);
     if (posmajor) {
-        tlv_test_tensor_make(g, &kc, TLV_F32, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, NULL, 1);
-        tlv_test_tensor_make(g, &vc, TLV_F32, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, NULL, 1);
+        tlv_test_tensor_make(g, &kc, cdt, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, NULL, 1);
+        tlv_test_tensor_make(g, &vc, cdt, 2, (int64_t[]){max_ctx, (int64_t)nkv * hd}, NULL, 1);
     } else {
-        tlv_test_tensor_make(g, &kc, TLV_F32, 3, (int64_t[]){nkv, max_ctx, hd}, NULL, 1);
-        tlv_test_tensor_make(g, &vc, TLV_F32, 3, (int64_t[]){nkv, max_ctx, hd}, NULL, 1);
+        tlv_test_tensor_make(g, &kc, cdt, 3, (int64_t[]){nkv, max_ctx, hd}, NULL, 1);
+        tlv_test_tensor_make(g, &vc, cdt, 3, (int64_t[]){nkv, max_ctx, hd}, NULL, 1);
     }
     if (tx.n_slabs && tt.n_slabs && kc.n_slabs && vc.n_slabs) {
         tlv_attn_view kd = posmajor ? tlv__attn_rows(&kc, 0, hd) : tlv__attn_cache(&kc);
@@ -473,10 +515,14 @@ static void test_kv_write(tlv_test_gpu *g, int posmajor, int fused)
             if (gk && gv) {
                 struct hview gkv = {NULL, kd.offset + (int64_t)pos0 * kd.row_stride, kd.row_stride, kd.head_stride};
                 struct hview gvv = {NULL, vd.offset + (int64_t)pos0 * vd.row_stride, vd.row_stride, vd.head_stride};
-                compare_view(posmajor ? "kv_write K rope (position-major)" : "kv_write K rope (head-major)", gk,
-                             tlv__tensor_nelem(&kc), &gkv, n, nkv, hd, refk);
-                compare_view(posmajor ? "kv_write V (position-major)" : "kv_write V (head-major)", gv,
-                             tlv__tensor_nelem(&vc), &gvv, n, nkv, hd, refv);
+                char wk[160], wv[160];
+                snprintf(wk, sizeof wk, "%s K rope (%s, hd %d, %s cache)", fused ? "qkv_rope_write" : "kv_write",
+                         posmajor ? "position-major" : "head-major", hd, tlv__dtype_name(cdt));
+                snprintf(wv, sizeof wv, "%s V (%s, hd %d, %s cache)", fused ? "qkv_rope_write" : "kv_write",
+                         posmajor ? "position-major" : "head-major", hd, tlv__dtype_name(cdt));
+                compare_view(wk, gk, tlv__tensor_nelem(&kc), &gkv, n, nkv, hd, refk, cdt, ctol);
+                compare_view(wv, gv, tlv__tensor_nelem(&vc), &gvv, n, nkv, hd, refv, cdt, ctol);
+                printf("  ok? %s\n  ok? %s\n", wk, wv);
                 tlv_test_guards_ok(g, &kc, "kv_write K");
                 tlv_test_guards_ok(g, &vc, "kv_write V");
             }
@@ -524,7 +570,9 @@ static void test_kv_write(tlv_test_gpu *g, int posmajor, int fused)
 
 static void test_bad_args(tlv_test_gpu *g)
 {
-    tlv_tensor q = {0}, kv = {0}, kv32 = {0}, o = {0}, tab = {0}, tab6 = {0}, f16 = {0}, fake = {0};
+    tlv_tensor q = {0}, kv = {0}, kv32 = {0}, o = {0}, tab = {0}, tab6 = {0}, f16 = {0}, fake = {0}, kvh = {0}, kvb = {0};
+    tlv_test_tensor_make(g, &kvh, TLV_F16, 3, (int64_t[]){2, 8, 16}, NULL, 0);
+    tlv_test_tensor_make(g, &kvb, TLV_BF16, 3, (int64_t[]){2, 8, 16}, NULL, 0);
     tlv_test_tensor_make(g, &q, TLV_F32, 2, (int64_t[]){4, 4 * 16}, NULL, 0);
     tlv_test_tensor_make(g, &kv, TLV_F32, 3, (int64_t[]){2, 8, 16}, NULL, 0);
     tlv_test_tensor_make(g, &kv32, TLV_F32, 3, (int64_t[]){2, 32, 16}, NULL, 0);
@@ -538,7 +586,9 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv__tensor_init(&fake, TLV_F32, 2, (int64_t[]){4, 4 * 16});
     fake.n_slabs = 2;
     fake.slabs = unbound;
-    if (!q.n_slabs || !kv.n_slabs || !kv32.n_slabs || !o.n_slabs || !tab.n_slabs || !tab6.n_slabs) goto out;
+    if (!q.n_slabs || !kv.n_slabs || !kv32.n_slabs || !o.n_slabs || !tab.n_slabs || !tab6.n_slabs || !kvh.n_slabs ||
+        !kvb.n_slabs)
+        goto out;
 
     tlv_attn_params good = {4, 8, 4, 2, 16, 1, 4, 0.25f, 0};
     tlv_attn_view vq = tlv__attn_rows(&q, 0, 16), vk = tlv__attn_cache(&kv), vo = tlv__attn_rows(&o, 0, 16);
@@ -570,6 +620,15 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_UNSUPPORTED, "o: expected a tensor in one slab, found 2 slabs");
     tlv__op_attention(g->s, &p, vq, vk, vk, vq, NULL);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "must not share");
+    /* the f16 KV cache: K and V of one dtype, F32 or F16 (not BF16); q and o F32 */
+    CHECK_EQ_INT(tlv__op_attention(g->s, &p, vq, tlv__attn_cache(&kvh), tlv__attn_cache(&kvh), vo, NULL), TLV_OK);
+    tlv_test_run(g);
+    tlv__op_attention(g->s, &p, vq, tlv__attn_cache(&kvh), vk, vo, NULL);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "k is F16, v is F32: expected one dtype");
+    tlv__op_attention(g->s, &p, vq, tlv__attn_cache(&kvb), tlv__attn_cache(&kvb), vo, NULL);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "k: expected F32 or F16, found BF16");
+    tlv__op_attention(g->s, &p, vq, tlv__attn_cache(&kvh), tlv__attn_cache(&kvh), tlv__attn_rows(&f16, 0, 16), NULL);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "o: expected F32, found F16");
     p = good, p.n_split = 2, p.n_q = 1, p.n_kv = 32, p.pos0 = 31;
     tlv__op_attention(g->s, &p, vq, tlv__attn_cache(&kv32), tlv__attn_cache(&kv32), vo, NULL);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "scratch: 2 chunks need");
@@ -609,6 +668,12 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "position 6 is beyond the table's 6 positions");
     tlv__op_kv_write(g->s, tlv__attn_rows(&q, 0, 16), vk, 4, 2, 16, 0, 8, &tab);
     tlv_test_run(g);
+    CHECK_EQ_INT(tlv__op_kv_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_cache(&kvh), 4, 2, 16, 0, 8, &tab), TLV_OK);
+    tlv_test_run(g);
+    tlv__op_kv_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_cache(&kvb), 4, 2, 16, 0, 8, &tab);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "dst: expected F32 or F16, found BF16");
+    tlv__op_kv_write(g->s, tlv__attn_rows(&f16, 0, 16), tlv__attn_cache(&kvh), 4, 2, 16, 0, 8, &tab);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "src: expected F32, found F16");
     /* qkv_rope_write: q, k, v from different tensors; the two caches one tensor; no rotation */
     tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&o, 0, 16), tlv__attn_rows(&o, 32, 16), vk,
                            tlv__attn_cache(&kv32), 4, 2, 2, 16, 0, 8, &tab);
@@ -616,6 +681,9 @@ static void test_bad_args(tlv_test_gpu *g)
     tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&q, 16, 16), tlv__attn_rows(&q, 32, 16), vk, vk,
                            4, 1, 2, 16, 0, 8, &tab);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "four distinct tensors");
+    tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&q, 16, 16), tlv__attn_rows(&q, 32, 16),
+                           tlv__attn_cache(&kvh), vk, 4, 1, 2, 16, 0, 8, &tab);
+    tlv_test_expect_fail(g, TLV_ERR_SHAPE, "k_dst is F16, v_dst is F32: expected one dtype");
     tlv__op_qkv_rope_write(g->s, tlv__attn_rows(&q, 0, 16), tlv__attn_rows(&q, 16, 16), tlv__attn_rows(&q, 32, 16), vk,
                            tlv__attn_cache(&kv32), 4, 1, 2, 16, 0, 0, &tab);
     tlv_test_expect_fail(g, TLV_ERR_SHAPE, "rot");
@@ -626,19 +694,29 @@ out:
     tlv_test_tensor_release(g, &o);
     tlv_test_tensor_release(g, &tab);
     tlv_test_tensor_release(g, &tab6);
+    tlv_test_tensor_release(g, &kvh);
+    tlv_test_tensor_release(g, &kvb);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--kv") && (!strcmp(argv[2], "f16") || !strcmp(argv[2], "f32"))) {
+        g_kv16 = !strcmp(argv[2], "f16");
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: test_attention [--kv f16|f32]\n");
+        return 2;
+    }
     test_rope_table_hf();
     tlv_test_gpu g;
     if (!tlv_test_gpu_setup(&g)) return tlv_test_finish("test_attention");
     test_attention(&g);
     test_rope(&g);
-    test_kv_write(&g, 0, 0);
-    test_kv_write(&g, 1, 0);
-    test_kv_write(&g, 0, 1);
-    test_kv_write(&g, 1, 1);
+    for (int odd = 0; odd < 2; odd++) {
+        test_kv_write(&g, 0, 0, odd ? 7 : 80);
+        test_kv_write(&g, 1, 0, odd ? 7 : 80);
+        test_kv_write(&g, 0, 1, odd ? 7 : 80);
+        test_kv_write(&g, 1, 1, odd ? 7 : 80);
+    }
     test_bad_args(&g);
     tlv_test_gpu_teardown(&g);
     return tlv_test_finish("test_attention");

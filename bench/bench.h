@@ -56,6 +56,8 @@ typedef struct bench_opts {
     int image;                       /* image encode test, and pp with an image in front */
     int ttft_q;                      /* question tokens of the time-to-first-token test; 0: skip */
     int n_batch;                     /* -b: rows per forward pass */
+    tlv_dtype kv_dtype;              /* --kv: the KV cache's dtype (F16 or F32) */
+    int ctx;                         /* --ctx: KV positions reserved (0: what the tests need) */
     int profile;                     /* per-op breakdown */
     int probe;                       /* measure the roofline in model mode */
     int cooldown_ms;                 /* pause between tests (thermals on phones and laptops) */

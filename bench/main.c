@@ -36,6 +36,9 @@ static void usage(FILE *f)
             "  -n LIST              generated tokens (default 128)\n"
             "  -d LIST              context depth before generating (default 0,1024)\n"
             "  -b N                 rows per forward pass (default 512)\n"
+            "  --kv f16|f32         KV cache precision (default f32, as sessions)\n"
+            "  --ctx N              reserve the KV cache for N positions (default: what the tests need;\n"
+            "                       tests that need more are skipped): what a context costs in memory\n"
             "  --ttft N             question tokens of the image + question time to first token (32; 0 skips)\n"
             "  --no-image           skip the image encode, image + prompt and ttft tests\n"
             "  --no-profile         skip the per-op breakdown run\n"
@@ -188,6 +191,7 @@ int main(int argc, char **argv)
     o->image = 1;
     o->ttft_q = 32;
     o->n_batch = 512;
+    o->kv_dtype = TLV_KV_DTYPE_DEFAULT;
     o->profile = 1;
     o->probe = 1;
     o->pipeline_cache = 1;
@@ -256,6 +260,16 @@ int main(int argc, char **argv)
             int n, r[BENCH_MAX_LIST];
             if (!parse_ints(v, r, &n, 1) || n != 1) return bad_arg(a, v);
             o->n_batch = r[0];
+        } else if (!strcmp(a, "--kv")) {
+            NEED_VALUE();
+            if (!strcmp(v, "f16")) o->kv_dtype = TLV_F16;
+            else if (!strcmp(v, "f32")) o->kv_dtype = TLV_F32;
+            else return bad_arg(a, v);
+        } else if (!strcmp(a, "--ctx")) {
+            NEED_VALUE();
+            int n, r[BENCH_MAX_LIST];
+            if (!parse_ints(v, r, &n, 1) || n != 1) return bad_arg(a, v);
+            o->ctx = r[0];
         } else if (!strcmp(a, "--ttft")) {
             NEED_VALUE();
             int n, r[BENCH_MAX_LIST];

@@ -353,7 +353,7 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
     if (p) {
         if ((st = bench_preset_config(p, &cfg, err))) return st;
         int img = cfg.n_image_tokens;
-        mb.n_ctx = context_needed(o, img);
+        mb.n_ctx = o->ctx > 0 ? o->ctx : context_needed(o, img);
         if (mb.n_ctx > cfg.llm.max_positions) mb.n_ctx = cfg.llm.max_positions;
         snprintf(mb.name, sizeof mb.name, "%s", p->name);
         snprintf(mb.dtype, sizeof mb.dtype, "%s", bench_dtype_name(dt));
@@ -361,7 +361,7 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
     } else {
         /* a checkpoint: read the config first for the context it needs */
         if ((st = tlv__config_load(o->model_dir, &cfg, err))) return st;
-        mb.n_ctx = context_needed(o, cfg.n_image_tokens);
+        mb.n_ctx = o->ctx > 0 ? o->ctx : context_needed(o, cfg.n_image_tokens);
         if (mb.n_ctx > cfg.llm.max_positions) mb.n_ctx = cfg.llm.max_positions;
         snprintf(mb.name, sizeof mb.name, "%s", o->model_dir);
         st = tlv__model_load(b->dev, o->model_dir, mb.n_ctx, NULL, NULL, NULL, &mb.m, err);
@@ -383,8 +383,10 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
     fflush(tab);
 
     int nb = o->n_batch < mb.n_ctx ? o->n_batch : mb.n_ctx;
-    if ((st = tlv__model_scratch_create(mb.m, nb, mb.n_ctx, &mb.sc, err))) goto out;
+    if ((st = tlv__model_scratch_create_kv(mb.m, nb, mb.n_ctx, o->kv_dtype, &mb.sc, err))) goto out;
     mb.have_sc = 1;
+    fprintf(tab, "KV cache: %s, %d positions, %.1f MiB\n", o->kv_dtype == TLV_F16 ? "f16" : "f32", mb.n_ctx,
+            (double)mb.sc.kv_bytes / (1 << 20));
     int64_t fs[2] = {mb.m->vis.n_tokens, mb.m->llm.hidden};
     tlv__tensor_init(&mb.feat, TLV_F32, 2, fs);
     if ((st = tlv__tensor_alloc(b->dev, &mb.feat, TLV_MEM_DEVICE, err))) goto out;

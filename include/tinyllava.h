@@ -260,7 +260,7 @@ TLV_API tlv_status tlv_vocab_render_chat(tlv_vocab *v, const tlv_turn *turns, si
 /* How the KV cache stores K and V. Attention reads either and computes in f32; f16 halves the
  * cache's bytes (docs/ARCHITECTURE.md "KV cache precision": the e2e outcome of each). */
 typedef enum tlv_kv_type {
-    TLV_KV_DEFAULT = 0,           /* the library's choice: TLV_KV_F16 */
+    TLV_KV_DEFAULT = 0,           /* the library's choice: TLV_KV_F32 (docs/ARCHITECTURE.md says why) */
     TLV_KV_F16 = 1,               /* IEEE half, values clamped to +-65504 */
     TLV_KV_F32 = 2
 } tlv_kv_type;

@@ -136,7 +136,7 @@ typedef struct tlv_model_scratch {
 
 /* The KV cache's dtype when nobody chooses one (tlv_session_options.kv_type TLV_KV_DEFAULT, the
  * bench without --kv): docs/RUNTIME notes in docs/ARCHITECTURE.md "KV cache precision". */
-#define TLV_KV_DTYPE_DEFAULT TLV_F16
+#define TLV_KV_DTYPE_DEFAULT TLV_F32
 
 /* tlv__model_scratch_create_kv with the KV cache in TLV_KV_DTYPE_DEFAULT. */
 tlv_status tlv__model_scratch_create(tlv_model_core *m, int n_batch, int n_ctx, tlv_model_scratch *s, tlv_err *err);

@@ -24,6 +24,7 @@ typedef struct cli_opts {
     const char *dump;
     int n_predict;
     int ctx_size;
+    int kv_type;               /* --kv: tlv_kv_type (0: the library's default) */
     tlv_sampling sampling;
     int json, offline, no_special, verbose, help;
     const char *positional[CLI_MAX_POSITIONAL];

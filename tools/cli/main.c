@@ -93,6 +93,7 @@ static void usage(FILE *f)
             "  --temp T                  temperature, 0 = greedy (default 0)\n"
             "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, --seed S\n"
             "  -c, --ctx-size N          context length (default: the model's, at most 2048)\n"
+            "  --kv f16|f32              KV cache precision (default f32)\n"
             "  --template NAME           chat template (phi, llama, gemma, qwen2_base, qwen2_instruct,\n"
             "                            phi_legacy, v1, llava_hf)\n"
             "  --device N|NAME           Vulkan device (default: $TLV_DEVICE, else the best one)\n"
@@ -195,6 +196,17 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         } else if (FLAG("-c", "--ctx-size")) {
             if (!need_arg(i, argc, a) || !parse_num(argv[++i], a, &v)) return 2;
             o->ctx_size = (int)v;
+        } else if (!strcmp(a, "--kv")) {
+            if (!need_arg(i, argc, a)) return 2;
+            const char *k = argv[++i];
+            if (!strcmp(k, "f16")) {
+                o->kv_type = TLV_KV_F16;
+            } else if (!strcmp(k, "f32")) {
+                o->kv_type = TLV_KV_F32;
+            } else {
+                fprintf(stderr, "tinyllava: --kv: expected f16 or f32, found '%s'\n", k);
+                return 2;
+            }
         } else if (!strcmp(a, "--template")) {
             if (!need_arg(i, argc, a)) return 2;
             o->template_name = argv[++i];

@@ -119,6 +119,15 @@ static void print_stats(const tlv_generate_stats *r)
             r->decode_ms > 0 ? r->generated_tokens / (r->decode_ms / 1e3) : 0, r->stop_reason ? r->stop_reason : "error");
 }
 
+/* --verbose: the context and what its KV cache costs. */
+static void print_session(const tlv_session *s)
+{
+    tlv_session_info si;
+    if (tlv_session_get_info(s, &si) == TLV_OK)
+        fprintf(stderr, "tinyllava: info: session: %u positions, KV cache %s, %.1f MiB\n", si.n_ctx,
+                si.kv_type == TLV_KV_F16 ? "f16" : "f32", (double)si.kv_bytes / (1024.0 * 1024.0));
+}
+
 static tlv_status add_images(tlv_session *s, const cli_opts *o)
 {
     for (int i = 0; i < o->n_images; i++) {
@@ -142,11 +151,12 @@ int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atom
     tlv_session *s = NULL;
     tlv_status st = cli_open(o, &ctx, &m);
     if (st) goto out;
-    tlv_session_options so = {(uint32_t)o->ctx_size};
+    tlv_session_options so = {(uint32_t)o->ctx_size, (uint32_t)o->kv_type};
     if ((st = tlv_session_create(m, &so, &s))) {
         fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
         goto out;
     }
+    if (o->verbose) print_session(s);
     if ((st = add_images(s, o))) goto out;
     if (o->prompt && (st = tlv_session_add_text(s, o->prompt))) {
         fprintf(stderr, "tinyllava: %s\n", tlv_session_errmsg(s));
@@ -183,11 +193,12 @@ int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_ato
     tlv_session *s = NULL;
     tlv_status st = cli_open(o, &ctx, &m);
     if (st) goto out;
-    tlv_session_options so = {(uint32_t)o->ctx_size};
+    tlv_session_options so = {(uint32_t)o->ctx_size, (uint32_t)o->kv_type};
     if ((st = tlv_session_create(m, &so, &s))) {
         fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(ctx));
         goto out;
     }
+    if (o->verbose) print_session(s);
     if ((st = add_images(s, o))) goto out;
     int tty = isatty(0);
     if (tty) fprintf(stderr, "chat: type a message; /image PATH adds an image, /reset starts over, /quit ends (Ctrl-C stops an answer)\n");

@@ -163,6 +163,19 @@ static void run_plain(void)
     CHECK_EQ_INT(proc_run(&p, args2, NULL, NULL, 120), 0);
     CHECK_EQ_STR(p.out.p, want);
     proc_free(&p);
+
+    /* --kv: the f16 KV cache gives the same greedy answer here (docs/ARCHITECTURE.md "KV cache
+     * precision"); --verbose names the cache and its size; anything else is a usage error */
+    const char *args3[] = {"run", "-m", model, "--image", image, "-p", prompt, "-n", "16", "-c", "256", "--kv", "f16",
+                           "--verbose", NULL};
+    CHECK_EQ_INT(proc_run(&p, args3, NULL, NULL, 120), 0);
+    CHECK_EQ_STR(p.out.p, want);
+    CHECK_CONTAINS(p.err.p, "tinyllava: info: session: 256 positions, KV cache f16, ");
+    proc_free(&p);
+    const char *args4[] = {"run", "-m", model, "-p", prompt, "--kv", "f8", NULL};
+    CHECK_EQ_INT(proc_run(&p, args4, NULL, NULL, 120), 2);
+    CHECK_CONTAINS(p.err.p, "--kv: expected f16 or f32, found 'f8'");
+    proc_free(&p);
     cJSON_Delete(cs);
     cJSON_Delete(ex);
 }

@@ -1,5 +1,12 @@
 /* attention.h: flash attention, rotate-half RoPE and the KV-cache write (shaders/attn*.comp,
- * shaders/rope.comp, shaders/kv_write.comp). All f32.
+ * shaders/rope.comp, shaders/kv_write.comp). All f32 arithmetic; K and V (the cache) may be
+ * stored as F16 (the f16 KV cache, docs/ARCHITECTURE.md "KV cache precision").
+ *
+ * dtypes: q, o, the projections' outputs, scratch and the RoPE table are F32. K and V operands
+ * of attention are F32 or F16, both the same; kv_write and qkv_rope_write write an F32 or F16
+ * cache (k_dst and v_dst the same), rounding to nearest even and clamping to +-65504. F16 is
+ * read and written as 32-bit words, two halves a word (no 16-bit storage feature): any offset
+ * and stride works, odd ones included (the writers then merge halves with atomics).
  *
  * Views. Every operand is a head-structured view of an F32 tensor held in one slab:
  *

@@ -39,6 +39,7 @@ static void test_misuse(void)
     CHECK_EQ_INT(tlv_session_add_image_file(NULL, "x"), TLV_ERR_INVALID_ARG);
     CHECK_EQ_INT(tlv_session_generate(NULL, NULL, NULL, NULL, NULL), TLV_ERR_INVALID_ARG);
     CHECK_EQ_INT(tlv_session_reset(NULL), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv_session_get_info(NULL, NULL), TLV_ERR_INVALID_ARG);
     CHECK_EQ_INT(tlv_model_get_info(NULL, NULL), TLV_ERR_INVALID_ARG);
     tlv_session_cancel(NULL);
     tlv_session_destroy(NULL);
@@ -96,7 +97,7 @@ static void test_model(tlv_context *ctx)
     CHECK_CONTAINS(tlv_build_info(), "shaders: GLSL 450 -> SPIR-V, embedded");
 
     tlv_session *s = NULL;
-    tlv_session_options so = {256};
+    tlv_session_options so = {256, TLV_KV_DEFAULT};
     CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
     /* wrong order: generate with nothing added */
     CHECK_EQ_INT(tlv_session_generate(s, NULL, NULL, NULL, NULL), TLV_ERR_INVALID_ARG);
@@ -184,7 +185,7 @@ static void test_model(tlv_context *ctx)
     CHECK_EQ_INT(tlv_session_generate(s2, NULL, NULL, NULL, &r), TLV_OK);
     tlv_session_destroy(s2);
     /* a context larger than the model's is refused */
-    tlv_session_options big = {1u << 20};
+    tlv_session_options big = {1u << 20, TLV_KV_DEFAULT};
     tlv_session *s3 = NULL;
     CHECK(tlv_session_create(m, &big, &s3) != TLV_OK && s3 == NULL);
     test_cancel_in_prefill(m);
@@ -224,7 +225,7 @@ static uint32_t positions_of(tlv_session *s, const char *q3, const tlv_sampling 
 static void test_no_silent_limits(tlv_model *m)
 {
     tlv_session *s = NULL;
-    tlv_session_options so = {2048};
+    tlv_session_options so = {2048, TLV_KV_DEFAULT};
     CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
     if (!s) return;
     tlv_sampling sp;
@@ -417,7 +418,7 @@ out:
 static void test_inspect(tlv_model *m)
 {
     tlv_session *s = NULL;
-    tlv_session_options so = {256};
+    tlv_session_options so = {256, TLV_KV_DEFAULT};
     CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
     if (!s) return;
     tlv_model_info info;
@@ -472,7 +473,7 @@ static void test_inspect(tlv_model *m)
 static void test_cancel_in_prefill(tlv_model *m)
 {
     tlv_session *s = NULL, *ref = NULL;
-    tlv_session_options so = {256};
+    tlv_session_options so = {256, TLV_KV_DEFAULT};
     CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
     CHECK_EQ_INT(tlv_session_create(m, &so, &ref), TLV_OK);
     if (!s || !ref) goto out;
@@ -540,7 +541,7 @@ static void test_failure_in_generate(void)
     tlv_session *s = NULL;
     CHECK_EQ_INT(tlv_context_create(&co, &ctx), TLV_OK);
     CHECK_EQ_INT(tlv_model_load(ctx, g_model, NULL, &m), TLV_OK);
-    tlv_session_options so = {256};
+    tlv_session_options so = {256, TLV_KV_DEFAULT};
     CHECK_EQ_INT(tlv_session_create(m, &so, &s), TLV_OK);
     if (!s) goto out;
     tlv_sampling sp;
@@ -611,7 +612,7 @@ static void test_out_of_memory(void)
         tlv_session *s = NULL;
         tlv_status r = tlv_context_create(&co, &ctx);
         if (!r) r = tlv_model_load(ctx, g_model, NULL, &m);
-        tlv_session_options so = {128};
+        tlv_session_options so = {128, TLV_KV_DEFAULT};
         if (!r) r = tlv_session_create(m, &so, &s);
         if (!r) r = tlv_session_add_text(s, "Hi");
         tlv_sampling sp;

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     tlv_progress_fn pf = nullptr;
     tlv_generate_stats gs;
     std::memset(&gs, 0, sizeof gs);
-    tlv_session_options so = {0};
+    tlv_session_options so = {0, TLV_KV_DEFAULT};
     CHECK(fn != nullptr && pf == nullptr && gs.stop_reason == nullptr && so.n_ctx == 0);
 
     std::printf("test_api_cxx %s: %d checks, %d failed\n", tlv_version(), g_checks, g_failed);

@@ -187,6 +187,8 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(run("-t f8", out), 2);
     CHECK_EQ_INT(run("-p 64,x", out), 2);
     CHECK_EQ_INT(run("--bogus", out), 2);
+    CHECK_EQ_INT(run("--kv f8", out), 2);
+    CHECK_EQ_INT(run("--ctx 0", out), 2);
     CHECK_EQ_INT(run("--compare /nonexistent.json", out), 1);
     snprintf(args, sizeof args, "-m '%s/nonexistent-model' -r 1 --no-probe", tmp);
     CHECK_EQ_INT(run(args, out), 1);

@@ -11,7 +11,8 @@
  *   attn    729 tokens x 16 heads x 72, non-causal (SigLIP)
  *   attn    decode at L = 1024, 14 q / 2 kv heads x 64 (Qwen2-0.5B)
  *
- * Inputs are constant fills: the kernels' timing does not depend on the values. */
+ * Inputs are constant fills: the kernels' timing does not depend on the values. The bytes and
+ * FLOPs are those the ops note on their dispatches (tlv__stream_note_work), as in model mode. */
 #include "bench.h"
 
 #include <math.h>
@@ -104,7 +105,7 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
     kernel_run kr;
     memset(&kr, 0, sizeof kr);
     tlv_status st = TLV_OK;
-    double bytes, flops;
+    double bytes = 0, flops = 0;
     tlv__stream_begin(b->s, 0);
     if (c->kind == 0) {
         tlv__matmul_tuning_default(b->caps, &kr.tune);
@@ -113,8 +114,6 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
         if ((st = tensor_make(b, &kr.x, TLV_F32, 2, xs, err)) || (st = tensor_make(b, &kr.w, dt, 2, ws, err)) ||
             (st = tensor_make(b, &kr.y, TLV_F32, 2, ys, err)))
             goto out;
-        bytes = (double)tlv__tensor_bytes(&kr.w) + 4.0 * (double)(c->m * c->k + c->m * c->n);
-        flops = 2.0 * (double)c->m * (double)c->n * (double)c->k;
     } else {
         tlv_attn_params *p = &kr.ap;
         p->n_q = c->n_q, p->n_kv = c->n_kv, p->n_head = c->n_head, p->n_kv_head = c->n_kv_head;
@@ -133,15 +132,12 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
         int64_t se = tlv__op_attention_scratch_elems(b->dev, p);
         int64_t ss[2] = {1, se};
         if (se > 0 && (st = tensor_make(b, &kr.scratch, TLV_F32, 2, ss, err))) goto out;
-        bytes = 4.0 * c->head_dim * (2.0 * c->n_q * c->n_head + 2.0 * c->n_kv * c->n_kv_head);
-        double pairs = c->causal ? (double)c->n_q * (c->n_kv - c->n_q) + (double)c->n_q * (c->n_q + 1) / 2
-                                 : (double)c->n_q * c->n_kv;
-        flops = 4.0 * c->head_dim * pairs * c->n_head;
     }
     if ((st = tlv__stream_run(b->s, err))) goto out;
 
     double times[64];
     double cold = run_once(b, c, &kr, err);
+    bench_stream_work(b->s, &bytes, &flops); /* what the op noted on its dispatches */
     int n = 0;
     for (; cold >= 0 && n < b->o.reps && n < 64; n++)
         if ((times[n] = run_once(b, c, &kr, err)) < 0) cold = -1;

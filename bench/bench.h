@@ -1,7 +1,7 @@
 /* bench.h: tinyllava-bench, the benchmark (docs/BENCHMARKS.md).
  *
  *   main.c     options, device setup, the two modes, --compare
- *   roofline.c streaming-read and FMA probes: the device's measured ceilings
+ *   roofline.c the device's measured ceilings (the probe harness: src/ops/probe.h)
  *   kernels.c  every kernel at the published models' shapes (`tinyllava-bench kernels`)
  *   model.c    llama-bench style tests on a synthetic model (presets) or a checkpoint (-m)
  *   report.c   result records: terminal table, --json, --compare (markdown + SVG)

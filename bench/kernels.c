@@ -18,6 +18,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/probe.h"
+
 typedef struct kernel_case {
     const char *name;
     int kind;            /* 0 linear, 1 attention */
@@ -82,14 +84,17 @@ static void record(bench_ctx *b, const kernel_case *c, kernel_run *kr)
                       tlv__attn_rows(&kr->o, 0, c->head_dim), kr->scratch.n_slabs ? &kr->scratch : NULL);
 }
 
-/* One timed run: GPU time in ms (wall when there are no timestamps), -1 on failure. */
-static double run_once(bench_ctx *b, const kernel_case *c, kernel_run *kr, tlv_err *err)
+typedef struct kernel_arg {
+    bench_ctx *b;
+    const kernel_case *c;
+    kernel_run *kr;
+} kernel_arg;
+
+static void record_fn(tlv_stream *s, void *arg)
 {
-    double t0 = bench_now_ms();
-    tlv__stream_begin(b->s, 1);
-    record(b, c, kr);
-    if (tlv__stream_run(b->s, err)) return -1;
-    return b->caps->timestamps ? tlv__stream_total_ns(b->s) * 1e-6 : bench_now_ms() - t0;
+    kernel_arg *a = arg;
+    (void)s;
+    record(a->b, a->c, a->kr);
 }
 
 static void kernel_free(bench_ctx *b, kernel_run *kr)
@@ -135,17 +140,17 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
     }
     if ((st = tlv__stream_run(b->s, err))) goto out;
 
-    double times[64];
-    double cold = run_once(b, c, &kr, err);
-    bench_stream_work(b->s, &bytes, &flops); /* what the op noted on its dispatches */
-    int n = 0;
-    for (; cold >= 0 && n < b->o.reps && n < 64; n++)
-        if ((times[n] = run_once(b, c, &kr, err)) < 0) cold = -1;
-    if (cold < 0) {
+    tlv_probe_times pt;
+    kernel_arg ka = {b, c, &kr};
+    if ((st = tlv__probe_time(b->s, record_fn, &ka, b->o.reps, &pt, err))) {
         st = tlv__err_prefix(err, "%s", c->name);
         goto out;
     }
-    if (n == 0) times[n++] = cold; /* -r 0 */
+    bench_stream_work(b->s, &bytes, &flops); /* what the op noted on its dispatches */
+    double times[TLV_PROBE_MAX_REPS];
+    int n = pt.n;
+    for (int i = 0; i < n; i++) times[i] = pt.ns[i] * 1e-6;
+    double cold = pt.cold_ns * 1e-6;
     bench_result *r = bench_result_add(b);
     if (!r) {
         st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");

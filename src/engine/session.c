@@ -649,7 +649,9 @@ tlv_status tlv__engine_teacher_force(tlv_engine_session *s, const int32_t *ids, 
                                      int n_forced, float *logits, tlv_err *err)
 {
     const int32_t vocab = s->m->core->llm.vocab;
-    if (!n_ids || n_forced < 0) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "teacher forcing: no prompt");
+    if (!n_ids || n_forced < 0)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "teacher forcing: %zu prompt ids and %d forced tokens (expected "
+                            "at least 1 and 0)", n_ids, n_forced);
     s->n_cached = 0; /* a fresh sequence: nothing of the cache is reused */
     int len = 0, image_rows = 0;
     double image_ms = 0;

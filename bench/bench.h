@@ -1,10 +1,9 @@
 /* bench.h: tinyllava-bench, the benchmark (docs/BENCHMARKS.md).
  *
  *   main.c     options, device setup, the two modes, --compare
- *   roofline.c streaming-read and FMA probes: the device's measured ceilings
+ *   roofline.c the device's measured ceilings (the probe harness: src/ops/probe.h)
  *   kernels.c  every kernel at the published models' shapes (`tinyllava-bench kernels`)
  *   model.c    llama-bench style tests on a synthetic model (presets) or a checkpoint (-m)
- *   work.c     bytes and FLOPs of a forward pass per dispatch label (for GB/s, GFLOP/s, roofline)
  *   report.c   result records: terminal table, --json, --compare (markdown + SVG)
  *   presets.c  GENERATED from presets/NAME.json by presets/gen.py: the published config.json files
  *
@@ -137,17 +136,17 @@ tlv_status bench_kernels(bench_ctx *b, tlv_err *err);
 
 /* model.c */
 tlv_status bench_models(bench_ctx *b, tlv_err *err);
-/* Writes the preset's config.json to a temporary folder and reads it with tlv__config_load. */
+/* Parses the preset's config.json text with tlv__config_parse (the runtime's parser). */
 tlv_status bench_preset_config(const bench_preset *p, tlv_model_config *cfg, tlv_err *err);
 
-/* work.c: adds the bytes and FLOPs of one recorded pass to ops (by label). */
-void bench_work_image(const tlv_model_core *m, const tlv_vk_caps *c, bench_op *ops, int *n_ops);
-void bench_work_llm(const tlv_model_core *m, const tlv_vk_caps *c, int n, int pos0, bench_op *ops, int *n_ops);
+/* report.c */
+/* The op row of label in ops (a new zeroed one when absent; NULL when ops is full). */
 bench_op *bench_op_find(bench_op *ops, int *n_ops, const char *label);
+/* Sum of the bytes and FLOPs the ops noted on the dispatches of the stream's last recording
+ * (tlv__stream_note_work): the work figures come from what the engine dispatched. */
+void bench_stream_work(const tlv_stream *s, double *bytes, double *flops);
 /* Roofline fraction of a piece of work done in ms: max(bytes / bw, flops / fma) / time. */
 double bench_roofline_frac(const bench_peaks *p, double bytes, double flops, double ms);
-
-/* report.c */
 bench_result *bench_result_add(bench_ctx *b);
 /* Fills median/min/max/stddev from times[0..n). */
 void bench_stats(bench_result *r, const double *times, int n);

@@ -11,11 +11,14 @@
  *   attn    729 tokens x 16 heads x 72, non-causal (SigLIP)
  *   attn    decode at L = 1024, 14 q / 2 kv heads x 64 (Qwen2-0.5B)
  *
- * Inputs are constant fills: the kernels' timing does not depend on the values. */
+ * Inputs are constant fills: the kernels' timing does not depend on the values. The bytes and
+ * FLOPs are those the ops note on their dispatches (tlv__stream_note_work), as in model mode. */
 #include "bench.h"
 
 #include <math.h>
 #include <string.h>
+
+#include "ops/probe.h"
 
 typedef struct kernel_case {
     const char *name;
@@ -81,14 +84,17 @@ static void record(bench_ctx *b, const kernel_case *c, kernel_run *kr)
                       tlv__attn_rows(&kr->o, 0, c->head_dim), kr->scratch.n_slabs ? &kr->scratch : NULL);
 }
 
-/* One timed run: GPU time in ms (wall when there are no timestamps), -1 on failure. */
-static double run_once(bench_ctx *b, const kernel_case *c, kernel_run *kr, tlv_err *err)
+typedef struct kernel_arg {
+    bench_ctx *b;
+    const kernel_case *c;
+    kernel_run *kr;
+} kernel_arg;
+
+static void record_fn(tlv_stream *s, void *arg)
 {
-    double t0 = bench_now_ms();
-    tlv__stream_begin(b->s, 1);
-    record(b, c, kr);
-    if (tlv__stream_run(b->s, err)) return -1;
-    return b->caps->timestamps ? tlv__stream_total_ns(b->s) * 1e-6 : bench_now_ms() - t0;
+    kernel_arg *a = arg;
+    (void)s;
+    record(a->b, a->c, a->kr);
 }
 
 static void kernel_free(bench_ctx *b, kernel_run *kr)
@@ -104,7 +110,7 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
     kernel_run kr;
     memset(&kr, 0, sizeof kr);
     tlv_status st = TLV_OK;
-    double bytes, flops;
+    double bytes = 0, flops = 0;
     tlv__stream_begin(b->s, 0);
     if (c->kind == 0) {
         tlv__matmul_tuning_default(b->caps, &kr.tune);
@@ -113,8 +119,6 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
         if ((st = tensor_make(b, &kr.x, TLV_F32, 2, xs, err)) || (st = tensor_make(b, &kr.w, dt, 2, ws, err)) ||
             (st = tensor_make(b, &kr.y, TLV_F32, 2, ys, err)))
             goto out;
-        bytes = (double)tlv__tensor_bytes(&kr.w) + 4.0 * (double)(c->m * c->k + c->m * c->n);
-        flops = 2.0 * (double)c->m * (double)c->n * (double)c->k;
     } else {
         tlv_attn_params *p = &kr.ap;
         p->n_q = c->n_q, p->n_kv = c->n_kv, p->n_head = c->n_head, p->n_kv_head = c->n_kv_head;
@@ -133,23 +137,20 @@ static tlv_status run_case(bench_ctx *b, const kernel_case *c, tlv_dtype dt, tlv
         int64_t se = tlv__op_attention_scratch_elems(b->dev, p);
         int64_t ss[2] = {1, se};
         if (se > 0 && (st = tensor_make(b, &kr.scratch, TLV_F32, 2, ss, err))) goto out;
-        bytes = 4.0 * c->head_dim * (2.0 * c->n_q * c->n_head + 2.0 * c->n_kv * c->n_kv_head);
-        double pairs = c->causal ? (double)c->n_q * (c->n_kv - c->n_q) + (double)c->n_q * (c->n_q + 1) / 2
-                                 : (double)c->n_q * c->n_kv;
-        flops = 4.0 * c->head_dim * pairs * c->n_head;
     }
     if ((st = tlv__stream_run(b->s, err))) goto out;
 
-    double times[64];
-    double cold = run_once(b, c, &kr, err);
-    int n = 0;
-    for (; cold >= 0 && n < b->o.reps && n < 64; n++)
-        if ((times[n] = run_once(b, c, &kr, err)) < 0) cold = -1;
-    if (cold < 0) {
+    tlv_probe_times pt;
+    kernel_arg ka = {b, c, &kr};
+    if ((st = tlv__probe_time(b->s, record_fn, &ka, b->o.reps, &pt, err))) {
         st = tlv__err_prefix(err, "%s", c->name);
         goto out;
     }
-    if (n == 0) times[n++] = cold; /* -r 0 */
+    bench_stream_work(b->s, &bytes, &flops); /* what the op noted on its dispatches */
+    double times[TLV_PROBE_MAX_REPS];
+    int n = pt.n;
+    for (int i = 0; i < n; i++) times[i] = pt.ns[i] * 1e-6;
+    double cold = pt.cold_ns * 1e-6;
     bench_result *r = bench_result_add(b);
     if (!r) {
         st = tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory");

@@ -17,7 +17,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct mbench {
     bench_ctx *b;
@@ -44,7 +43,8 @@ static uint32_t next_rand(mbench *mb)
     return mb->rng >> 8;
 }
 
-/* Adds the stream's per-dispatch times to ops, by label. */
+/* Adds the stream's per-dispatch records to ops, by label: GPU time, and the bytes and FLOPs the
+ * ops noted on their dispatches (tlv__stream_note_work: matvec / matmul and attention). */
 static void collect(const tlv_stream *s, bench_op *ops, int *n_ops)
 {
     uint32_t n = tlv__stream_n_dispatches(s);
@@ -53,6 +53,8 @@ static void collect(const tlv_stream *s, bench_op *ops, int *n_ops)
         if (!o) continue;
         o->count++;
         o->ms += tlv__stream_time_ns(s, i) * 1e-6;
+        o->bytes += tlv__stream_bytes(s, i);
+        o->flops += tlv__stream_flops(s, i);
     }
 }
 
@@ -86,10 +88,7 @@ static tlv_status prefill(mbench *mb, int pos0, int img_rows, int n_text, bench_
         tlv__model_record_llm(mb->m, &mb->sc, b->s, spans, n_spans, pos0 + from);
         tlv_status st = tlv__stream_run(b->s, err);
         if (st) return st;
-        if (ops) {
-            collect(b->s, ops, n_ops);
-            bench_work_llm(mb->m, b->caps, to - from, pos0 + from, ops, n_ops);
-        }
+        if (ops) collect(b->s, ops, n_ops);
     }
     return TLV_OK;
 }
@@ -116,10 +115,7 @@ static tlv_status decode(mbench *mb, int pos, int n, bench_op *ops, int *n_ops, 
         tlv__model_record_llm(mb->m, &mb->sc, b->s, &sp, 1, pos + i);
         tlv_status st = tlv__stream_run(b->s, err);
         if (st) return st;
-        if (ops) {
-            collect(b->s, ops, n_ops);
-            bench_work_llm(mb->m, b->caps, 1, pos + i, ops, n_ops);
-        }
+        if (ops) collect(b->s, ops, n_ops);
         id = host_argmax(mb);
     }
     return TLV_OK;
@@ -131,10 +127,7 @@ static tlv_status encode(mbench *mb, bench_op *ops, int *n_ops, tlv_err *err)
     tlv__stream_begin(b->s, ops != NULL);
     tlv__model_record_image(mb->m, &mb->sc, b->s, &mb->feat);
     tlv_status st = tlv__stream_run(b->s, err);
-    if (!st && ops) {
-        collect(b->s, ops, n_ops);
-        bench_work_image(mb->m, b->caps, ops, n_ops);
-    }
+    if (!st && ops) collect(b->s, ops, n_ops);
     return st;
 }
 
@@ -161,26 +154,6 @@ static tlv_status run_test(mbench *mb, const test_spec *t, bench_op *ops, int *n
         return st;
     }
     return st;
-}
-
-/* Work is added under the labels work.c knows ("matvec", "matmul", "attn"); the ops may label
- * their dispatches more finely ("attn_dsplit", "matvec_f16"). Work under a label no dispatch
- * used moves to the dispatched label that starts with it (the first, when several do), else
- * it is dropped. */
-static void attach_work(bench_op *ops, int *n_ops)
-{
-    for (int i = 0; i < *n_ops; i++) {
-        if (ops[i].count || (!ops[i].bytes && !ops[i].flops)) continue;
-        size_t l = strlen(ops[i].label);
-        for (int j = 0; j < *n_ops; j++)
-            if (ops[j].count && !strncmp(ops[j].label, ops[i].label, l)) {
-                ops[j].bytes += ops[i].bytes;
-                ops[j].flops += ops[i].flops;
-                break;
-            }
-        ops[i] = ops[--*n_ops];
-        i--;
-    }
 }
 
 static int cmp_ops(const void *a, const void *b)
@@ -272,7 +245,6 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
         int n_ops = 0;
         memset(ops, 0, sizeof ops);
         if ((st = run_test(mb, t, ops, &n_ops, err))) return st;
-        attach_work(ops, &n_ops);
         qsort(ops, (size_t)n_ops, sizeof ops[0], cmp_ops);
         /* the profile is one run: scale nothing; the ideal time is the work on the roofline */
         double bytes = 0, flops = 0;
@@ -289,26 +261,11 @@ static tlv_status bench_test(mbench *mb, const test_spec *t, tlv_err *err)
     return TLV_OK;
 }
 
-/* Writes the preset's config.json to a temporary folder and parses it with the runtime's parser. */
+/* The preset's config.json through the runtime's parser, from the text (no preprocessor file:
+ * its defaults, as for a checkpoint without one). */
 tlv_status bench_preset_config(const bench_preset *p, tlv_model_config *cfg, tlv_err *err)
 {
-    /* TMPDIR, else /tmp, else the current folder (adb shell on Android has no /tmp) */
-    const char *tmp = getenv("TMPDIR");
-    const char *bases[3] = {tmp && *tmp ? tmp : "/tmp", "/tmp", "."};
-    char dir[512], path[600];
-    int made = 0;
-    for (int i = 0; i < 3 && !made; i++) {
-        snprintf(dir, sizeof dir, "%s/tlvbench-XXXXXX", bases[i]);
-        made = mkdtemp(dir) != NULL;
-    }
-    if (!made) return tlv__err_set(err, TLV_ERR_IO, "cannot create a temporary folder (TMPDIR, /tmp or .) for the preset's config.json");
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(p->config, f) >= 0;
-    if (f && fclose(f)) ok = 0;
-    tlv_status st = ok ? tlv__config_load(dir, cfg, err) : tlv__err_set(err, TLV_ERR_IO, "%s: cannot write", path);
-    remove(path);
-    rmdir(dir);
+    tlv_status st = tlv__config_parse(p->repo, p->config, NULL, cfg, err);
     if (st) tlv__err_prefix(err, "preset %s", p->name);
     return st;
 }

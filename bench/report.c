@@ -9,6 +9,34 @@
 
 #include "tinyllava.h"
 
+bench_op *bench_op_find(bench_op *ops, int *n_ops, const char *label)
+{
+    for (int i = 0; i < *n_ops; i++)
+        if (!strcmp(ops[i].label, label)) return &ops[i];
+    if (*n_ops == BENCH_MAX_OPS) return NULL;
+    bench_op *o = &ops[(*n_ops)++];
+    memset(o, 0, sizeof *o);
+    snprintf(o->label, sizeof o->label, "%s", label);
+    return o;
+}
+
+void bench_stream_work(const tlv_stream *s, double *bytes, double *flops)
+{
+    *bytes = *flops = 0;
+    for (uint32_t i = 0, n = tlv__stream_n_dispatches(s); i < n; i++) {
+        *bytes += tlv__stream_bytes(s, i);
+        *flops += tlv__stream_flops(s, i);
+    }
+}
+
+double bench_roofline_frac(const bench_peaks *p, double bytes, double flops, double ms)
+{
+    if (ms <= 0 || (!p->read_gbs && !p->fma_gflops)) return 0;
+    double t_mem = p->read_gbs > 0 ? bytes / (p->read_gbs * 1e6) : 0;     /* ms */
+    double t_fma = p->fma_gflops > 0 ? flops / (p->fma_gflops * 1e6) : 0; /* ms */
+    return (t_mem > t_fma ? t_mem : t_fma) / ms;
+}
+
 bench_result *bench_result_add(bench_ctx *b)
 {
     if (b->n_res == b->cap_res) {

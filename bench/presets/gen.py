@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes bench/presets.c from bench/presets/*.json: each preset's config.json embedded as a C
-string, in the order of ORDER. The bench writes the string to a temporary folder and reads it
-with the runtime's own config parser, so the parser decides every shape.
+string, in the order of ORDER. The bench hands the string to the runtime's own config parser
+(tlv__config_parse, text in memory), so the parser decides every shape.
 
 Sources of the JSON files (MODELS.md 1.3-2): the configs the formats tests check
 (tests/formats/data/cfg_*), which are the published files; phi2-siglip-3.1b follows the Factory

@@ -49,6 +49,19 @@ void tlv__engine_cancel(tlv_engine_session *s);
 void tlv__engine_reset(tlv_engine_session *s);
 const char *tlv__engine_last_answer(const tlv_engine_session *s);
 
+/* Teacher forcing (tests/e2e/test_teacher_forced, perplexity-style checks) through the engine's own
+ * prefill and decode steps. tlv__engine_add_pixels adds an image already preprocessed (3 x S x S
+ * floats, as tlv__image_preprocess writes them; copied). tlv__engine_teacher_force lays out ids
+ * (the image token id, once per image added, stands for that image's rows), encodes the images,
+ * prefills the whole sequence from position 0 in passes of n_batch rows, then feeds forced[0..
+ * n_forced) one decode step each; logits [n_forced + 1, vocab] gets the next-token logits after
+ * the prompt and after each forced token. The history and the chat template are not used; images
+ * added with tlv__engine_add_pixels belong to no turn (tlv__engine_reset clears them before a
+ * generate). */
+tlv_status tlv__engine_add_pixels(tlv_engine_session *s, const float *chw, tlv_err *err);
+tlv_status tlv__engine_teacher_force(tlv_engine_session *s, const int32_t *ids, size_t n_ids, const int32_t *forced,
+                                     int n_forced, float *logits, tlv_err *err);
+
 /* tlv_session_inspect (tinyllava.h lists the names, types and shapes): what the last generate
  * saw. out->data lives until the next call on s (image features are read back into a buffer of
  * the session). */

@@ -423,6 +423,9 @@ static tlv_status answer_flush(tlv_engine_session *s, answer_stream *as, tlv_err
     return TLV_OK;
 }
 
+static tlv_status lay_out(tlv_engine_session *s, const int32_t *ids, size_t n_ids, int *out_len, int *n_image_rows,
+                          tlv_err *err);
+
 /* The history's turns plus the open one, rendered, tokenised and laid out as s->seq (image
  * placeholders expanded to their rows). */
 static tlv_status build_sequence(tlv_engine_session *s, int *out_len, int *n_image_rows, tlv_err *err)
@@ -441,17 +444,30 @@ static tlv_status build_sequence(tlv_engine_session *s, int *out_len, int *n_ima
     if (st) return st;
     if ((int)n_img != s->n_imgs)
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "the prompt has %zu image placeholders for %d images", n_img, s->n_imgs);
+    return lay_out(s, s->prompt_ids, s->n_prompt_ids, out_len, n_image_rows, err);
+}
+
+/* ids (image placeholders in order of the session's images) laid out as s->seq, each
+ * placeholder expanded to its image's rows; room for one more position is left. */
+static tlv_status lay_out(tlv_engine_session *s, const int32_t *ids, size_t n_ids, int *out_len, int *n_image_rows,
+                          tlv_err *err)
+{
+    tlv_engine_model *m = s->m;
+    int32_t image_id = m->core->cfg.image_token_index;
     int n = 0, img = 0, rows = m->core->vis.n_tokens;
     *n_image_rows = 0;
-    for (size_t i = 0; i < s->n_prompt_ids; i++) {
-        int32_t id = s->prompt_ids[i];
+    for (size_t i = 0; i < n_ids; i++) {
+        int32_t id = ids[i];
         int need = id == image_id ? rows : 1;
         if (n + need >= s->n_ctx)
             return tlv__err_set(err, TLV_ERR_LIMIT,
                                 "the prompt needs more than %d positions (%zu tokens, %d images of %d rows): "
                                 "it exceeds the context of %d; shorten it or raise the context size",
-                                n + need, s->n_prompt_ids, s->n_imgs, rows, s->n_ctx);
+                                n + need, n_ids, s->n_imgs, rows, s->n_ctx);
         if (id == image_id) {
+            if (img == s->n_imgs)
+                return tlv__err_set(err, TLV_ERR_INVALID_ARG, "the prompt has more image placeholders than the %d images",
+                                    s->n_imgs);
             for (int r = 0; r < rows; r++) s->seq[n++] = ITEM_IMAGE(img, r);
             img++;
             *n_image_rows += rows;
@@ -491,6 +507,18 @@ static tlv_status prefill(tlv_engine_session *s, int len, tlv_generate_stats *r,
     return TLV_OK;
 }
 
+/* One decode step: id at the next position; its logits in s->sc.logits. */
+static tlv_status step(tlv_engine_session *s, int32_t id, tlv_err *err)
+{
+    int pos = s->n_cached;
+    s->seq[pos] = id;
+    tlv_status st = forward(s, pos, pos + 1, err);
+    if (st) return st;
+    s->cached[pos] = id;
+    s->n_cached = pos + 1;
+    return TLV_OK;
+}
+
 /* Samples from s->last_logits, then one position per step, until a stop condition; r gets the
  * stop reason ("cancelled" with TLV_ERR_CANCELLED; none after another error). */
 static tlv_status decode(tlv_engine_session *s, const tlv_sampling *p, answer_stream *as, tlv_generate_stats *r,
@@ -526,10 +554,7 @@ static tlv_status decode(tlv_engine_session *s, const tlv_sampling *p, answer_st
             st = tlv__err_set(err, TLV_ERR_CANCELLED, "generation cancelled");
             break;
         }
-        s->seq[pos] = id;
-        if ((st = forward(s, pos, pos + 1, err))) break;
-        s->cached[pos] = id;
-        s->n_cached = pos + 1;
+        if ((st = step(s, id, err))) break;
         logits = (const float *)s->sc.logits.slabs[0].map;
     }
     r->decode_ms = now_ms() - t0;
@@ -612,6 +637,50 @@ out:
     answer_close(s, &as);
     if (res) *res = r;
     return st;
+}
+
+/* ------------------------------------------------------------------ teacher forcing */
+
+tlv_status tlv__engine_add_pixels(tlv_engine_session *s, const float *chw, tlv_err *err)
+{
+    if (s->n_imgs == MAX_IMAGES) return tlv__err_set(err, TLV_ERR_LIMIT, "at most %d images per conversation", MAX_IMAGES);
+    int S = s->m->image_params.size;
+    float *copy = tlv__malloc(s->a, (size_t)3 * S * S * sizeof(float));
+    if (!copy) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory for an image");
+    memcpy(copy, chw, (size_t)3 * S * S * sizeof(float));
+    s->imgs[s->n_imgs].chw = copy;
+    s->n_imgs++;
+    return TLV_OK;
+}
+
+tlv_status tlv__engine_teacher_force(tlv_engine_session *s, const int32_t *ids, size_t n_ids, const int32_t *forced,
+                                     int n_forced, float *logits, tlv_err *err)
+{
+    const int32_t vocab = s->m->core->llm.vocab;
+    if (!n_ids || n_forced < 0)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "teacher forcing: %zu prompt ids and %d forced tokens (expected "
+                            "at least 1 and 0)", n_ids, n_forced);
+    s->n_cached = 0; /* a fresh sequence: nothing of the cache is reused */
+    int len = 0, image_rows = 0;
+    double image_ms = 0;
+    tlv_generate_stats r;
+    memset(&r, 0, sizeof r);
+    tlv_status st = lay_out(s, ids, n_ids, &len, &image_rows, err);
+    if (!st) st = encode_images(s, &image_ms, err);
+    if (!st && len + n_forced >= s->n_ctx)
+        st = tlv__err_set(err, TLV_ERR_LIMIT, "teacher forcing: %d + %d positions exceed the context of %d", len,
+                          n_forced, s->n_ctx);
+    if (!st) st = prefill(s, len, &r, err);
+    if (st) return st;
+    memcpy(logits, s->last_logits, (size_t)vocab * sizeof(float));
+    for (int i = 0; i < n_forced; i++) {
+        if (forced[i] < 0 || forced[i] >= vocab)
+            return tlv__err_set(err, TLV_ERR_INVALID_ARG, "teacher forcing: token %d: id %d outside the vocabulary (%d)",
+                                i, forced[i], vocab);
+        if ((st = step(s, forced[i], err))) return st;
+        memcpy(logits + (size_t)(i + 1) * vocab, s->sc.logits.slabs[0].map, (size_t)vocab * sizeof(float));
+    }
+    return TLV_OK;
 }
 
 /* ------------------------------------------------------------------ inspection */

@@ -327,14 +327,13 @@ static int read_size(tlv_json_reader *r, const cJSON *o, const char *key, int32_
     return 0;
 }
 
-static tlv_status read_preprocessor(const char *path, struct tlv_model_config *c, tlv_err *err)
+/* o: preprocessor_config.json parsed (taken and freed), or NULL for the defaults; path names it
+ * in messages. */
+static tlv_status read_preprocessor(const char *path, cJSON *o, struct tlv_model_config *c, tlv_err *err)
 {
     struct tlv_preprocess_config *p = &c->preprocess;
     preprocess_defaults(&c->vision, p);
-    if (!tlv__file_exists(path)) return TLV_OK;
-    cJSON *o;
-    tlv_status st = tlv__json_load_file(path, &o, err);
-    if (st) return st;
+    if (!o) return TLV_OK;
     tlv_json_reader rr = {path, err, TLV_OK}, *r = &rr;
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
@@ -402,16 +401,12 @@ static tlv_status finish_vision(tlv_json_reader *r, struct tlv_model_config *c)
     return TLV_OK;
 }
 
-tlv_status tlv__config_load(const char *dir, struct tlv_model_config *c, tlv_err *err)
+/* config.json's text (len bytes) -> c, without the preprocessor (path names it in messages). */
+static tlv_status parse_config(const char *path, const char *text, size_t len, struct tlv_model_config *c, tlv_err *err)
 {
     memset(c, 0, sizeof *c);
-    char path[4096], ppath[4096];
-    int n1 = snprintf(path, sizeof path, "%s/config.json", dir);
-    int n2 = snprintf(ppath, sizeof ppath, "%s/preprocessor_config.json", dir);
-    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof ppath)
-        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "%s: path too long", dir);
     cJSON *o;
-    tlv_status st = tlv__json_load_file(path, &o, err);
+    tlv_status st = tlv__json_parse(path, text, len, &o, err);
     if (st) return st;
     tlv_json_reader r = {path, err, TLV_OK};
     char mt[32] = "";
@@ -435,6 +430,42 @@ tlv_status tlv__config_load(const char *dir, struct tlv_model_config *c, tlv_err
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     if (!r.status) finish_vision(&r, c);
     cJSON_Delete(o);
-    if (r.status) return r.status;
-    return read_preprocessor(ppath, c, err);
+    return r.status;
+}
+
+tlv_status tlv__config_parse(const char *name, const char *config_json, const char *preprocessor_json,
+                             struct tlv_model_config *c, tlv_err *err)
+{
+    char path[4096], ppath[4096];
+    if (!name) name = "(text)";
+    int n1 = snprintf(path, sizeof path, "%s/config.json", name);
+    int n2 = snprintf(ppath, sizeof ppath, "%s/preprocessor_config.json", name);
+    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof ppath)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "%s: name too long", name);
+    if (!config_json) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "%s: no text (NULL)", path);
+    tlv_status st = parse_config(path, config_json, strlen(config_json), c, err);
+    if (st) return st;
+    cJSON *po = NULL;
+    if (preprocessor_json && (st = tlv__json_parse(ppath, preprocessor_json, strlen(preprocessor_json), &po, err)))
+        return st;
+    return read_preprocessor(ppath, po, c, err);
+}
+
+tlv_status tlv__config_load(const char *dir, struct tlv_model_config *c, tlv_err *err)
+{
+    memset(c, 0, sizeof *c);
+    char path[4096], ppath[4096];
+    int n1 = snprintf(path, sizeof path, "%s/config.json", dir);
+    int n2 = snprintf(ppath, sizeof ppath, "%s/preprocessor_config.json", dir);
+    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof ppath)
+        return tlv__err_set(err, TLV_ERR_INVALID_ARG, "%s: path too long", dir);
+    tlv_mapfile m;
+    tlv_status st = tlv__mapfile_open(path, &m, err);
+    if (st) return st;
+    st = parse_config(path, (const char *)m.data, (size_t)m.size, c, err);
+    tlv__mapfile_close(&m);
+    if (st) return st;
+    cJSON *po = NULL;
+    if (tlv__file_exists(ppath) && (st = tlv__json_load_file(ppath, &po, err))) return st;
+    return read_preprocessor(ppath, po, c, err);
 }

@@ -167,8 +167,14 @@ typedef struct tlv_model_config {
     const char *prefix_connector_2;   /* second Linear */
 } tlv_model_config;
 
-/* Reads dir/config.json and, when present, dir/preprocessor_config.json. */
+/* Reads dir/config.json and, when present, dir/preprocessor_config.json (a wrapper over
+ * tlv__config_parse's checks: the same record, the same messages). */
 tlv_status tlv__config_load(const char *dir, struct tlv_model_config *cfg, tlv_err *err);
+/* The same from text in memory (NUL-terminated): config_json is config.json's text,
+ * preprocessor_json that of preprocessor_config.json or NULL (the defaults, as when the file is
+ * absent). name stands for the folder in messages ("<name>/config.json: ..."); NULL: "(text)". */
+tlv_status tlv__config_parse(const char *name, const char *config_json, const char *preprocessor_json,
+                             struct tlv_model_config *cfg, tlv_err *err);
 
 const char *tlv__generation_name(tlv_generation g); /* "factory", "legacy", "hf_llava" */
 const char *tlv__llm_arch_name(tlv_llm_arch a);     /* "phi", "llama", ... */

@@ -8,27 +8,33 @@
 
 #include "formats/mapfile.h"
 
+tlv_status tlv__json_parse(const char *name, const char *text, size_t len, cJSON **out, tlv_err *err)
+{
+    *out = NULL;
+    const char *end = NULL;
+    cJSON *j = text && len ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
+    if (!j) {
+        /* line and column of where cJSON stopped */
+        size_t at = end && end >= text && len ? (size_t)(end - text) : 0, line = 1, col = 1;
+        for (size_t i = 0; i < at && i < len; i++) {
+            if (text[i] == '\n') line++, col = 1;
+            else col++;
+        }
+        return tlv__err_set(err, TLV_ERR_FORMAT, "%s:%zu:%zu: invalid JSON", name, line, col);
+    }
+    *out = j;
+    return TLV_OK;
+}
+
 tlv_status tlv__json_load_file(const char *path, cJSON **out, tlv_err *err)
 {
     *out = NULL;
     tlv_mapfile m;
     tlv_status st = tlv__mapfile_open(path, &m, err);
     if (st) return st;
-    const char *s = (const char *)m.data, *end = NULL;
-    cJSON *j = m.size ? cJSON_ParseWithLengthOpts(s, (size_t)m.size, &end, 0) : NULL;
-    if (!j) {
-        /* line and column of where cJSON stopped */
-        size_t at = end && end >= s && m.size ? (size_t)(end - s) : 0, line = 1, col = 1;
-        for (size_t i = 0; i < at && i < m.size; i++) {
-            if (s[i] == '\n') line++, col = 1;
-            else col++;
-        }
-        tlv__mapfile_close(&m);
-        return tlv__err_set(err, TLV_ERR_FORMAT, "%s:%zu:%zu: invalid JSON", path, line, col);
-    }
+    st = tlv__json_parse(path, (const char *)m.data, (size_t)m.size, out, err);
     tlv__mapfile_close(&m);
-    *out = j;
-    return TLV_OK;
+    return st;
 }
 
 tlv_status tlv__json_fail(tlv_json_reader *r, tlv_status status, const char *fmt, ...)

@@ -24,6 +24,8 @@ typedef struct tlv_json_reader {
 /* Reads and parses a whole file. TLV_ERR_NOT_FOUND if it does not exist; a syntax error gives
  * "<path>:<line>:<col>: invalid JSON". *out is freed with cJSON_Delete. */
 tlv_status tlv__json_load_file(const char *path, cJSON **out, tlv_err *err);
+/* Parses len bytes of text (need not end in a NUL); name stands for the text in messages. */
+tlv_status tlv__json_parse(const char *name, const char *text, size_t len, cJSON **out, tlv_err *err);
 
 /* Each returns 1 when the key is present, not null, and of the right type (and writes *out);
  * 0 otherwise. A present key of the wrong type records an error. `where` is the object's path

@@ -337,6 +337,24 @@ int64_t tlv__op_attention_scratch_elems(const tlv_vk_device *d, const tlv_attn_p
     return n > 1 ? attn_partial_elems(p, n) : 0;
 }
 
+/* The work of one attention, noted on its main dispatch: q and o once, the keys and values it
+ * can see once (at the cache's dtype); 4 * head_dim FLOPs per (query, visible key, head): q.k and
+ * p.v. */
+static void note_work(tlv_stream *s, const tlv_attn_params *p, const tlv_attn_view *q, const tlv_attn_view *k,
+                      const tlv_attn_view *v, const tlv_attn_view *o)
+{
+    const int64_t keys = attn_keys(p);
+    double pairs = (double)p->n_q * (double)keys;
+    if (p->causal) { /* query i sees min(pos0 + i + 1, n_kv) keys */
+        pairs = 0;
+        for (int64_t i = 0; i < p->n_q; i++) pairs += (double)(p->pos0 + i + 1 < p->n_kv ? p->pos0 + i + 1 : p->n_kv);
+    }
+    const double qo = (double)p->n_q * p->n_head, kv = (double)keys * p->n_kv_head;
+    double bytes = qo * (double)(tlv__dtype_row_bytes(q->t->dtype, p->head_dim) + tlv__dtype_row_bytes(o->t->dtype, p->head_dim)) +
+                   kv * (double)(tlv__dtype_row_bytes(k->t->dtype, p->head_dim) + tlv__dtype_row_bytes(v->t->dtype, p->head_dim));
+    tlv__stream_note_work(s, bytes, 4.0 * p->head_dim * pairs * p->n_head);
+}
+
 tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_view q, tlv_attn_view k,
                              tlv_attn_view v, tlv_attn_view o, const tlv_tensor *scratch)
 {
@@ -422,6 +440,7 @@ tlv_status tlv__op_attention(tlv_stream *s, const tlv_attn_params *p, tlv_attn_v
     if (texel_mask) b[1].texel = b[2].texel = TLV_TEXEL_RGBA32UI;
     tlv_status st = tlv__stream_dispatch(s, pipe, b, 4, &pc, sizeof pc, (uint32_t)gx, (uint32_t)p->n_kv_head,
                                          n_chunks, shader);
+    note_work(s, p, &q, &k, &v, &o);
     if (st != TLV_OK || n_chunks == 1) return st;
 
     /* combine the chunks */

@@ -230,6 +230,20 @@ static int pick_kernel(const tlv_vk_caps *c, const tlv_matmul_tuning *tune, uint
     return tiled;
 }
 
+/* The work of one slab's dispatch (rows n of N), noted on the stream's record: the unique bytes,
+ * weight rows as stored (tlv__tensor_row_bytes: a block format counts at its size), the bias
+ * share, x once (on the first slab; all its columns, [gate | up] when gated), y, and y again when
+ * a residual is added to it; 2 FLOPs per multiply-add. The kernel re-reads weights per few rows of
+ * x, mostly from cache: these are the bytes a perfect cache would move. */
+static void note_work(tlv_stream *s, const tlv_tensor *x, const tlv_tensor *w, const tlv_tensor *bias, int residual,
+                      int64_t M, int64_t n, int64_t N, int64_t K, int first)
+{
+    double bytes = (double)n * (double)tlv__tensor_row_bytes(w) + (double)M * (double)n * 4 * (residual ? 2 : 1);
+    if (bias) bytes += (double)tlv__tensor_bytes(bias) * (double)n / (double)N;
+    if (first) bytes += (double)M * (double)tlv__tensor_row_bytes(x);
+    tlv__stream_note_work(s, bytes, 2.0 * (double)M * (double)n * (double)K);
+}
+
 /* gated >= 0: x is [M, 2K] = [gate | up] and the matvec kernel reads act(gate) * up (act =
  * gated); the caller has checked that the matvec kernel runs (tlv__op_matmul_gated). */
 static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, const tlv_tensor *w, const tlv_tensor *bias,
@@ -358,6 +372,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
         b[3].offset = y_bind;
         b[3].range = y_end - y_bind;
         tlv__stream_dispatch(s, pl, b, 4, &pc, sizeof pc, gx, gy, 1, tiled ? "matmul" : "matvec");
+        note_work(s, x, w, bias, residual != NULL, M, n, N, K, i == 0);
     }
     return tlv__stream_status(s);
 }

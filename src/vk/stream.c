@@ -57,7 +57,9 @@ struct tlv_stream {
     uint32_t n_views, cap_views;
     const char **labels;
     double *times;
+    double *bytes, *flops;          /* the work ops noted on each dispatch (tlv__stream_note_work) */
     uint32_t n_disp, cap_disp;
+    uint32_t last;                  /* the dispatch the latest record made; UINT32_MAX: none */
     double total_ns;
 };
 
@@ -85,6 +87,8 @@ void tlv__stream_destroy(tlv_stream *s)
     tlv__free(a, s->read);
     tlv__free(a, s->labels);
     tlv__free(a, s->times);
+    tlv__free(a, s->bytes);
+    tlv__free(a, s->flops);
     tlv__free(a, s);
 }
 
@@ -170,6 +174,7 @@ void tlv__stream_begin(tlv_stream *s, int timestamps)
     tlv__err_clear(&s->err);
     s->n_written = s->n_read = 0;
     s->n_disp = 0;
+    s->last = UINT32_MAX;
     s->total_ns = 0;
     s->timestamps = timestamps && d->caps.timestamps;
 }
@@ -258,11 +263,17 @@ static tlv_status note_dispatch(tlv_stream *s, const char *label)
         if (nl) s->labels = nl;
         double *nt = nl ? tlv__realloc(s->d->alloc, s->times, nc * sizeof *nt) : NULL;
         if (nt) s->times = nt;
-        if (!nl || !nt) return tlv__stream_fail(s, TLV_ERR_NO_MEMORY, "out of host memory recording a stream");
+        double *nb = nt ? tlv__realloc(s->d->alloc, s->bytes, nc * sizeof *nb) : NULL;
+        if (nb) s->bytes = nb;
+        double *nf = nb ? tlv__realloc(s->d->alloc, s->flops, nc * sizeof *nf) : NULL;
+        if (nf) s->flops = nf;
+        if (!nl || !nt || !nb || !nf) return tlv__stream_fail(s, TLV_ERR_NO_MEMORY, "out of host memory recording a stream");
         s->cap_disp = nc;
     }
     s->labels[s->n_disp] = label ? label : "?";
     s->times[s->n_disp] = 0;
+    s->bytes[s->n_disp] = s->flops[s->n_disp] = 0;
+    s->last = s->n_disp;
     s->n_disp++;
     if (s->timestamps && s->n_disp < MAX_TIMESTAMPS)
         s->d->vk.vkCmdWriteTimestamp(s->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s->queries, s->n_disp);
@@ -361,6 +372,7 @@ tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const t
                                 const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz,
                                 const char *label)
 {
+    s->last = UINT32_MAX;
     if (s->status) return s->status;
     const char *name = label ? label : (p ? p->name : "?");
     if (!p) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: no pipeline", name);
@@ -466,6 +478,7 @@ tlv_status tlv__stream_dispatch(tlv_stream *s, const tlv_vk_pipeline *p, const t
 tlv_status tlv__stream_copy(tlv_stream *s, const tlv_vk_buffer *src, VkDeviceSize src_off, const tlv_vk_buffer *dst,
                             VkDeviceSize dst_off, VkDeviceSize size)
 {
+    s->last = UINT32_MAX;
     if (s->status) return s->status;
     if (!src || !dst || !src->block || !dst->block || src_off > src->size || size > src->size - src_off ||
         dst_off > dst->size || size > dst->size - dst_off)
@@ -483,6 +496,7 @@ tlv_status tlv__stream_copy(tlv_stream *s, const tlv_vk_buffer *src, VkDeviceSiz
 
 tlv_status tlv__stream_fill(tlv_stream *s, const tlv_vk_buffer *dst, VkDeviceSize off, VkDeviceSize size, uint32_t value)
 {
+    s->last = UINT32_MAX;
     if (s->status) return s->status;
     if (!dst || !dst->block || off > dst->size || size > dst->size - off || (off | size) % 4 ||
         (dst->offset + off) % 4)
@@ -590,4 +604,21 @@ double tlv__stream_time_ns(const tlv_stream *s, uint32_t i)
 double tlv__stream_total_ns(const tlv_stream *s)
 {
     return s->total_ns;
+}
+
+void tlv__stream_note_work(tlv_stream *s, double bytes, double flops)
+{
+    if (s->last >= s->n_disp) return; /* the record made no dispatch (empty grid, an error) */
+    s->bytes[s->last] += bytes;
+    s->flops[s->last] += flops;
+}
+
+double tlv__stream_bytes(const tlv_stream *s, uint32_t i)
+{
+    return i < s->n_disp ? s->bytes[i] : 0;
+}
+
+double tlv__stream_flops(const tlv_stream *s, uint32_t i)
+{
+    return i < s->n_disp ? s->flops[i] : 0;
 }

@@ -305,4 +305,15 @@ double tlv__stream_time_ns(const tlv_stream *s, uint32_t i);
 /* GPU time from the first to the last dispatch in ns (0 without timestamps). */
 double tlv__stream_total_ns(const tlv_stream *s);
 
+/* Work accounting: an op that knows what a dispatch moves and computes calls
+ * tlv__stream_note_work right after recording it; the figures add to that dispatch's record
+ * (nothing happens when the latest record made no dispatch: an empty grid, a failed stream).
+ * bytes: the unique bytes the dispatch reads and writes, from the real tensor sizes (weights as
+ * stored, so quantized rows count at their size); flops: the arithmetic (2 per multiply-add).
+ * The bench's GB/s, GFLOP/s and roofline figures are these sums (docs/BENCHMARKS.md).
+ * tlv__stream_bytes / tlv__stream_flops read them back per dispatch (0 when none was noted). */
+void tlv__stream_note_work(tlv_stream *s, double bytes, double flops);
+double tlv__stream_bytes(const tlv_stream *s, uint32_t i);
+double tlv__stream_flops(const tlv_stream *s, uint32_t i);
+
 #endif

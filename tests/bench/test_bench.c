@@ -3,6 +3,7 @@
  * markdown table and an SVG, that every preset's config.json gives the published shapes through
  * the runtime's parser (expected values: MODELS.md 1.3-1.4), and that bad options fail.
  * Nothing here asserts a time or a speed. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,99 @@ static const cJSON *find_test(const cJSON *arr, const char *prefix)
     return NULL;
 }
 
+/* ---- an independent count of the work of tests/models/llava_hf_clip (from its config.json),
+ * to check the bytes and FLOPs the ops note on their dispatches (tlv__stream_note_work) and the
+ * bench sums. The rules (docs/BENCHMARKS.md "How the work is counted"): a Linear of M rows moves
+ * its weights (f16 here) and bias once, x once, y once (twice with a residual) and does 2MNK
+ * FLOPs; attention moves q, o and the visible keys and values once (f32) and does 4 head_dim
+ * FLOPs per (query, visible key, head). The model runs as MODELS.md says: the CLIP tower's q, k,
+ * v, o, fc1, fc2 with biases on T = grid^2 + 1 rows, the connector on the image tokens, the LLM
+ * with q/k/v and gate/up fused into one weight each (model/load.c) and the head on one row. */
+typedef struct work {
+    double bytes, bytes_alt, flops; /* bytes_alt: the down projection reading [gate | up] (fused) */
+} work;
+
+static void lin(work *w, double m, double n, double k, int bias, int residual)
+{
+    double b = n * k * 2 + (bias ? n * 2 : 0) + m * k * 4 + m * n * 4 * (residual ? 2 : 1);
+    w->bytes += b;
+    w->bytes_alt += b;
+    w->flops += 2 * m * n * k;
+}
+
+static void attn(work *w, double n_q, double keys, double pairs, double nh, double nkv, double hd)
+{
+    double b = 4 * hd * (2 * n_q * nh + 2 * keys * nkv);
+    w->bytes += b;
+    w->bytes_alt += b;
+    w->flops += 4 * hd * pairs * nh;
+}
+
+static int cfg_int(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+/* The LLM pass of n rows at positions pos0.. (causal). */
+static void llm_pass(work *w, const cJSON *tc, int vocab, double n, double pos0)
+{
+    int H = cfg_int(tc, "hidden_size"), F = cfg_int(tc, "intermediate_size"), L = cfg_int(tc, "num_hidden_layers");
+    int nh = cfg_int(tc, "num_attention_heads"), nkv = cfg_int(tc, "num_key_value_heads"), hd = H / nh;
+    double pairs = n * pos0 + n * (n + 1) / 2;
+    for (int l = 0; l < L; l++) {
+        lin(w, n, (double)(nh + 2 * nkv) * hd, H, 0, 0); /* qkv */
+        attn(w, n, pos0 + n, pairs, nh, nkv, hd);
+        lin(w, n, H, H, 0, 1);     /* o, + residual */
+        lin(w, n, 2.0 * F, H, 0, 0); /* [gate | up] */
+        lin(w, n, H, F, 0, 1);     /* down, + residual */
+        w->bytes_alt += n * F * 4; /* the fused decode path reads [gate | up] for down */
+    }
+    lin(w, 1, vocab, H, 0, 0); /* head: the last row */
+}
+
+static void image_pass(work *w, const cJSON *vc, int llm_hidden)
+{
+    int C = cfg_int(vc, "hidden_size"), F = cfg_int(vc, "intermediate_size"), L = cfg_int(vc, "num_hidden_layers");
+    int nh = cfg_int(vc, "num_attention_heads"), grid = cfg_int(vc, "image_size") / cfg_int(vc, "patch_size");
+    double T = (double)grid * grid + 1, hd = (double)C / nh;
+    for (int l = 0; l < L - 1; l++) { /* vision_feature_layer -2: all layers but the last */
+        for (int i = 0; i < 3; i++) lin(w, T, C, C, 1, 0);
+        attn(w, T, T, T * T, nh, nh, hd);
+        lin(w, T, C, C, 1, 1);
+        lin(w, T, F, C, 1, 0);
+        lin(w, T, C, F, 1, 1);
+    }
+    lin(w, T - 1, llm_hidden, C, 1, 0); /* connector on the image tokens (CLS dropped) */
+    lin(w, T - 1, llm_hidden, llm_hidden, 1, 0);
+}
+
+static int near(double a, double b)
+{
+    return fabs(a - b) <= 1e-9 * fabs(b) + 0.5;
+}
+
+/* Checks the record's bytes and FLOPs (the sums of its ops) against w. */
+static void check_work(const cJSON *arr, const char *test, const work *w)
+{
+    const cJSON *r = NULL, *x;
+    cJSON_ArrayForEach(x, arr) if (!strcmp(str(x, "test"), test) || (!strcmp(test, "image") && !strncmp(str(x, "test"), "image ", 6))) r = x;
+    CHECK(r != NULL);
+    if (!r) return;
+    double ob = 0, of = 0;
+    const cJSON *op;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(r, "ops")) {
+        if (cJSON_GetObjectItemCaseSensitive(op, "bytes")) ob += num(op, "bytes");
+        if (cJSON_GetObjectItemCaseSensitive(op, "flops")) of += num(op, "flops");
+    }
+    double b = num(r, "bytes"), f = num(r, "flops");
+    printf("%s: recorded %.0f bytes, %.0f FLOPs; counted %.0f (or %.0f fused) bytes, %.0f FLOPs\n", test, b, f, w->bytes,
+           w->bytes_alt, w->flops);
+    CHECK(near(b, ob) && near(f, of));
+    CHECK(near(f, w->flops));
+    CHECK(near(b, w->bytes) || near(b, w->bytes_alt));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -103,7 +197,7 @@ int main(int argc, char **argv)
     bench = argv[1];
     snprintf(tmp, sizeof tmp, "/tmp/tlv-test-bench-XXXXXX");
     CHECK(mkdtemp(tmp) != NULL);
-    char out[300], j1[300], j2[300], svg[300], args[2048];
+    char out[300], j1[300], j2[300], j3[300], svg[300], args[2048];
     snprintf(out, sizeof out, "%s/out.txt", tmp);
     snprintf(j1, sizeof j1, "%s/kernels.json", tmp);
     snprintf(j2, sizeof j2, "%s/model.json", tmp);
@@ -158,6 +252,37 @@ int main(int argc, char **argv)
     if (tg) CHECK(num(tg, "host_cpu_ms_per_token") > 0);
     cJSON_Delete(m);
 
+    /* the work figures: what the ops noted, against the count above */
+    snprintf(j3, sizeof j3, "%s/work.json", tmp);
+    snprintf(args, sizeof args, "-m '%s/models/llava_hf_clip/model' -p 8 -n 2 -d 0 -r 0 --no-probe --ttft 0 --json '%s'",
+             TLV_TEST_DATA, j3);
+    CHECK_EQ_INT(run(args, out), 0);
+    snprintf(args, sizeof args, "%s/models/llava_hf_clip/model/config.json", TLV_TEST_DATA);
+    char *ct = slurp(args), *wt = slurp(j3);
+    cJSON *cfg = ct ? cJSON_Parse(ct) : NULL, *wa = wt ? cJSON_Parse(wt) : NULL;
+    free(ct);
+    free(wt);
+    CHECK(cfg != NULL && cJSON_IsArray(wa));
+    if (cfg && cJSON_IsArray(wa)) {
+        const cJSON *tc = cJSON_GetObjectItemCaseSensitive(cfg, "text_config"),
+                    *vc = cJSON_GetObjectItemCaseSensitive(cfg, "vision_config");
+        int vocab = cfg_int(cfg, "vocab_size"), H = cfg_int(tc, "hidden_size");
+        CHECK_EQ_STR(str(cJSON_GetArrayItem(wa, 0), "dtype"), "f16");
+        work wi = {0, 0, 0}, wp = {0, 0, 0}, wpi = {0, 0, 0}, wt2 = {0, 0, 0};
+        image_pass(&wi, vc, H);
+        llm_pass(&wp, tc, vocab, 8, 0);
+        int img = (cfg_int(vc, "image_size") / cfg_int(vc, "patch_size")) * (cfg_int(vc, "image_size") / cfg_int(vc, "patch_size"));
+        llm_pass(&wpi, tc, vocab, 8 + img, 0);
+        llm_pass(&wt2, tc, vocab, 1, 0);
+        llm_pass(&wt2, tc, vocab, 1, 1);
+        check_work(wa, "image", &wi);
+        check_work(wa, "pp8", &wp);
+        check_work(wa, "pp8+img", &wpi);
+        check_work(wa, "tg2@d0", &wt2);
+    }
+    cJSON_Delete(cfg);
+    cJSON_Delete(wa);
+
     /* --compare: a markdown table with a column per file, and an SVG */
     snprintf(args, sizeof args, "--compare '%s' '%s' --svg '%s'", j1, j2, svg);
     CHECK_EQ_INT(run(args, out), 0);
@@ -193,7 +318,7 @@ int main(int argc, char **argv)
     snprintf(args, sizeof args, "-m '%s/nonexistent-model' -r 1 --no-probe", tmp);
     CHECK_EQ_INT(run(args, out), 1);
 
-    const char *files[] = {out, j1, j2, svg};
+    const char *files[] = {out, j1, j2, j3, svg};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) remove(files[i]);
     rmdir(tmp);
     return tlv_test_finish("test_bench");

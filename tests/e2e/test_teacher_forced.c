@@ -2,9 +2,10 @@
  * harness for weight formats (issue 12 item 6). A quantization case (tests/models/q_*) stores
  * the reference's log-probabilities at every position of N teacher-forced tokens after the prompt
  * (teacher_forced.json + teacher_forced_logprobs.f32, docs/FIXTURES.md). This test runs the same
- * sequence through the model layer: one prefill pass over the spliced prompt (the reference's
- * pixel_values in, so the image decoder is out of the measurement; test_e2e covers it), then one
- * decode pass per teacher token, reading the last row's logits each time, and measures
+ * sequence through the engine's own prefill and decode steps (tlv__engine_teacher_force): the
+ * reference's pixel_values in (so the image decoder is out of the measurement; test_e2e covers
+ * it), one prefill pass over the prompt with the image's rows at its placeholder, then one decode
+ * step per teacher token, the logits after each, and measures
  *
  *   top-1 agreement   share of positions whose argmax equals the reference's
  *   KL(ref || ours)   per position sum_v p_ref(v) (log p_ref(v) - log p_ours(v)), in nats; mean, max
@@ -27,7 +28,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model/model.h"
+#include "engine/engine.h"
 
 #include "fixture_json.h"
 
@@ -88,19 +89,6 @@ static void score_row(figures *f, int r, const float *ours, const float *ref_lp,
     f->n++;
 }
 
-static int run_forward(tlv_vk_device *dev, tlv_model_core *m, tlv_model_scratch *sc, tlv_stream *s,
-                       const tlv_input_span *spans, int n_spans, int pos0, float *logits)
-{
-    tlv_err err;
-    tlv__stream_begin(s, 0);
-    tlv__model_record_llm(m, sc, s, spans, n_spans, pos0);
-    if (tlv__stream_run(s, &err) || tlv__tensor_read(dev, &sc->logits, logits, &err)) {
-        fprintf(stderr, "forward pass at position %d: %s\n", pos0, err.msg);
-        return 0;
-    }
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -154,81 +142,63 @@ int main(int argc, char **argv)
     tlv_vk_device_options dopt = {NULL};
     tlv_vk_device *dev = NULL;
     if (inst) CHECK_EQ_INT(tlv__vk_device_create(inst, 0, &dopt, &dev, &err), TLV_OK);
-    tlv_model_core *m = NULL;
+    tlv_engine_model *em = NULL;
+    tlv_engine_session *es = NULL;
     snprintf(path, sizeof path, "%s/model", dir);
     const int n_ctx = n_seq + n_tf;
-    if (dev && tlv__model_load(dev, path, n_ctx, NULL, NULL, NULL, &m, &err) != TLV_OK) fprintf(stderr, "%s\n", err.msg);
-    CHECK(m != NULL);
-    tlv_model_scratch sc;
-    memset(&sc, 0, sizeof sc);
-    tlv_stream *s = NULL;
-    tlv_tensor feat = {0};
-    int have_sc = 0;
+    tlv_model_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.max_context = (uint32_t)n_ctx;
+    if (dev && tlv__engine_model_load(dev, path, &mo, NULL, &em, &err) != TLV_OK) fprintf(stderr, "%s\n", err.msg);
+    CHECK(em != NULL);
     float *logits = NULL;
     double *scratch = NULL;
-    if (!m) goto out;
+    int32_t *prompt = NULL, *forced = NULL;
+    if (!em) goto out;
+    const tlv_model_core *m = em->core;
     CHECK_EQ_INT(m->llm.vocab, vocab);
     if (m->llm.vocab != vocab) goto out;
-    have_sc = tlv__model_scratch_create(m, n_seq, n_ctx, &sc, &err) == TLV_OK;
-    if (!have_sc) fprintf(stderr, "scratch: %s\n", err.msg);
-    CHECK(have_sc);
-    if (!have_sc) goto out;
-    CHECK_EQ_INT(tlv__stream_create(dev, &s, &err), TLV_OK);
-    if (!s) goto out;
+    /* the engine's session: the whole prompt in one prefill pass, as the reference runs it */
+    if (tlv__engine_session_create(em, n_ctx, n_seq, &es, &err) != TLV_OK) fprintf(stderr, "session: %s\n", err.msg);
+    CHECK(es != NULL);
+    if (!es) goto out;
 
-    /* image: the reference's pixels -> tower -> connector */
+    /* image: the reference's pixels (the image decoder is out of the measurement) */
     int S = m->vis.image_size;
     CHECK_EQ_INT(cJSON_GetArraySize(px_j), 3 * S * S);
     float *px = malloc((size_t)3 * S * S * sizeof(float));
     int k = 0;
     for (const cJSON *e = px_j->child; e && k < 3 * S * S; e = e->next) px[k++] = (float)e->valuedouble;
-    int64_t fshape[2] = {m->vis.n_tokens, m->llm.hidden};
-    tlv__tensor_init(&feat, TLV_F32, 2, fshape);
-    tlv_status st = tlv__tensor_alloc(dev, &feat, TLV_MEM_DEVICE, &err);
-    if (!st) st = tlv__tensor_write(dev, &sc.img, px, &err);
+    tlv_status st = px ? tlv__engine_add_pixels(es, px, &err) : TLV_ERR_NO_MEMORY;
     free(px);
-    if (!st) {
-        tlv__stream_begin(s, 0);
-        tlv__model_record_image(m, &sc, s, &feat);
-        st = tlv__stream_run(s, &err);
-    }
     if (st) fprintf(stderr, "image: %s\n", err.msg);
     CHECK_EQ_INT(st, TLV_OK);
     if (st) goto out;
 
-    /* prompt: text ids, the image's rows at the placeholder, text ids */
+    /* prompt: the reference's input_ids with the image placeholder; then the teacher tokens */
     CHECK_EQ_INT(n_ids - 1 + m->vis.n_tokens, n_seq);
-    tlv_input_span spans[3];
-    int n_spans = 0, n_text = 0, img_at = -1;
-    int32_t *ids = (int32_t *)sc.ids.map;
-    for (int i = 0; i < n_ids; i++) {
-        int id = cJSON_GetArrayItem(ids_j, i)->valueint;
-        if (id == image_id) img_at = i;
-        else ids[n_text++] = id;
-    }
-    CHECK(img_at >= 0);
-    if (img_at < 0) goto out;
-    if (img_at > 0) spans[n_spans++] = (tlv_input_span){img_at, 0, NULL, 0};
-    spans[n_spans++] = (tlv_input_span){m->vis.n_tokens, -1, &feat, 0};
-    if (n_ids - 1 - img_at > 0) spans[n_spans++] = (tlv_input_span){n_ids - 1 - img_at, img_at, NULL, 0};
-
-    logits = malloc((size_t)vocab * sizeof(float));
+    prompt = malloc((size_t)n_ids * sizeof *prompt);
+    forced = malloc((size_t)n_tf * sizeof *forced);
+    logits = malloc((size_t)n_tf * vocab * sizeof(float));
     scratch = malloc((size_t)vocab * sizeof(double));
-    figures f = {0, 0, -1, 0, 0, 0};
-    for (int r = 0; r < n_tf; r++) {
-        int ok;
-        if (r == 0) {
-            ok = run_forward(dev, m, &sc, s, spans, n_spans, 0, logits);
-        } else {
-            ids[0] = cJSON_GetArrayItem(tf_ids, r - 1)->valueint;
-            tlv_input_span one = {1, 0, NULL, 0};
-            ok = run_forward(dev, m, &sc, s, &one, 1, n_seq + r - 1, logits);
-        }
-        CHECK(ok);
-        if (!ok) break;
-        score_row(&f, r, logits, ref + (size_t)r * vocab, cJSON_GetArrayItem(lse_j, r)->valuedouble,
-                  cJSON_GetArrayItem(top1_j, r)->valueint, vocab, scratch);
+    if (!prompt || !forced || !logits || !scratch) goto out;
+    int n_img = 0;
+    for (int i = 0; i < n_ids; i++) {
+        prompt[i] = cJSON_GetArrayItem(ids_j, i)->valueint;
+        n_img += prompt[i] == image_id;
     }
+    CHECK_EQ_INT(n_img, 1);
+    CHECK_EQ_INT(m->cfg.image_token_index, image_id);
+    for (int r = 0; r + 1 < n_tf; r++) forced[r] = cJSON_GetArrayItem(tf_ids, r)->valueint;
+    st = tlv__engine_teacher_force(es, prompt, (size_t)n_ids, forced, n_tf - 1, logits, &err);
+    if (st) fprintf(stderr, "teacher forcing: %s\n", err.msg);
+    CHECK_EQ_INT(st, TLV_OK);
+    if (st) goto out;
+
+    figures f = {0, 0, -1, 0, 0, 0};
+    for (int r = 0; r < n_tf; r++)
+        score_row(&f, r, logits + (size_t)r * vocab, ref + (size_t)r * vocab, cJSON_GetArrayItem(lse_j, r)->valuedouble,
+                  cJSON_GetArrayItem(top1_j, r)->valueint, vocab, scratch);
     CHECK_EQ_INT(f.n, n_tf);
     double top1 = f.n ? (double)f.agree / f.n : 0, mean_kl = f.n ? f.kl_sum / f.n : INFINITY;
     printf("%s --weights %s: %d teacher-forced positions from %d: top-1 agreement %.4f (%d/%d, first miss %d; min %.4f), "
@@ -239,13 +209,20 @@ int main(int argc, char **argv)
     CHECK(mean_kl <= max_mean_kl);
     CHECK(f.logit_diff <= max_logit_diff);
 
+    /* bad input: more positions than the context; an id outside the vocabulary */
+    CHECK_EQ_INT(tlv__engine_teacher_force(es, prompt, (size_t)n_ids, forced, n_tf, logits, &err), TLV_ERR_LIMIT);
+    CHECK_CONTAINS(err.msg, "exceed the context");
+    int32_t bad = vocab;
+    CHECK_EQ_INT(tlv__engine_teacher_force(es, prompt, (size_t)n_ids, &bad, 1, logits, &err), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(err.msg, "outside the vocabulary");
+
 out:
     free(logits);
     free(scratch);
-    if (dev) tlv__tensor_free(dev, &feat);
-    tlv__stream_destroy(s);
-    if (have_sc) tlv__model_scratch_destroy(m, &sc);
-    tlv__model_destroy(m);
+    free(prompt);
+    free(forced);
+    tlv__engine_session_destroy(es);
+    tlv__engine_model_destroy(em);
     tlv__vk_device_destroy(dev);
     CHECK_EQ_INT(tlv__vk_instance_validation_count(inst), 0);
     tlv__vk_instance_destroy(inst);

@@ -243,6 +243,26 @@ static int check_dir_at(const char *dir, const char *name)
         free(c);
         return 0;
     }
+    /* the same from text in memory (tlv__config_parse): the same record, byte for byte */
+    size_t len = 0, plen = 0;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text = tlv_test_read_file(path, &len);
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    char *ptext = tlv_test_read_file(path, &plen);
+    struct tlv_model_config *t = calloc(1, sizeof *t);
+    CHECK(text != NULL && t != NULL);
+    if (text && t) {
+        char *z = realloc(text, len + 1), *pz = ptext ? realloc(ptext, plen + 1) : NULL;
+        if (z) text = z, text[len] = 0;
+        if (pz) ptext = pz, ptext[plen] = 0;
+        st = tlv__config_parse(name, text, ptext, t, &err);
+        if (st) fprintf(stderr, "%s (text): %s\n", name, err.msg);
+        CHECK_EQ_INT(st, TLV_OK);
+        CHECK(memcmp(c, t, sizeof *c) == 0);
+    }
+    free(text);
+    free(ptext);
+    free(t);
     int n = 0;
     const char *files[] = {"case.json", "expected.json"};
     for (int i = 0; i < 2; i++) {
@@ -275,6 +295,14 @@ int main(void)
     tlv_err err;
     CHECK_EQ_INT(tlv__config_load(TLV_TEST_DATA "/formats/data/nowhere", c, &err), TLV_ERR_NOT_FOUND);
     CHECK_CONTAINS(err.msg, "nowhere/config.json");
+    /* text: bad JSON names the text and where it stopped; no text; a bad field as from a file */
+    CHECK_EQ_INT(tlv__config_parse("preset x", "{\n  \"model_type\": tinyllava }", NULL, c, &err), TLV_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "preset x/config.json:2:");
+    CHECK_CONTAINS(err.msg, "invalid JSON");
+    CHECK_EQ_INT(tlv__config_parse("preset x", NULL, NULL, c, &err), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv__config_parse(NULL, "{\"model_type\": \"gpt9\"}", NULL, c, &err), TLV_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "(text)/config.json: model_type: unknown model_type 'gpt9'");
+    CHECK_EQ_INT(tlv__config_parse("p", "{\"model_type\": \"gpt9\"}", "[", c, &err), TLV_ERR_UNSUPPORTED);
     free(c);
     return tlv_test_finish("test_config");
 }

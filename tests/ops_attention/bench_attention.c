@@ -1,49 +1,44 @@
 /* bench_attention.c: GPU time of the attention kernels on real-model shapes (not a test).
  * Usage: bench_attention [reps]. Prints per shape the best GPU time over reps runs (timestamps)
- * and the process CPU time per run, and for decode the KV bytes read per second of each. */
+ * and the least process CPU time of a run, and for decode the KV bytes read per second of each. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include "harness.h"
 #include "ops/attention.h"
+#include "ops/probe.h"
 #include "ops_common.h"
 
-static double cpu_seconds(void)
+struct attn_run {
+    const tlv_attn_params *p;
+    tlv_attn_view q, k, v, o;
+    const tlv_tensor *scratch;
+};
+
+static void record_attn(tlv_stream *s, void *arg)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec * 1e-6;
+    struct attn_run *a = arg;
+    tlv__op_attention(s, a->p, a->q, a->k, a->v, a->o, a->scratch);
 }
 
-/* Best GPU time (timestamps) of one op over reps runs, and the process CPU time per op (lavapipe
- * runs the shaders on this process's threads: on a shared machine CPU seconds are the stable
- * measure, wall time ~ CPU time / cores on an idle one). */
+/* Best GPU time (timestamps) of one op over reps runs after a cold one, and the least process CPU
+ * time of a run (lavapipe runs the shaders on this process's threads: on a shared machine CPU
+ * seconds are the stable measure, wall time ~ CPU time / cores on an idle one). The probe
+ * harness (ops/probe.h) times it, as tinyllava-bench does. */
 static double run_best(tlv_test_gpu *g, const tlv_attn_params *p, tlv_attn_view q, tlv_attn_view k,
                        tlv_attn_view v, tlv_attn_view o, const tlv_tensor *scratch, int reps, double *cpu_per_op)
 {
-    double best = 1e30, cpu = 0;
-    for (int r = 0; r <= reps; r++) {
-        tlv__stream_begin(g->s, 1);
-        double c0 = cpu_seconds();
-        tlv__op_attention(g->s, p, q, k, v, o, scratch);
-        tlv_err err = {0};
-        if (tlv__stream_run(g->s, &err) != TLV_OK) {
-            fprintf(stderr, "run failed: %s\n", err.msg);
-            return -1;
-        }
-        if (r == 0) continue; /* the first run compiles (lavapipe compiles at first dispatch) */
-        cpu += cpu_seconds() - c0;
-        double t = 0;
-        for (uint32_t i = 0; i < tlv__stream_n_dispatches(g->s); i++) t += tlv__stream_time_ns(g->s, i);
-        if (t < best) best = t;
+    struct attn_run a = {p, q, k, v, o, scratch};
+    tlv_probe_times t;
+    tlv_err err = {0};
+    if (tlv__probe_time(g->s, record_attn, &a, reps, &t, &err) != TLV_OK) {
+        fprintf(stderr, "run failed: %s\n", err.msg);
+        return -1;
     }
-    tlv__stream_begin(g->s, 0);
-    *cpu_per_op = cpu / reps;
-    return best;
+    *cpu_per_op = t.best_cpu_ns * 1e-9;
+    return t.best_ns;
 }
 
 static void decode(tlv_test_gpu *g, const char *name, int nh, int nkv, int hd, int L, int reps)

@@ -12,7 +12,8 @@
  * (x and w through texel views vs storage buffers), run alternately so that load on a shared
  * machine hits both alike.
  *
- * Prints the best probe_read bandwidth and probe_fma rate over a small search of shapes, then the
+ * Prints the best probe_read bandwidth and probe_fma rate (the search tinyllava-bench makes:
+ * ops/probe.h, with every configuration of its first pass), then the
  * model shapes: matvec 896 -> 4864 and 2560 -> 10240 (F16, M = 1: Qwen2-0.5B's and Phi-2's MLP
  * up-projections at decode), 896 -> 151936 (F16: Qwen2-0.5B's LM head, three slabs on lavapipe),
  * matmul 729 x 1152 -> 4304 (F16: SigLIP's MLP over 729 patches), each
@@ -25,83 +26,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "harness.h"
 #include "ops/matmul.h"
+#include "ops/probe.h"
 #include "ops_common.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
-           (double)u.ru_stime.tv_usec * 1e-6;
-}
-
-/* Runs the recording made by fn reps times; returns the median GPU ns (best in *best, and the
- * least CPU time of a run in *best_cpu_ns). */
+/* Runs the recording made by fn: a cold run, then reps; returns the median GPU ns (best in *best,
+ * and the least CPU time of a run in best_cpu_ns). The probe harness (ops/probe.h) times it. */
 typedef void (*record_fn)(tlv_test_gpu *g, void *arg);
 
 static double best_cpu_ns;
 
+struct timed {
+    tlv_test_gpu *g;
+    record_fn fn;
+    void *arg;
+};
+
+static void record_timed(tlv_stream *s, void *p)
+{
+    struct timed *t = p;
+    (void)s;
+    t->fn(t->g, t->arg);
+}
+
 static double time_it(tlv_test_gpu *g, record_fn fn, void *arg, int reps, double *best)
 {
-    double t[64];
-    if (reps > 64) reps = 64;
-    best_cpu_ns = 1e30;
-    for (int r = 0; r < reps; r++) {
-        tlv__stream_begin(g->s, 1);
-        fn(g, arg);
-        tlv__err_clear(&g->err);
-        double c0 = cpu_seconds();
-        tlv_status st = tlv__stream_run(g->s, &g->err);
-        double c = (cpu_seconds() - c0) * 1e9;
-        if (c < best_cpu_ns) best_cpu_ns = c;
-        if (st != TLV_OK) {
-            fprintf(stderr, "run failed: %s\n", g->err.msg);
-            tlv__stream_begin(g->s, 0);
-            return -1;
-        }
-        t[r] = tlv__stream_total_ns(g->s);
+    struct timed t = {g, fn, arg};
+    tlv_probe_times pt;
+    tlv__err_clear(&g->err);
+    if (tlv__probe_time(g->s, record_timed, &t, reps, &pt, &g->err) != TLV_OK) {
+        fprintf(stderr, "run failed: %s\n", g->err.msg);
+        return -1;
     }
-    tlv__stream_begin(g->s, 0);
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    *best = t[0];
-    return t[reps / 2];
-}
-
-struct read_arg {
-    tlv_vk_buffer *bufs;
-    int n_bufs;
-    uint64_t bytes;
-    uint32_t wg, n_wg;
-    int lc;
-    tlv_vk_buffer *dst;
-};
-
-static void rec_read(tlv_test_gpu *g, void *p)
-{
-    struct read_arg *a = p;
-    for (int i = 0; i < a->n_bufs; i++)
-        tlv__op_probe_read(g->s, &a->bufs[i], 0, a->bytes, a->wg, a->n_wg, a->lc, a->dst);
-}
-
-struct fma_arg {
-    uint32_t wg, n_wg, n_iter;
-    tlv_vk_buffer *dst;
-};
-
-static void rec_fma(tlv_test_gpu *g, void *p)
-{
-    struct fma_arg *a = p;
-    tlv__op_probe_fma(g->s, a->wg, a->n_wg, a->n_iter, a->dst);
+    best_cpu_ns = pt.best_cpu_ns;
+    *best = pt.best_ns;
+    return pt.median_ns;
 }
 
 struct mm_arg {
@@ -117,69 +78,36 @@ static void rec_mm(tlv_test_gpu *g, void *p)
 
 static double best_read_cpu, best_fma_cpu; /* per CPU-second */
 
-static double probe_read_best(tlv_test_gpu *g, int reps)
+static void on_config(void *ud, int fma, uint32_t wg, uint32_t n_wg, int flags, double value, double per_cpu_s)
 {
-    /* 4 buffers of 96 MiB, read one after another: more than the last-level caches of the
-     * machines we know (260 MiB L3 on the Xeon this was written on) */
-    enum { NB = 4 };
-    const uint64_t bytes = 96ull << 20;
-    tlv_vk_buffer bufs[NB], dst;
-    memset(bufs, 0, sizeof bufs);
-    double best_gbs = 0;
-    int ok = 1;
-    for (int i = 0; i < NB && ok; i++) ok = tlv__vk_buffer_alloc(g->dev, bytes, TLV_MEM_DEVICE, &bufs[i], &g->err) == TLV_OK;
-    ok = ok && tlv__vk_buffer_alloc(g->dev, 4u << 20, TLV_MEM_DEVICE, &dst, &g->err) == TLV_OK;
-    if (!ok) {
-        fprintf(stderr, "probe_read: %s\n", g->err.msg);
-        return 0;
-    }
-    static const uint32_t wgs[] = {8, 16, 64, 256};
-    static const uint32_t ngs[] = {64, 256, 1024, 4096};
-    for (size_t a = 0; a < sizeof wgs / sizeof wgs[0]; a++)
-        for (size_t b = 0; b < sizeof ngs / sizeof ngs[0]; b++)
-            for (int lc = 0; lc < 2; lc++) {
-                /* lavapipe ends an invocation after 65535 loop iterations: keep each below */
-                if (bytes / 16 / ((uint64_t)wgs[a] * ngs[b]) > 60000) continue;
-                struct read_arg arg = {bufs, NB, bytes, wgs[a], ngs[b], lc, &dst};
-                double best, med = time_it(g, rec_read, &arg, reps, &best);
-                if (med <= 0) continue;
-                double gbs = (double)bytes * NB / best;
-                printf("  probe_read wg %3u x %4u %s: median %6.1f GB/s, best %6.1f GB/s, %6.1f GB per CPU-s\n", wgs[a],
-                       ngs[b], lc ? "lane-contig" : "interleaved", (double)bytes * NB / med, gbs,
-                       (double)bytes * NB / best_cpu_ns);
-                if ((double)bytes * NB / best_cpu_ns > best_read_cpu) best_read_cpu = (double)bytes * NB / best_cpu_ns;
-                if (gbs > best_gbs) best_gbs = gbs;
-            }
-    for (int i = 0; i < NB; i++) tlv__vk_buffer_free(g->dev, &bufs[i]);
-    tlv__vk_buffer_free(g->dev, &dst);
-    return best_gbs;
+    (void)ud;
+    printf("  probe_%s wg %4u x %5u %s%s: %7.1f %s, %7.1f per CPU-s\n", fma ? "fma " : "read", wg, n_wg,
+           fma ? "" : flags & TLV_PROBE_LANE_CONTIG ? "lane-contig" : "interleaved", flags & TLV_PROBE_TEXEL ? " texel" : "",
+           value, fma ? "GFLOP/s" : "GB/s", per_cpu_s);
 }
 
-static double probe_fma_best(tlv_test_gpu *g, int reps)
+/* The device's ceilings by the harness tinyllava-bench uses (ops/probe.h): GB/s, GFLOP/s. */
+static void probes(tlv_test_gpu *g, int reps, double *gbs, double *gf)
 {
-    tlv_vk_buffer dst;
-    if (tlv__vk_buffer_alloc(g->dev, 16u << 20, TLV_MEM_DEVICE, &dst, &g->err) != TLV_OK) return 0;
-    static const uint32_t wgs[] = {8, 16, 64, 256};
-    static const uint32_t ngs[] = {2, 8, 32, 256, 2048};
-    double best_gf = 0;
-    for (size_t a = 0; a < sizeof wgs / sizeof wgs[0]; a++)
-        for (size_t b = 0; b < sizeof ngs / sizeof ngs[0]; b++) {
-            /* about 1 GFLOP per run, n_iter below lavapipe's loop limit */
-            double per_iter = tlv__probe_fma_flops(wgs[a], ngs[b], 1);
-            uint32_t n_iter = (uint32_t)(1e9 / per_iter);
-            if (n_iter > 60000) n_iter = 60000;
-            if (n_iter < 16) n_iter = 16;
-            struct fma_arg arg = {wgs[a], ngs[b], n_iter, &dst};
-            double best, med = time_it(g, rec_fma, &arg, reps, &best);
-            if (med <= 0) continue;
-            double f = tlv__probe_fma_flops(wgs[a], ngs[b], n_iter);
-            printf("  probe_fma wg %3u x %4u: median %7.1f GFLOP/s, best %7.1f, %7.1f per CPU-s\n", wgs[a], ngs[b], f / med,
-                   f / best, f / best_cpu_ns);
-            if (f / best_cpu_ns > best_fma_cpu) best_fma_cpu = f / best_cpu_ns;
-            if (f / best > best_gf) best_gf = f / best;
-        }
-    tlv__vk_buffer_free(g->dev, &dst);
-    return best_gf;
+    tlv_probe_opts o;
+    memset(&o, 0, sizeof o);
+    o.reps = reps;
+    o.keep = 4;
+    o.on_config = on_config;
+    tlv_probe_peak pk;
+    *gbs = *gf = 0;
+    if (tlv__probe_read_peak(g->s, &o, &pk, &g->err) != TLV_OK) {
+        fprintf(stderr, "probe_read: %s\n", g->err.msg);
+        return;
+    }
+    *gbs = pk.value;
+    best_read_cpu = pk.best_per_cpu_s;
+    if (tlv__probe_fma_peak(g->s, &o, &pk, &g->err) != TLV_OK) {
+        fprintf(stderr, "probe_fma: %s\n", g->err.msg);
+        return;
+    }
+    *gf = pk.value;
+    best_fma_cpu = pk.best_per_cpu_s;
 }
 
 /* "prefill" mode: the default tuning against matvec variants (x rows per pass, weight rows per
@@ -317,8 +245,7 @@ int main(int argc, char **argv)
     double gbs = 0, gf = 0;
     if (!decode) {
         printf("roofline probes:\n");
-        gbs = probe_read_best(&g, reps);
-        gf = probe_fma_best(&g, reps);
+        probes(&g, reps, &gbs, &gf);
         printf("best: read %.1f GB/s (%.1f GB per CPU-s), fma %.1f GFLOP/s (%.1f per CPU-s)\n", gbs, best_read_cpu, gf,
                best_fma_cpu);
     }

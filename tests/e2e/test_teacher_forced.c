@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(m->llm.vocab, vocab);
     if (m->llm.vocab != vocab) goto out;
     /* the engine's session: the whole prompt in one prefill pass, as the reference runs it */
-    if (tlv__engine_session_create(em, n_ctx, n_seq, &es, &err) != TLV_OK) fprintf(stderr, "session: %s\n", err.msg);
+    if (tlv__engine_session_create(em, n_ctx, n_seq, TLV_KV_DTYPE_DEFAULT, &es, &err) != TLV_OK) fprintf(stderr, "session: %s\n", err.msg);
     CHECK(es != NULL);
     if (!es) goto out;
 

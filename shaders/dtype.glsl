@@ -75,9 +75,8 @@ float w_scale(uint blk)
     return f16_half(W4(W_SCALES + (blk >> 3))[(blk >> 1) & 3u], blk & 1u);
 }
 
-// Block blk: its quants (Q8_0: elements 0..15 in qa, 16..31 in qb; Q4_0: all in qa, qb unused)
-// and its scale d.
-void w_block(uint blk, out uvec4 qa, out uvec4 qb, out float d)
+// Block blk's quants: Q8_0 elements 0..15 in qa, 16..31 in qb; Q4_0 all in qa (qb = qa).
+void w_quants(uint blk, out uvec4 qa, out uvec4 qb)
 {
 #if W_DTYPE == TLV_DT_Q8_0
     qa = W4(2u * blk);
@@ -86,6 +85,12 @@ void w_block(uint blk, out uvec4 qa, out uvec4 qb, out float d)
     qa = W4(blk);
     qb = qa;
 #endif
+}
+
+// Block blk: its quants (w_quants) and its scale d.
+void w_block(uint blk, out uvec4 qa, out uvec4 qb, out float d)
+{
+    w_quants(blk, qa, qb);
     d = w_scale(blk);
 }
 

@@ -2,7 +2,8 @@
  * both kernels (matvec, tiled) and the automatic choice, every weight and bias dtype, every
  * activation, residuals in place and separate, a row offset into a bigger y; the down projection
  * on a gated product (tlv__op_matmul_gated); the activations' tails element by element (below);
- * bad arguments; the roofline probes.
+ * bad arguments; the roofline probes. Q8_0 / Q4_0 weights (test_quantized, and in test_gated)
+ * through every kernel configuration, the reference's weights dequantized on the host.
  *
  * Error measure: max_i |y_i - ref_i| <= 1e-5 * max_i |ref_i| over the rows written. The reference
  * uses the same rounded weights, bias and inputs as the device (tlv_test_round), so F16/BF16 get

@@ -50,9 +50,9 @@
 // act(gate) * up wherever it reads x (XV4 / XV1); x_stride is then the 2K-wide row's.
 //
 // Block weight formats (W_BLOCK: Q8_0, Q4_0; dtype.glsl): K % 32 == 0, so rows are always
-// aligned. Every mode fetches each block once (quants and scale): MODES 0 and 1 scale the block's
-// 32-element sum (MODE 0: thread t of T takes blocks t, t + T, ...), MODE 2 the 8 weights of each
-// step. The element-wise path (unaligned rows: never for these) and the tiled matmul use w_elem /
+// aligned. Every mode fetches each block once (quants and scale) and scales the block's sums once
+// (MODE 0: thread t of T takes blocks t, t + T, ...; MODE 2: NM * R scalar block sums, then
+// a = fma(block sum, d, a): 3% faster in pp64 than scaling every 8 weights). The element-wise path (unaligned rows: never for these) and the tiled matmul use w_elem /
 // w_load8 (a quant word and a scale word per 8 weights).
 //
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
@@ -219,11 +219,12 @@ void mode1_accumulate(uint lid) {
 // The NM * R scalar sums a[] take 8 elements of x row m (XA, XC) times 8 of each weight row
 // (lo[], hi[]). A macro, not a function: glslang does not reliably match array parameters sized
 // by specialization constants.
+#define MODE2_ACC a // the sums MODE2_STEP adds to
 #define MODE2_STEP(m, XA, XC)                                                                      \
     {                                                                                              \
         vec4 xa_ = (XA), xc_ = (XC);                                                               \
         for (uint r = 0u; r < R; r++) {                                                            \
-            float v = a[(m) * R + r];                                                              \
+            float v = MODE2_ACC[(m) * R + r];                                                      \
             v = fma(lo[r].x, xa_.x, v);                                                            \
             v = fma(lo[r].y, xa_.y, v);                                                            \
             v = fma(lo[r].z, xa_.z, v);                                                            \
@@ -232,7 +233,7 @@ void mode1_accumulate(uint lid) {
             v = fma(hi[r].y, xc_.y, v);                                                            \
             v = fma(hi[r].z, xc_.z, v);                                                            \
             v = fma(hi[r].w, xc_.w, v);                                                            \
-            a[(m) * R + r] = v;                                                                    \
+            MODE2_ACC[(m) * R + r] = v;                                                            \
         }                                                                                          \
     }
 
@@ -255,13 +256,14 @@ void mode2_accumulate(uint lid) {
         if (X_SHUFFLE != 0u)
             for (uint m = 0u; m < NM; m++) xv[m] = XV4((xrow[m] + k) / 4u + lid);
 #endif
+        // the block's sums, unscaled, then scaled once into a[]
+        float bs[NM * R];
+        for (uint i = 0u; i < NM * R; i++) bs[i] = 0.0;
+#undef MODE2_ACC
+#define MODE2_ACC bs
         [[unroll]] for (uint q = 0u; q < 4u; q++) {
             vec4 lo[R], hi[R];
-            for (uint r = 0u; r < R; r++) {
-                w_block8(qa[r], qb[r], q, lo[r], hi[r]);
-                lo[r] *= d[r];
-                hi[r] *= d[r];
-            }
+            for (uint r = 0u; r < R; r++) w_block8(qa[r], qb[r], q, lo[r], hi[r]);
             for (uint m = 0u; m < NM; m++) {
 #if defined(TEXEL)
                 if (X_SHUFFLE != 0u) MODE2_STEP(m, subgroupShuffle(xv[m], 2u * q), subgroupShuffle(xv[m], 2u * q + 1u))
@@ -273,6 +275,9 @@ void mode2_accumulate(uint lid) {
                 }
             }
         }
+#undef MODE2_ACC
+#define MODE2_ACC a
+        for (uint i = 0u; i < NM * R; i++) a[i] = fma(bs[i], d[i % R], a[i]);
     }
 #else
 #if defined(TEXEL)

@@ -99,10 +99,10 @@ static uint32_t pcg_hash(uint32_t v)
     return (word >> 22u) ^ word;
 }
 
-/* tlv__op_fill_random on Q8_0 / Q4_0: every element within half a scale of offset + scale * u(i)
- * (the C model of the shader's hash), the scale (|offset| + |scale|) / 127 or / 7 in every block,
- * across slabs (the slab run splits [600, 192]). A wrong nibble or byte order puts elements
- * several scales off. */
+/* tlv__op_fill_random on Q8_0 / Q4_0: every element within about half a scale (4% of a scale of
+ * slack for the driver's division) of offset + scale * u(i) (the C model of the shader's hash),
+ * the scale (|offset| + |scale|) / 127 or / 7 in every block, across slabs (the slab run splits
+ * [600, 192]). A wrong nibble or byte order puts elements several scales off. */
 static void test_fill(tlv_test_gpu *g)
 {
     const int64_t rows = 600, cols = 192;
@@ -133,7 +133,10 @@ static void test_fill(tlv_test_gpu *g)
         printf("fill_random %s: %d slabs, worst |x - want| = %.4g at %lld (scale %.4g)\n", tlv__dtype_name(dt), t.n_slabs,
                worst, (long long)worst_i, d);
         CHECK(got != NULL);
-        CHECK(worst <= 0.5 * d + 1e-6);
+        /* half a scale, plus 4% of one: a quant may round to the other side of a half where the
+         * driver's v / d is not exact (Mesa 25 lavapipe: 0.5074 d); a misplaced nibble or byte is
+         * off by several d */
+        CHECK(worst <= 0.54 * d);
         CHECK(tlv_test_guards_ok(g, &t, "fill_random block"));
         free(got);
         tlv_test_tensor_release(g, &t);

@@ -205,6 +205,7 @@ tlv_status tlv__tensor_write_rows(tlv_vk_device *d, const tlv_tensor *t, int64_t
     if (row0 < 0 || n_rows < 0 || row0 + n_rows > t->shape[0])
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tensor write: rows [%lld, %lld) outside its %lld rows",
                             (long long)row0, (long long)(row0 + n_rows), (long long)t->shape[0]);
+    if (n_rows > 0 && t->n_slabs < 1) return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tensor write: not allocated");
     uint64_t row = tlv__tensor_row_bytes(t);
     int block = tlv__dtype_is_block(t->dtype);
     const uint8_t *src = data;

@@ -5,6 +5,9 @@
  *   matvec  2560 -> 10240   Phi-2 fc1, one token (decode)
  *   matvec  10240 -> 2560   Phi-2 fc2
  *   matvec  896 -> 4864     Qwen2-0.5B gate / up
+ *   matvec  4864 -> 896     Qwen2-0.5B down
+ *   matmul  64 x 896 -> 4864   Qwen2-0.5B gate / up over a 64-token prompt (pp64; matvec mode 2
+ *                           on CPU devices)
  *   matvec  896 -> 151936   Qwen2-0.5B head (tied embedding, 272 MB in f16: row slabs where the
  *                           storage range is 128 MiB, lavapipe and many phones)
  *   matmul  729 x 1152 -> 4304   SigLIP fc1 over one image's 729 patches, both kernels
@@ -32,6 +35,8 @@ static const kernel_case cases[] = {
     {"matvec 2560x10240", 0, 1, 2560, 10240, TLV_MATMUL_AUTO, 0, 0, 0, 0, 0, 0},
     {"matvec 10240x2560", 0, 1, 10240, 2560, TLV_MATMUL_AUTO, 0, 0, 0, 0, 0, 0},
     {"matvec 896x4864", 0, 1, 896, 4864, TLV_MATMUL_AUTO, 0, 0, 0, 0, 0, 0},
+    {"matvec 4864x896", 0, 1, 4864, 896, TLV_MATMUL_AUTO, 0, 0, 0, 0, 0, 0},
+    {"matmul 64x896x4864", 0, 64, 896, 4864, TLV_MATMUL_AUTO, 0, 0, 0, 0, 0, 0},
     {"matvec 896x151936", 0, 1, 896, 151936, TLV_MATMUL_AUTO, 0, 0, 0, 0, 0, 0},
     {"matmul 729x1152x4304 tiled", 0, 729, 1152, 4304, TLV_MATMUL_TILED, 0, 0, 0, 0, 0, 0},
     {"matmul 729x1152x4304 matvec", 0, 729, 1152, 4304, TLV_MATMUL_MATVEC, 0, 0, 0, 0, 0, 0},
@@ -52,7 +57,8 @@ static int selected(const char *only, const char *name)
 /* A small constant of each dtype, as a 32-bit fill pattern. */
 static uint32_t fill_pattern(tlv_dtype t)
 {
-    if (t == TLV_F16) return 0x211f211fu;  /* 0.01 */
+    /* Q8_0 / Q4_0 (device layout, tensor.h): quants 0x1f / 0x21, scales 0.01 */
+    if (t == TLV_F16 || t == TLV_Q8_0 || t == TLV_Q4_0) return 0x211f211fu; /* 0.01 */
     if (t == TLV_BF16) return 0x3c243c24u; /* 0.01 */
     return 0x3c23d70au;                    /* 0.01 */
 }

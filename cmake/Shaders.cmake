@@ -14,7 +14,7 @@ endif()
 # and matmul_<f>_tex, each with -DW_DTYPE=TLV_DT_<F> (shaders/dtype.h). A new format is a name
 # here, its code in shaders/dtype.h, its reads in shaders/dtype.glsl and its row in the table of
 # src/ops/ops.c (docs/ARCHITECTURE.md, "Shaders").
-set(TLV_WEIGHT_FORMATS f32 f16 bf16)
+set(TLV_WEIGHT_FORMATS f32 f16 bf16 q8_0 q4_0)
 set(TLV_VARIANT_SOURCES matvec matmul)
 
 # One shader: COMP -> OUT_DIR/NAME.spv (Vulkan VK_VERSION, e.g. 1.1) -> spirv-val -> OUT_DIR/NAME.c

@@ -12,5 +12,9 @@
 #define TLV_DT_F16 1
 #define TLV_DT_BF16 2
 #define TLV_DT_NONE 3 /* no tensor bound (an absent bias or norm weight) */
+/* Block formats (weights and embedding tables only; device layout: src/tensor.h, docs/FORMATS.md
+ * "Device layout"): the quants of every block of the slab, then its f16 scales. */
+#define TLV_DT_Q8_0 4
+#define TLV_DT_Q4_0 5
 
 #endif

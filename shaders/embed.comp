@@ -2,7 +2,8 @@
  * whose row lies in the bound table slab [slab_row0, slab_row0 + slab_rows); other ids are left
  * to the dispatch of their own slab. One workgroup per id. Ids outside [0, vocab) are clamped so
  * the shader never reads out of bounds; the engine validates ids on the host (a GPU op cannot
- * report device-side data). */
+ * report device-side data). Tables of a block format (Q8_0, Q4_0) are read in their device
+ * layout (src/tensor.h): quants, then the scales from word scale_word of the slab. */
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -23,6 +24,7 @@ layout(push_constant) uniform Push {
     uint id_off;
     uint y_off, y_stride;
     float scale;
+    uint scale_word; // block formats (Q8_0, Q4_0): word of the slab's scale array (src/tensor.h)
 } p;
 
 void main()
@@ -35,6 +37,7 @@ void main()
     uint yb = p.y_off + i * p.y_stride;
     for (uint c = gl_LocalInvocationID.x; c < p.hidden; c += gl_WorkGroupSize.x) {
         uint e = base + c;
-        Y[yb + c] = DT_LOAD(T, T_DTYPE, e) * p.scale;
+        if (T_DTYPE == TLV_DT_Q8_0 || T_DTYPE == TLV_DT_Q4_0) Y[yb + c] = DT_LOAD_BLOCK(T, T_DTYPE, e, p.scale_word) * p.scale;
+        else Y[yb + c] = DT_LOAD(T, T_DTYPE, e) * p.scale;
     }
 }

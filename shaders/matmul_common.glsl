@@ -14,6 +14,8 @@
 //   3  y  F32 output, read too when the residual is added in place
 // F16/BF16 elements sit two to a word, element 2k in the low half (tensor.h); a row of odd length
 // may start in the middle of a word, so element-wise access goes through w_elem() (dtype.glsl).
+// Block formats (Q8_0, Q4_0): quants then scales per slab (tensor.h), the scales at uvec4
+// p.w_scales; rows are whole blocks, so K % 32 == 0 and ALIGNED always holds for them.
 
 // Reads go through X4(i) (vec4 i of x), X1(e) (element e of x) and W4(i) (uvec4 i of w).
 #if defined(TEXEL)
@@ -48,7 +50,9 @@ layout(push_constant) uniform Push {
     uint rows_per_wg;      // matvec: weight rows per workgroup (a multiple of WG / T)
     uint m_per_wg;         // matvec: x rows per workgroup along y (a multiple of NM)
     uint x_act;            // matvec with GATED: the activation of the gate half of x (tlv_act)
+    uint w_scales;         // block weight formats: uvec4 index of the slab's scale array (tensor.h)
 } p;
+#define W_SCALES p.w_scales
 
 #include "dtype.glsl"
 #include "activations.glsl"

@@ -49,6 +49,10 @@
 // GATED = 1 (decode's MLP down projection): x rows are [gate | up], 2K wide, and the kernel reads
 // act(gate) * up wherever it reads x (XV4 / XV1); x_stride is then the 2K-wide row's.
 //
+// Block weight formats (W_BLOCK: Q8_0, Q4_0; dtype.glsl): K % 32 == 0, so rows are always
+// aligned. MODE 1 fetches each block once (quants and scale) and scales its 32-element sum once;
+// the other modes read 8 weights at a time through w_load8 (a quant word and a scale word).
+//
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
 // slabs are 16-byte aligned, tensor.h); else rows may start mid-word and everything goes element
 // by element (slow, correct).
@@ -160,6 +164,22 @@ void mode1_accumulate(uint lid) {
             xb[8u * m + 7u] = subgroupBroadcast(xv[m], 7u);
         }
 #endif
+#if defined(W_BLOCK)
+        // a block format: the 32 elements are one block of each row (K % 32 == 0); its quants and
+        // scale are fetched once, the block's sums scaled once
+        for (uint r = 0u; r < R; r++) {
+            uvec4 qa, qb;
+            float d;
+            w_block((wb[r] + k) >> 5, qa, qb, d);
+            vec4 wv[8];
+            [[unroll]] for (uint j = 0u; j < 4u; j++) w_block8(qa, qb, j, wv[2u * j], wv[2u * j + 1u]);
+            for (uint m = 0u; m < NM; m++) {
+                vec4 bs = vec4(0.0);
+                [[unroll]] for (uint j = 0u; j < 8u; j++) bs = fma(wv[j], xb[8u * m + j], bs);
+                acc[m * R + r] = fma(bs, vec4(d), acc[m * R + r]);
+            }
+        }
+#else
         for (uint r = 0u; r < R; r++)
             for (uint j = 0u; j < 4u; j++) {
                 vec4 lo, hi;
@@ -167,6 +187,7 @@ void mode1_accumulate(uint lid) {
                 for (uint m = 0u; m < NM; m++)
                     acc[m * R + r] = fma(hi, xb[8u * m + 2u * j + 1u], fma(lo, xb[8u * m + 2u * j], acc[m * R + r]));
             }
+#endif
     }
     accumulate_elements(p.K / 32u * 32u, 1u);
 }

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/checked.h"
 
 void tlv__tensor_init(tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *shape)
@@ -112,16 +113,90 @@ void tlv__tensor_slabs_delete(tlv_vk_device *d, tlv_tensor *t)
     t->n_slabs = 0;
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Block dtypes: GGUF row bytes <-> the device layout (tensor.h). A slab of n rows of nb blocks,
+ * Q quant bytes a block (32 for Q8_0, 16 for Q4_0): the quants of block b of row r at byte
+ * (r * nb + b) * Q, then the n * nb f16 scales from byte n * nb * Q, scale (r * nb + b) at
+ * n * nb * Q + 2 * (r * nb + b). Rows are converted a chunk at a time through a bounded host
+ * buffer (never a second copy of a big tensor). */
+
+#define BLOCK_CHUNK_BYTES ((uint64_t)1 << 20) /* host scratch per chunk of rows */
+
+static uint32_t quant_bytes(tlv_dtype dt)
+{
+    return tlv__dtype_block_bytes(dt) - 2;
+}
+
+/* Rows per chunk: at least one. */
+static int64_t block_chunk_rows(uint64_t row)
+{
+    int64_t r = (int64_t)(BLOCK_CHUNK_BYTES / (row ? row : 1));
+    return r < 1 ? 1 : r;
+}
+
+/* GGUF rows (n rows, nb blocks each) -> quants[n * nb * Q] and scales[n * nb * 2], or back. */
+static void block_split(tlv_dtype dt, const uint8_t *gguf, int64_t n, int64_t nb, uint8_t *quants, uint8_t *scales)
+{
+    uint32_t q = quant_bytes(dt), bb = q + 2;
+    for (int64_t i = 0; i < n * nb; i++) {
+        memcpy(scales + 2 * i, gguf + i * bb, 2);
+        memcpy(quants + i * q, gguf + i * bb + 2, q);
+    }
+}
+
+static void block_join(tlv_dtype dt, const uint8_t *quants, const uint8_t *scales, int64_t n, int64_t nb, uint8_t *gguf)
+{
+    uint32_t q = quant_bytes(dt), bb = q + 2;
+    for (int64_t i = 0; i < n * nb; i++) {
+        memcpy(gguf + i * bb, scales + 2 * i, 2);
+        memcpy(gguf + i * bb + 2, quants + i * q, q);
+    }
+}
+
+/* Rows [r0, r0 + n) of slab i (of slab_n rows) of a block tensor, from GGUF bytes at src (or into
+ * dst when reading). */
+static tlv_status block_rows_io(tlv_vk_device *d, const tlv_tensor *t, int i, int64_t r0, int64_t n, const uint8_t *src,
+                                uint8_t *dst, tlv_err *err)
+{
+    const tlv_allocator *a = tlv__vk_device_allocator(d);
+    uint64_t row = tlv__tensor_row_bytes(t);
+    int64_t nb = tlv__tensor_row_elems(t) / TLV_QK, slab_n = tlv__tensor_slab_nrows(t, i);
+    uint32_t q = quant_bytes(t->dtype);
+    uint64_t scale0 = (uint64_t)slab_n * (uint64_t)nb * q; /* first scale byte of the slab */
+    int64_t chunk = block_chunk_rows(row);
+    if (chunk > n) chunk = n;
+    uint8_t *tmp = tlv__malloc(a, (size_t)((uint64_t)chunk * row));
+    if (!tmp) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory converting %s rows (%llu bytes)",
+                                  tlv__dtype_name(t->dtype), (unsigned long long)((uint64_t)chunk * row));
+    tlv_status st = TLV_OK;
+    for (int64_t done = 0; done < n && st == TLV_OK; done += chunk) {
+        int64_t m = n - done < chunk ? n - done : chunk;
+        uint64_t blk0 = (uint64_t)(r0 + done) * (uint64_t)nb, nblk = (uint64_t)m * (uint64_t)nb;
+        uint8_t *qs = tmp, *sc = tmp + nblk * q;
+        if (src) {
+            block_split(t->dtype, src + (uint64_t)done * row, m, nb, qs, sc);
+            st = tlv__vk_buffer_write(d, &t->slabs[i], blk0 * q, qs, (size_t)(nblk * q), err);
+            if (st == TLV_OK) st = tlv__vk_buffer_write(d, &t->slabs[i], scale0 + 2 * blk0, sc, (size_t)(nblk * 2), err);
+        } else {
+            st = tlv__vk_buffer_read(d, &t->slabs[i], blk0 * q, qs, (size_t)(nblk * q), err);
+            if (st == TLV_OK) st = tlv__vk_buffer_read(d, &t->slabs[i], scale0 + 2 * blk0, sc, (size_t)(nblk * 2), err);
+            if (st == TLV_OK) block_join(t->dtype, qs, sc, m, nb, dst + (uint64_t)done * row);
+        }
+    }
+    tlv__free(a, tmp);
+    return st;
+}
+
+uint64_t tlv__tensor_block_scales_offset(const tlv_tensor *t, int slab)
+{
+    if (!tlv__dtype_is_block(t->dtype)) return 0;
+    return (uint64_t)tlv__tensor_slab_nrows(t, slab) * (uint64_t)(tlv__tensor_row_elems(t) / TLV_QK) *
+           quant_bytes(t->dtype);
+}
+
 tlv_status tlv__tensor_write(tlv_vk_device *d, const tlv_tensor *t, const void *data, tlv_err *err)
 {
-    uint64_t row = tlv__tensor_row_bytes(t);
-    for (int i = 0; i < t->n_slabs; i++) {
-        uint64_t off = (uint64_t)i * (uint64_t)t->slab_rows * row;
-        tlv_status st = tlv__vk_buffer_write(d, &t->slabs[i], 0, (const uint8_t *)data + off,
-                                             (size_t)((uint64_t)tlv__tensor_slab_nrows(t, i) * row), err);
-        if (st) return st;
-    }
-    return TLV_OK;
+    return tlv__tensor_write_rows(d, t, 0, t->shape[0], data, err);
 }
 
 tlv_status tlv__tensor_write_rows(tlv_vk_device *d, const tlv_tensor *t, int64_t row0, int64_t n_rows, const void *data,
@@ -131,14 +206,16 @@ tlv_status tlv__tensor_write_rows(tlv_vk_device *d, const tlv_tensor *t, int64_t
         return tlv__err_set(err, TLV_ERR_INVALID_ARG, "tensor write: rows [%lld, %lld) outside its %lld rows",
                             (long long)row0, (long long)(row0 + n_rows), (long long)t->shape[0]);
     uint64_t row = tlv__tensor_row_bytes(t);
+    int block = tlv__dtype_is_block(t->dtype);
     const uint8_t *src = data;
     while (n_rows > 0) {
         int i = (int)(row0 / t->slab_rows);
         int64_t in_slab = row0 - (int64_t)i * t->slab_rows;
         int64_t n = tlv__tensor_slab_nrows(t, i) - in_slab;
         if (n > n_rows) n = n_rows;
-        tlv_status st = tlv__vk_buffer_write(d, &t->slabs[i], (VkDeviceSize)((uint64_t)in_slab * row), src,
-                                             (size_t)((uint64_t)n * row), err);
+        tlv_status st = block ? block_rows_io(d, t, i, in_slab, n, src, NULL, err)
+                              : tlv__vk_buffer_write(d, &t->slabs[i], (VkDeviceSize)((uint64_t)in_slab * row), src,
+                                                     (size_t)((uint64_t)n * row), err);
         if (st) return st;
         src += (uint64_t)n * row;
         row0 += n;
@@ -152,8 +229,10 @@ tlv_status tlv__tensor_read(tlv_vk_device *d, const tlv_tensor *t, void *data, t
     uint64_t row = tlv__tensor_row_bytes(t);
     for (int i = 0; i < t->n_slabs; i++) {
         uint64_t off = (uint64_t)i * (uint64_t)t->slab_rows * row;
-        tlv_status st = tlv__vk_buffer_read(d, &t->slabs[i], 0, (uint8_t *)data + off,
-                                            (size_t)((uint64_t)tlv__tensor_slab_nrows(t, i) * row), err);
+        int64_t n = tlv__tensor_slab_nrows(t, i);
+        tlv_status st = tlv__dtype_is_block(t->dtype)
+                            ? block_rows_io(d, t, i, 0, n, NULL, (uint8_t *)data + off, err)
+                            : tlv__vk_buffer_read(d, &t->slabs[i], 0, (uint8_t *)data + off, (size_t)((uint64_t)n * row), err);
         if (st) return st;
     }
     return TLV_OK;

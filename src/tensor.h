@@ -5,7 +5,8 @@
  *   dtype     F32, F16 or BF16 (weights may be any; activations are F32), or a block format
  *             Q8_0 / Q4_0 (tensor/dtype.h: blocks of 32 along the row, GGUF's byte layout).
  *             Callers use tlv__tensor_row_bytes() and never compute sizes from element counts
- *             themselves. No op accepts a block dtype yet: each rejects it by name.
+ *             themselves. The matrix kernels (matmul/matvec) and the embedding gather take block
+ *             weights; every other op rejects them by name.
  *   storage   one or more row slabs. A tensor whose bytes exceed the device's storage range
  *             (maxStorageBufferRange, 128 MiB on lavapipe and many phones) is split along
  *             shape[0] into slabs of slab_rows rows, each its own buffer range, so that every slab
@@ -21,7 +22,18 @@
  *
  * Element access in shaders: F16 and BF16 data are read as 32-bit words (two elements a word,
  * element 2k in the low half) so no 16-bit storage feature is needed; rows of odd length may start
- * in the middle of a word. */
+ * in the middle of a word.
+ *
+ * Device layout of the block dtypes (docs/FORMATS.md, "Device layout"). Host code only ever sees
+ * GGUF's bytes (tlv__tensor_write / write_rows / read convert, a bounded chunk of rows at a time);
+ * on the device each slab of n rows, nb = row_elems / 32 blocks a row and Q quant bytes a block
+ * (Q8_0: 32 int8, Q4_0: 16 bytes of nibbles, same byte order inside a block as GGUF) is
+ *     bytes [0, n*nb*Q)                 the quants: block b of row r at (r*nb + b) * Q
+ *     bytes [n*nb*Q, n*nb*(Q + 2))      the f16 scales: (r*nb + b) at n*nb*Q + 2*(r*nb + b)
+ * so that shaders read 32-bit words only (no 8/16-bit storage), the quants of a block are one or
+ * two aligned 16-byte words, and 8 scales share a 16-byte word. The size is the GGUF size
+ * (n * row_bytes), so slabs and allocations are the same as for the file's bytes; the scale array
+ * starts 16-byte aligned (n*nb*Q is a multiple of 16). */
 #ifndef TLV_TENSOR_H
 #define TLV_TENSOR_H
 
@@ -67,12 +79,17 @@ tlv_status tlv__tensor_slabs_new(tlv_vk_device *d, tlv_tensor *t, int64_t n, tlv
 void tlv__tensor_slabs_delete(tlv_vk_device *d, tlv_tensor *t);
 
 /* Synchronous host <-> device copies of the whole tensor in its own dtype (data is
- * tlv__tensor_bytes() long, rows contiguous). */
+ * tlv__tensor_bytes() long, rows contiguous; block dtypes in GGUF's block bytes, converted to and
+ * from the device layout above). */
 tlv_status tlv__tensor_write(tlv_vk_device *d, const tlv_tensor *t, const void *data, tlv_err *err);
 /* Rows [row0, row0 + n_rows) of shape[0] (across slabs) from data (n_rows whole rows). */
 tlv_status tlv__tensor_write_rows(tlv_vk_device *d, const tlv_tensor *t, int64_t row0, int64_t n_rows, const void *data,
                                   tlv_err *err);
 tlv_status tlv__tensor_read(tlv_vk_device *d, const tlv_tensor *t, void *data, tlv_err *err);
+
+/* Byte offset of the scale array in slab `slab` of a block-dtype tensor (the device layout above);
+ * 0 for the other dtypes. */
+uint64_t tlv__tensor_block_scales_offset(const tlv_tensor *t, int slab);
 
 /* Binding of slab i for a dispatch. */
 tlv_vk_binding tlv__tensor_binding(const tlv_tensor *t, int slab, int write);

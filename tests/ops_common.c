@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/quant.h"
+
 static void fail_msg(const char *what, const char *msg)
 {
     tlv_test_checks++;
@@ -123,6 +125,22 @@ float tlv_test_round1(tlv_dtype dt, float x)
 void tlv_test_round(tlv_dtype dt, float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] = tlv_test_round1(dt, x[i]);
+}
+
+int tlv_test_round_rows(tlv_dtype dt, float *x, int64_t rows, int64_t cols)
+{
+    if (!tlv__dtype_is_block(dt)) {
+        tlv_test_round(dt, x, (size_t)(rows * cols));
+        return 1;
+    }
+    void *blk = malloc((size_t)tlv__dtype_row_bytes(dt, cols) + 1);
+    int ok = blk != NULL;
+    for (int64_t r = 0; r < rows && ok; r++)
+        ok = tlv__quantize_row(dt, x + r * cols, cols, blk, NULL) == TLV_OK &&
+             tlv__dequantize_row(dt, blk, cols, x + r * cols) == TLV_OK;
+    free(blk);
+    if (!ok) fail_msg("round rows", "quantize/dequantize failed (out of memory, NaN, or a row not whole blocks)");
+    return ok;
 }
 
 /* ------------------------------------------------------------------ raw guarded allocations */
@@ -333,6 +351,22 @@ int tlv_test_tensor_upload(tlv_test_gpu *g, const tlv_tensor *t, const float *da
 {
     uint64_t row_bytes = tlv__tensor_row_bytes(t);
     int64_t row_elems = tlv__tensor_row_elems(t);
+    if (tlv__dtype_is_block(t->dtype)) {
+        /* quantized on the host (GGUF bytes), written through tlv__tensor_write (which converts
+         * to the device layout), as the loader does */
+        size_t n = (size_t)tlv__tensor_bytes(t);
+        uint8_t *q = malloc(n + 1);
+        int ok = q != NULL;
+        for (int64_t r = 0; r < t->shape[0] && ok; r++)
+            ok = tlv__quantize_row(t->dtype, data + r * row_elems, row_elems, q + (uint64_t)r * row_bytes, NULL) == TLV_OK;
+        if (!ok) fail_msg("upload", "quantizing failed (out of memory or a NaN)");
+        else if (tlv__tensor_write(g->dev, t, q, &g->err) != TLV_OK) {
+            fail_msg("upload", g->err.msg);
+            ok = 0;
+        }
+        free(q);
+        return ok;
+    }
     for (int i = 0; i < t->n_slabs; i++) {
         int64_t nr = tlv__tensor_slab_nrows(t, i);
         size_t n = (size_t)(nr * row_elems);
@@ -363,6 +397,20 @@ float *tlv_test_tensor_download(tlv_test_gpu *g, const tlv_tensor *t)
         free(tmp);
         fail_msg("download", "out of host memory");
         return NULL;
+    }
+    if (tlv__dtype_is_block(t->dtype)) {
+        /* GGUF bytes back (tlv__tensor_read converts from the device layout), dequantized */
+        int ok = tlv__tensor_read(g->dev, t, tmp, &g->err) == TLV_OK;
+        if (!ok) fail_msg("download", g->err.msg);
+        for (int64_t r = 0; r < t->shape[0] && ok; r++)
+            ok = tlv__dequantize_row(t->dtype, (const uint8_t *)tmp + (uint64_t)r * row_bytes, row_elems,
+                                     out + r * row_elems) == TLV_OK;
+        free(tmp);
+        if (!ok) {
+            free(out);
+            return NULL;
+        }
+        return out;
     }
     for (int i = 0; i < t->n_slabs; i++) {
         int64_t nr = tlv__tensor_slab_nrows(t, i);

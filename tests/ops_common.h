@@ -89,8 +89,15 @@ int tlv_test_expect_fail(tlv_test_gpu *g, tlv_status status, const char *substr)
 float tlv_test_round1(tlv_dtype dt, float x);
 void tlv_test_round(tlv_dtype dt, float *x, size_t n);
 
+/* Rounds rows x cols floats to what dtype holds: tlv_test_round, or for a block dtype (Q8_0,
+ * Q4_0) each row quantized and dequantized on the host (tlv__quantize_row / tlv__dequantize_row:
+ * the plain-C reference of the quantized kernels). 0 on failure (a failed check). */
+int tlv_test_round_rows(tlv_dtype dt, float *x, int64_t rows, int64_t cols);
+
 /* A tensor of the given dtype and shape. data: nelem host floats (rows contiguous), converted to
- * dtype with round-to-nearest-even; NULL fills it with TLV_TEST_SENTINEL. guarded: adds guard
+ * dtype with round-to-nearest-even (block dtypes: quantized by tlv__quantize_row and written with
+ * tlv__tensor_write, so the device layout conversion is exercised; pass the unrounded floats);
+ * NULL fills it with TLV_TEST_SENTINEL. guarded: adds guard
  * regions (checked by tlv_test_guards_ok). On failure t is left with n_slabs == 0. */
 int tlv_test_tensor_make(tlv_test_gpu *g, tlv_tensor *t, tlv_dtype dtype, int ndim, const int64_t *shape,
                          const float *data, int guarded);

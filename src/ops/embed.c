@@ -9,6 +9,7 @@ struct embed_push {
     uint32_t id_off;
     uint32_t y_off, y_stride;
     float scale;
+    uint32_t scale_word;
 };
 _Static_assert(sizeof(struct embed_push) <= 128, "push constants");
 
@@ -18,7 +19,12 @@ tlv_status tlv__op_embed_rows(tlv_stream *s, const tlv_tensor *table, const tlv_
     const char *op = "embed_rows";
     tlv_status st = tlv__stream_status(s);
     if (st != TLV_OK) return st;
-    if (!tlv__op_check_float(s, op, "table", table)) return tlv__stream_status(s);
+    /* float tables, or a block format (Q8_0 / Q4_0: quantized token embeddings) */
+    if (!table || (table->dtype != TLV_Q8_0 && table->dtype != TLV_Q4_0)) {
+        if (!tlv__op_check_float(s, op, "table", table)) return tlv__stream_status(s);
+    } else if (table->n_slabs < 1) {
+        return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: table: not allocated", op);
+    }
     if (table->ndim != 2)
         return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: table: expected [vocab, hidden], found %d dims", op, table->ndim);
     int64_t vocab = table->shape[0], hidden = table->shape[1];
@@ -57,6 +63,7 @@ tlv_status tlv__op_embed_rows(tlv_stream *s, const tlv_tensor *table, const tlv_
             pc.y_off = (uint32_t)py.off;
             pc.y_stride = (uint32_t)hidden;
             pc.scale = scale;
+            pc.scale_word = (uint32_t)(tlv__tensor_block_scales_offset(table, sl) / 4);
             tlv_vk_binding bd[3] = {tlv__tensor_binding(table, sl, 0), bid, tlv__op_bind(&vy, &py)};
             uint32_t gx, gy;
             tlv__op_grid(c, (uint32_t)nr, &gx, &gy);

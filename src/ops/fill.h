@@ -5,7 +5,9 @@
 
 #include "ops/ops.h"
 
-/* t = offset + scale * U[-1, 1), every slab; u depends on (*seed, element index) only, so the
+/* t = offset + scale * U[-1, 1), every slab (Q8_0 / Q4_0: random quants of those values under
+ * one scale per tensor, (|offset| + |scale|) / 127 or / 7, so within half a scale of them;
+ * shaders/fill_random.comp); u depends on (*seed, element index) only, so the
  * same seed gives the same tensor on every device. *seed advances by one per slab. Records on s. */
 tlv_status tlv__op_fill_random(tlv_stream *s, const tlv_tensor *t, uint32_t *seed, float scale, float offset);
 

@@ -17,6 +17,7 @@ struct matmul_push {
     uint32_t act, residual;
     uint32_t rows_per_wg, m_per_wg;
     uint32_t x_act;
+    uint32_t w_scales;
 };
 _Static_assert(sizeof(struct matmul_push) <= 128, "matmul push constants");
 
@@ -119,6 +120,12 @@ static int check_alloc(tlv_stream *s, const char *op, const char *what, const tl
 static int known_dtype(tlv_dtype d)
 {
     return d == TLV_F32 || d == TLV_F16 || d == TLV_BF16;
+}
+
+/* Weights may also be a block format (tensor.h: the device layout the kernels read). */
+static int known_weight_dtype(tlv_dtype d)
+{
+    return known_dtype(d) || d == TLV_Q8_0 || d == TLV_Q4_0;
 }
 
 /* The byte range [lo, hi) of a tensor's first slab inside its VkBuffer. */
@@ -240,8 +247,9 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
     if (tlv__stream_status(s) != TLV_OK) return tlv__stream_status(s);
     if (!tlv__op_check_2d(s, op, "x", x, TLV_F32, -1, -1)) return tlv__stream_status(s);
     if (!w) return tlv__stream_fail(s, TLV_ERR_INVALID_ARG, "%s: w: missing (NULL)", op);
-    if (!known_dtype(w->dtype))
-        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: w: expected F32, F16 or BF16, found %s", op, tlv__dtype_name(w->dtype));
+    if (!known_weight_dtype(w->dtype))
+        return tlv__stream_fail(s, TLV_ERR_SHAPE, "%s: w: expected F32, F16, BF16, Q8_0 or Q4_0, found %s", op,
+                                tlv__dtype_name(w->dtype));
     int64_t K = gated >= 0 ? x->shape[1] / 2 : x->shape[1];
     if (!tlv__op_check_2d(s, op, "w", w, w->dtype, -1, K)) return tlv__stream_status(s);
     if (!tlv__op_check_2d(s, op, "y", y, TLV_F32, -1, w->shape[0])) return tlv__stream_status(s);
@@ -340,6 +348,7 @@ static tlv_status matmul_impl(tlv_stream *s, const tlv_tensor *x, int gated, con
         pc.bias_dtype = bias ? tlv__op_dtype_code(bias->dtype) : TLV_DT_NONE;
         pc.act = (uint32_t)act;
         pc.residual = residual ? 1u : 0u;
+        pc.w_scales = (uint32_t)(tlv__tensor_block_scales_offset(w, i) / 16); /* 16-byte aligned (tensor.h) */
         uint32_t gx = 1, gy = 1;
         if (tiled) {
             gx = div_up((uint64_t)n, t.bn);

@@ -80,6 +80,8 @@ static const struct {
     {TLV_F32, TLV_DT_F32, {"matvec_f32", "matvec_f32_tex"}, {"matmul_f32", "matmul_f32_tex"}},
     {TLV_F16, TLV_DT_F16, {"matvec_f16", "matvec_f16_tex"}, {"matmul_f16", "matmul_f16_tex"}},
     {TLV_BF16, TLV_DT_BF16, {"matvec_bf16", "matvec_bf16_tex"}, {"matmul_bf16", "matmul_bf16_tex"}},
+    {TLV_Q8_0, TLV_DT_Q8_0, {"matvec_q8_0", "matvec_q8_0_tex"}, {"matmul_q8_0", "matmul_q8_0_tex"}},
+    {TLV_Q4_0, TLV_DT_Q4_0, {"matvec_q4_0", "matvec_q4_0_tex"}, {"matmul_q4_0", "matmul_q4_0_tex"}},
 };
 
 /* The row of t; unknown dtypes (the ops check dtypes first) get F32's. */

@@ -190,23 +190,31 @@ static void run_case(tlv_test_gpu *g, const mm_case *c, uint64_t seed)
                 x[m * K + k] = c->gated ? (float)(act_ref(xin[m * XK + k], (tlv_act)(c->gated - 1)) * xin[m * XK + K + k])
                                         : xin[m * K + k];
     float *w = tlv_test_random(seed + 1, (size_t)(N * K), -1.0f, 1.0f);
+    float *wr = malloc(sizeof(float) * (size_t)(N * K) + 1); /* w as the device holds it */
     float *b = tlv_test_random(seed + 2, (size_t)N, -0.5f, 0.5f);
     float *r = tlv_test_random(seed + 4, (size_t)(M * N), -1.0f, 1.0f); /* separate residual */
     q->y0 = tlv_test_random(seed + 3, (size_t)(YR * N), -1.0f, 1.0f);  /* y's prior contents */
     q->ref = malloc(sizeof(float) * (size_t)(M * N));
-    if (!xin || !x || !w || !b || !r || !q->y0 || !q->ref) {
+    if (!xin || !x || !w || !wr || !b || !r || !q->y0 || !q->ref) {
         CHECK(!"out of host memory");
         free(q->y0);
         free(q->ref);
         goto done;
     }
-    tlv_test_round(c->wdt, w, (size_t)(N * K));
+    /* the reference's weights: rounded to F16/BF16, or quantized and dequantized row by row
+     * (Q8_0/Q4_0); the device gets w itself (tlv_test_tensor_make rounds / quantizes it alike) */
+    memcpy(wr, w, sizeof(float) * (size_t)(N * K));
+    if (!tlv_test_round_rows(c->wdt, wr, N, K)) {
+        free(q->y0);
+        free(q->ref);
+        goto done;
+    }
     if (c->bias) tlv_test_round((tlv_dtype)(c->bias - 1), b, (size_t)N);
 
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++) {
             double acc = 0;
-            for (int64_t k = 0; k < K; k++) acc += (double)x[m * K + k] * (double)w[n * K + k];
+            for (int64_t k = 0; k < K; k++) acc += (double)x[m * K + k] * (double)wr[n * K + k];
             if (c->bias) acc += b[n];
             acc = act_ref(acc, c->act);
             if (c->res == RES_IN_PLACE) acc += q->y0[(c->y_row0 + m) * N + n];
@@ -240,6 +248,7 @@ done:
     free(xin);
     free(x);
     free(w);
+    free(wr);
     free(b);
     free(r);
 }
@@ -291,6 +300,44 @@ static void test_shapes(tlv_test_gpu *g)
     run_case(g, &big2, seed += 10);
 }
 
+/* Q8_0 and Q4_0 weights (device layout: tensor.h) in every kernel configuration: K = 32 (one
+ * block), odd block counts per row (3, 5, 127), N not a multiple of any workgroup or tile, x rows
+ * from 1 to 100; the reference dequantizes on the host (tlv__dequantize_row) and sums in double.
+ * A wrong nibble order or a neighbour's scale moves results by ~10% of max |ref|: far past 1e-5.
+ * The slab run splits the long-K weights ([37, 4064] Q8_0 is 160 KB) into row slabs. */
+static void test_quantized(tlv_test_gpu *g)
+{
+    static const int64_t Ms[] = {1, 2, 3, 7, 33, 100};
+    static const tlv_dtype dts[] = {TLV_Q8_0, TLV_Q4_0};
+    static const int ks[] = {K_MATVEC, K_TILED, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_NM8, K_TILED_GPU, K_TILED_ODD,
+                             K_MV_FLIP, K_TILED_FLIP, K_MV_MANY, K_MV_MANY_ODD, K_MV_XSHUF};
+    const size_t nk = sizeof ks / sizeof ks[0];
+    uint64_t seed = 20000;
+    for (size_t d = 0; d < 2; d++) {
+        for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++)
+            for (size_t k = 0; k < nk; k++) {
+                mm_case c = {Ms[i], 37, 96, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+                run_case(g, &c, seed += 10);
+            }
+        for (size_t k = 0; k < nk; k++) {
+            mm_case c1 = {5, 19, 32, dts[d], 1 + TLV_F32, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+            mm_case c2 = {9, 70, 160, dts[d], 0, TLV_ACT_SILU, RES_IN_PLACE, 0, 0, ks[k]};
+            mm_case c3 = {3, 37, 4064, dts[d], 0, TLV_ACT_NONE, RES_NONE, 0, 0, ks[k]};
+            mm_case c4 = {1, 21, 4064, dts[d], 1 + TLV_F16, TLV_ACT_NONE, RES_SEPARATE, 1, 2, ks[k]};
+            run_case(g, &c1, seed += 10);
+            run_case(g, &c2, seed += 10);
+            run_case(g, &c3, seed += 10);
+            run_case(g, &c4, seed += 10);
+        }
+        /* model-like (Qwen2-0.5B's MLP in, 896 -> 300 of its rows) through AUTO: decode, prefill */
+        mm_case big1 = {1, 300, 896, dts[d], 1 + TLV_F32, TLV_ACT_NONE, RES_IN_PLACE, 0, 0, K_AUTO};
+        mm_case big2 = {40, 300, 384, dts[d], 1 + TLV_F16, TLV_ACT_GELU_TANH, RES_IN_PLACE, 0, 0, K_AUTO};
+        run_case(g, &big1, seed += 10);
+        run_case(g, &big2, seed += 10);
+    }
+    flush(g);
+}
+
 static void test_epilogues(tlv_test_gpu *g)
 {
     static const int ks[] = {K_MATVEC, K_TILED, K_AUTO, K_MV_WIDE, K_TILED_GPU, K_MV_MANY};
@@ -327,7 +374,7 @@ static void test_epilogues(tlv_test_gpu *g)
 static void test_gated(tlv_test_gpu *g)
 {
     static const int64_t Ms[] = {1, 2, 5};
-    static const int64_t Ks[] = {64, 37};
+    static const int64_t Ks[] = {64, 37, 96};
     static const int ks[] = {K_AUTO, K_MV_WIDE, K_MV_SG, K_MV_T1, K_MV_FLIP, K_MV_MANY, K_TILED, K_MV_XSHUF};
     static const tlv_act acts[] = {TLV_ACT_SILU, TLV_ACT_GELU_TANH, TLV_ACT_GELU_ERF};
     uint64_t seed = 9000;
@@ -338,6 +385,8 @@ static void test_gated(tlv_test_gpu *g)
                 mm_case c = {Ms[a], i % 2 ? 33 : 130, Ks[b], i % 3 == 0 ? TLV_F16 : i % 3 == 1 ? TLV_BF16 : TLV_F32,
                              i % 2 ? 1 + TLV_F16 : 0, TLV_ACT_NONE, i % 2 ? RES_IN_PLACE : RES_NONE, 0, 0, ks[k],
                              1 + (int)acts[i % 3]};
+                /* K = 96 (3 blocks): Q8_0 and Q4_0 weights, every gated path */
+                if (Ks[b] == 96) c.wdt = i % 2 ? TLV_Q8_0 : TLV_Q4_0;
                 run_case(g, &c, seed += 10);
             }
     flush(g);
@@ -561,6 +610,7 @@ int main(void)
     test_epilogues(&g);
     flush(&g);
     test_gated(&g);
+    test_quantized(&g);
     test_act_tails(&g);
     test_bad_args(&g);
     test_probes(&g);

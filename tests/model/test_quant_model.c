@@ -476,6 +476,22 @@ int main(int argc, char **argv)
             CHECK_EQ_INT(a->tied_head, 0);
         }
         tlv__model_destroy(a);
+        a = NULL;
+
+        /* synthetic weights (the bench's -t q4_0): the same recipe on f16 */
+        tlv_model_config cfg;
+        CHECK_EQ_INT(tlv__config_load(src, &cfg, &err), TLV_OK);
+        CHECK_EQ_INT(tlv__model_synthetic(dev, &cfg, TLV_Q4_0, 64, NULL, &a, &err), TLV_OK);
+        if (a) {
+            CHECK_EQ_INT(a->w.layers[1].qkv.w.dtype, TLV_Q4_0);
+            CHECK_EQ_INT(a->w.layers[1].down.w.dtype, TLV_Q4_0);
+            CHECK_EQ_INT(a->w.embed.dtype, TLV_Q8_0);
+            CHECK_EQ_INT(a->w.vlayers[0].q.w.dtype, TLV_F16);
+            CHECK_EQ_INT(a->w.final_norm.w.dtype, TLV_F16);
+            CHECK_EQ_INT(a->parts[TLV_PART_EMBED].bytes, 1024 * 68);
+            CHECK_EQ_INT(a->parts[TLV_PART_LAYERS].matrix_bytes[TLV_Q4_0], want_bytes[TLV_PART_LAYERS] - 2 * 256 * 2 - 64 * 2);
+        }
+        tlv__model_destroy(a);
     }
     tlv__vk_device_destroy(dev);
     CHECK_EQ_INT(tlv__vk_instance_validation_count(inst), 0);

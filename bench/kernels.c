@@ -49,7 +49,8 @@ static int selected(const char *only, const char *name)
 /* A small constant of each dtype, as a 32-bit fill pattern. */
 static uint32_t fill_pattern(tlv_dtype t)
 {
-    if (t == TLV_F16) return 0x211f211fu;  /* 0.01 */
+    /* Q8_0 / Q4_0 (device layout, tensor.h): quants 0x1f / 0x21, scales 0.01 */
+    if (t == TLV_F16 || t == TLV_Q8_0 || t == TLV_Q4_0) return 0x211f211fu; /* 0.01 */
     if (t == TLV_BF16) return 0x3c243c24u; /* 0.01 */
     return 0x3c23d70au;                    /* 0.01 */
 }

@@ -50,8 +50,10 @@
 // act(gate) * up wherever it reads x (XV4 / XV1); x_stride is then the 2K-wide row's.
 //
 // Block weight formats (W_BLOCK: Q8_0, Q4_0; dtype.glsl): K % 32 == 0, so rows are always
-// aligned. MODE 1 fetches each block once (quants and scale) and scales its 32-element sum once;
-// the other modes read 8 weights at a time through w_load8 (a quant word and a scale word).
+// aligned. Every mode fetches each block once (quants and scale): MODES 0 and 1 scale the block's
+// 32-element sum (MODE 0: thread t of T takes blocks t, t + T, ...), MODE 2 the 8 weights of each
+// step. The element-wise path (unaligned rows: never for these) and the tiled matmul use w_elem /
+// w_load8 (a quant word and a scale word per 8 weights).
 //
 // ALIGNED = 1 promises K % 8 == 0 and x_off, x_stride multiples of 4 (rows start on 16-byte words;
 // slabs are 16-byte aligned, tensor.h); else rows may start mid-word and everything goes element
@@ -118,6 +120,25 @@ void accumulate_elements(uint k0, uint step) {
 // ---------------------------------------------------------------- MODE 0: T threads a row
 // Thread t of the row group takes the 8-element chunks 8t, 8t + 8T, ... (aligned rows).
 void mode0_accumulate(uint t) {
+#if defined(W_BLOCK)
+    // a block format: thread t takes whole blocks 32t, 32t + 32T, ... (consecutive threads read
+    // consecutive quant words; 8 of them share a scale word), scaling each block's sum once
+    for (uint k = 32u * t; k < p.K; k += 32u * T)
+        for (uint r = 0u; r < R; r++) {
+            uvec4 qa, qb;
+            float d;
+            w_block((wb[r] + k) >> 5, qa, qb, d);
+            vec4 wv[8];
+            [[unroll]] for (uint j = 0u; j < 4u; j++) w_block8(qa, qb, j, wv[2u * j], wv[2u * j + 1u]);
+            for (uint m = 0u; m < NM; m++) {
+                uint xi = (xrow[m] + k) / 4u;
+                vec4 bs = vec4(0.0);
+                [[unroll]] for (uint j = 0u; j < 8u; j++) bs = fma(wv[j], XV4(xi + j), bs);
+                acc[m * R + r] = fma(bs, vec4(d), acc[m * R + r]);
+            }
+        }
+    return;
+#endif
     for (uint k = 8u * t; k < p.K; k += 8u * T)
         for (uint r = 0u; r < R; r++) {
             vec4 lo, hi;
@@ -220,6 +241,38 @@ void mode2_accumulate(uint lid) {
     float a[NM * R];
     for (uint i = 0u; i < NM * R; i++) a[i] = 0.0;
     uint k = 0u;
+#if defined(W_BLOCK)
+    // a block format: a block (32 elements, K % 32 == 0) a step, each weight row's quants and
+    // scale fetched once a block (w_load8 would fetch a scale word per 8 elements); x as below
+    for (; k < p.K; k += 32u) {
+        uvec4 qa[R], qb[R];
+        float d[R];
+        for (uint r = 0u; r < R; r++) w_block((wb[r] + k) >> 5, qa[r], qb[r], d[r]);
+#if defined(TEXEL)
+        vec4 xv[NM];
+        if (X_SHUFFLE != 0u)
+            for (uint m = 0u; m < NM; m++) xv[m] = XV4((xrow[m] + k) / 4u + lid);
+#endif
+        [[unroll]] for (uint q = 0u; q < 4u; q++) {
+            vec4 lo[R], hi[R];
+            for (uint r = 0u; r < R; r++) {
+                w_block8(qa[r], qb[r], q, lo[r], hi[r]);
+                lo[r] *= d[r];
+                hi[r] *= d[r];
+            }
+            for (uint m = 0u; m < NM; m++) {
+#if defined(TEXEL)
+                if (X_SHUFFLE != 0u) MODE2_STEP(m, subgroupShuffle(xv[m], 2u * q), subgroupShuffle(xv[m], 2u * q + 1u))
+                else
+#endif
+                {
+                    uint xi = (xrow[m] + k) / 4u + 2u * q;
+                    MODE2_STEP(m, XV4(xi), XV4(xi + 1u))
+                }
+            }
+        }
+    }
+#else
 #if defined(TEXEL)
     if (X_SHUFFLE != 0u) {
         // x once per lane per 32 elements, traded by shuffles at constant lanes
@@ -243,6 +296,7 @@ void mode2_accumulate(uint lid) {
             MODE2_STEP(m, XV4(xi), XV4(xi + 1u))
         }
     }
+#endif
     for (uint i = 0u; i < NM * R; i++) acc[i] = vec4(a[i], 0.0, 0.0, 0.0);
 }
 

@@ -4,14 +4,16 @@
  * Error measures: all exact. Casts compare with tensor.c's host conversions (round to nearest
  * even), bit for bit including the sign of zero, NaN as NaN; copies and embedding rows are exact
  * (an embedding row times the scale is one f32 multiply on both sides). Rows an op must not touch
- * keep the fixture's NaN sentinel. */
+ * keep the fixture's NaN sentinel. Q8_0 / Q4_0 tables: the reference is the host's dequantized
+ * rows (tlv__dequantize_row: q * d in f32, as the shader) times the scale, also exact. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops/basic.h"
 #include "ops_common.h"
 
-static const char *dt_name[] = {"f32", "f16", "bf16"};
+static const char *dt_name[] = {"f32", "f16", "bf16", "q8_0", "q4_0"};
 
 static int same_value(float a, float b)
 {
@@ -108,7 +110,11 @@ static void case_embed(tlv_test_gpu *g, tlv_dtype tdt, int64_t vocab, int64_t hi
     snprintf(what, sizeof what, "embed_rows %s [%lld, %lld] %u ids -> rows [%lld..] of %lld, scale %g", dt_name[tdt],
              (long long)vocab, (long long)hidden, n_ids, (long long)y0, (long long)yrows, (double)scale);
     float *table = tlv_test_random(seed, (size_t)(vocab * hidden), -1, 1);
-    tlv_test_round(tdt, table, (size_t)(vocab * hidden));
+    /* the reference's table: rounded, or quantized and dequantized by row (block dtypes); the
+     * device gets the unrounded floats and rounds / quantizes them itself */
+    float *tref = malloc((size_t)(vocab * hidden) * sizeof *tref);
+    memcpy(tref, table, (size_t)(vocab * hidden) * sizeof *tref);
+    CHECK(tlv_test_round_rows(tdt, tref, vocab, hidden));
     int32_t *ids = malloc((n_ids + 1) * sizeof *ids);
     uint64_t st = seed;
     for (uint32_t i = 0; i < n_ids; i++) ids[i] = (int32_t)(tlv_test_rand_u32(&st) % (uint32_t)vocab);
@@ -121,7 +127,7 @@ static void case_embed(tlv_test_gpu *g, tlv_dtype tdt, int64_t vocab, int64_t hi
     for (int64_t i = 0; i < yrows * hidden; i++) ref[i] = NAN;
     for (uint32_t i = 0; i < n_ids; i++) {
         int64_t id = ids[i] < 0 ? 0 : ids[i] >= vocab ? vocab - 1 : ids[i];
-        for (int64_t c = 0; c < hidden; c++) ref[(y0 + i) * hidden + c] = table[id * hidden + c] * scale;
+        for (int64_t c = 0; c < hidden; c++) ref[(y0 + i) * hidden + c] = tref[id * hidden + c] * scale;
     }
     int64_t sht[2] = {vocab, hidden}, shy[2] = {yrows, hidden};
     tlv_tensor tt, ty;
@@ -144,6 +150,7 @@ static void case_embed(tlv_test_gpu *g, tlv_dtype tdt, int64_t vocab, int64_t hi
     tlv_test_tensor_release(g, &ty);
     tlv_test_buffer_release(g, &bi);
     free(table);
+    free(tref);
     free(ids);
     free(idbuf);
     free(ref);
@@ -214,6 +221,14 @@ static void run_cases(tlv_test_gpu *g, int second)
     }
     case_embed(g, TLV_F16, 500, 2048, 20, 3, 9, gemma, seed++); /* Gemma-sized rows */
     case_embed(g, TLV_BF16, 151, 896, 120, 100, 20, 1.0f, seed++);
+    /* quantized tables: one block a row, odd block counts (3, 7), Qwen-sized rows (28 blocks);
+     * [3001, 224] Q8_0 is 714 KB: row slabs in the 64 KiB run */
+    for (int d = TLV_Q8_0; d <= TLV_Q4_0; d++) {
+        case_embed(g, (tlv_dtype)d, 1000, 32, 40, 5, 30, 1.0f, seed++);
+        case_embed(g, (tlv_dtype)d, 1000, 96, 40, 0, 1, gemma, seed++);
+        case_embed(g, (tlv_dtype)d, 3001, 224, 33, 0, 33, 1.0f, seed++);
+        case_embed(g, (tlv_dtype)d, 151, 896, 120, 100, 20, 1.0f, seed++);
+    }
 }
 
 int main(void)

@@ -136,7 +136,7 @@ typedef int (*tlv_token_fn)(void *user_data, const char *piece, size_t len, int3
 
 /* ------------------------------------------------------------------ models */
 
-/* Progress: stage ("download", "load"), done and total in bytes. Return nonzero to cancel
+/* Progress: stage ("download", "load", "quantize"), done and total in bytes. Return nonzero to cancel
  * (the call then fails with TLV_ERR_CANCELLED). Called on the loading thread. */
 typedef int (*tlv_progress_fn)(void *user_data, const char *stage, uint64_t done, uint64_t total);
 

@@ -5,7 +5,8 @@
  *   - the recipe table (recipe.h) case by case, and a bad format name on load and on quantize;
  *   - tlv_model_quantize(q_qwen2_siglip, --weights q4_0): the folder's file lists, its tensors'
  *     stored dtypes and tlv.format metadata as the recipe says (linear q4_0, embedding q8_0, the
- *     rest as stored); a second run into the same folder, the source as destination: errors;
+ *     rest as stored); a second run into the same folder, the source as destination, a cancel
+ *     from the progress callback (nothing left behind): errors;
  *   - loading the folder through the public API: every part's format and bytes, the bytes
  *     computed here from the source's shapes (GGUF block sizes), the vision tower and connector
  *     unchanged from the as-published load;
@@ -207,6 +208,13 @@ static int on_progress(void *ud, const char *stage, uint64_t done, uint64_t tota
     return 0;
 }
 
+static int cancel_now(void *ud, const char *stage, uint64_t done, uint64_t total)
+{
+    (void)ud;
+    (void)stage;
+    return done > 0 && done < total;
+}
+
 static void get_parts(tlv_model *m, tlv_model_part *parts)
 {
     CHECK_EQ_INT(tlv_model_part_count(m), TLV_PART_COUNT);
@@ -276,6 +284,17 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(tlv_context_create(&co, &nctx), TLV_OK);
     tlv_model_options mo;
     tlv_model_options_init(&mo);
+    CHECK(mo.weights == NULL && mo.vision_weights == NULL);
+    /* arguments */
+    tlv_model_part none;
+    CHECK_EQ_INT(tlv_model_part_count(NULL), 0);
+    CHECK_EQ_INT(tlv_model_get_part(NULL, 0, &none), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv_model_quantize(NULL, src, dst, &mo), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv_model_quantize(nctx, src, NULL, &mo), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv_model_quantize(nctx, src, "", &mo), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv_model_quantize(nctx, NULL, dst, &mo), TLV_ERR_INVALID_ARG);
+    CHECK_EQ_INT(tlv_model_quantize(nctx, src, dst, NULL), TLV_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tlv_context_errmsg(nctx), "no format given");
     CHECK_EQ_INT(tlv_model_quantize(nctx, src, dst, &mo), TLV_ERR_INVALID_ARG);
     CHECK_CONTAINS(tlv_context_errmsg(nctx), "no format given");
     mo.weights = "q4_1";
@@ -283,6 +302,12 @@ int main(int argc, char **argv)
     CHECK_CONTAINS(tlv_context_errmsg(nctx), "weights 'q4_1': unknown weight format");
     CHECK(!file_exists(dst, "config.json"));
     mo.weights = "q4_0";
+    /* cancelled from the progress callback: nothing but the folder is left */
+    mo.progress = cancel_now;
+    CHECK_EQ_INT(tlv_model_quantize(nctx, src, dst, &mo), TLV_ERR_CANCELLED);
+    CHECK(!file_exists(dst, "model.safetensors"));
+    CHECK(!file_exists(dst, "model.safetensors.tmp"));
+    CHECK(!file_exists(dst, "config.json"));
     progress_rec pr = {0, 0, 0, 1, ""};
     mo.progress = on_progress;
     mo.progress_user_data = &pr;
@@ -389,7 +414,6 @@ int main(int argc, char **argv)
         uint64_t sum = 0;
         for (int p = 0; p < TLV_PART_COUNT; p++) sum += pq[p].bytes;
         CHECK_EQ_INT(sum, info.device_bytes);
-        tlv_model_part none;
         CHECK_EQ_INT(tlv_model_get_part(m_pub, TLV_PART_COUNT, &none), TLV_ERR_NOT_FOUND);
     }
     tlv_model_destroy(m_pub);

@@ -49,6 +49,7 @@ typedef struct bench_opts {
     const char *model_dir;           /* -m: a real checkpoint instead of presets */
     tlv_dtype dtypes[3];
     int n_dtypes;
+    const char *weights, *vision_weights; /* the recipe: --weights (with -m), --vision-weights */
     int pp[BENCH_MAX_LIST], n_pp;    /* -p: prompt lengths */
     int tg[BENCH_MAX_LIST], n_tg;    /* -n: generated tokens */
     int depth[BENCH_MAX_LIST], n_depth; /* -d: context depth before tg */

@@ -32,7 +32,10 @@ static void usage(FILE *f)
             "  -P, --preset LIST    presets, comma-separated (default qwen2-0.5b-siglip; 'all'; --list)\n"
             "  -m, --model DIR      a checkpoint folder (config.json + safetensors) instead of presets\n"
             "  -t, --type LIST      weight dtypes of synthetic models: f16,bf16,f32,q8_0,q4_0 (default f16;\n"
-            "                       q8_0/q4_0: the kernels mode today)\n"
+            "                       q8_0/q4_0: f16 weights with the recipe --weights q8_0/q4_0; in\n"
+            "                       kernels mode, the matrix kernels on block weights)\n"
+            "  --weights q8_0|q4_0  (-m) quantize the checkpoint's LLM weights on load (the recipe)\n"
+            "  --vision-weights q8_0|q4_0  quantize the vision tower and connector too (presets and -m)\n"
             "  -p LIST              prompt lengths (default 64,512); also run with an image in front\n"
             "  -n LIST              generated tokens (default 128)\n"
             "  -d LIST              context depth before generating (default 0,1024)\n"
@@ -139,7 +142,7 @@ static int parse_dtypes(char *s, bench_opts *o)
         if (!strcmp(names[i], "f16")) o->dtypes[o->n_dtypes++] = TLV_F16;
         else if (!strcmp(names[i], "bf16")) o->dtypes[o->n_dtypes++] = TLV_BF16;
         else if (!strcmp(names[i], "f32")) o->dtypes[o->n_dtypes++] = TLV_F32;
-        else if (!strcmp(names[i], "q8_0")) o->dtypes[o->n_dtypes++] = TLV_Q8_0;
+        else if (!strcmp(names[i], "q8_0")) o->dtypes[o->n_dtypes++] = TLV_Q8_0; /* model mode: f16 + the recipe */
         else if (!strcmp(names[i], "q4_0")) o->dtypes[o->n_dtypes++] = TLV_Q4_0;
         else return 0;
     }
@@ -244,6 +247,12 @@ int main(int argc, char **argv)
             char tmp[64];
             snprintf(tmp, sizeof tmp, "%s", v);
             if (!parse_dtypes(tmp, o)) return bad_arg(a, v);
+        } else if (!strcmp(a, "--weights")) {
+            NEED_VALUE();
+            o->weights = v;
+        } else if (!strcmp(a, "--vision-weights")) {
+            NEED_VALUE();
+            o->vision_weights = v;
         } else if (!strcmp(a, "-p")) {
             NEED_VALUE();
             if (!parse_ints(v, o->pp, &o->n_pp, 0)) return bad_arg(a, v);

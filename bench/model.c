@@ -314,14 +314,19 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
         if (mb.n_ctx > cfg.llm.max_positions) mb.n_ctx = cfg.llm.max_positions;
         snprintf(mb.name, sizeof mb.name, "%s", p->name);
         snprintf(mb.dtype, sizeof mb.dtype, "%s", bench_dtype_name(dt));
-        st = tlv__model_synthetic(b->dev, &cfg, dt, mb.n_ctx, NULL, &mb.m, err);
+        tlv_recipe r;
+        int q = tlv__dtype_is_block(dt);
+        if (!(st = tlv__recipe_parse(q ? (dt == TLV_Q8_0 ? "q8_0" : "q4_0") : NULL, o->vision_weights, &r, err)))
+            st = tlv__model_synthetic_recipe(b->dev, &cfg, q ? TLV_F16 : dt, &r, mb.n_ctx, NULL, &mb.m, err);
     } else {
         /* a checkpoint: read the config first for the context it needs */
         if ((st = tlv__config_load(o->model_dir, &cfg, err))) return st;
         mb.n_ctx = o->ctx > 0 ? o->ctx : context_needed(o, cfg.n_image_tokens);
         if (mb.n_ctx > cfg.llm.max_positions) mb.n_ctx = cfg.llm.max_positions;
         snprintf(mb.name, sizeof mb.name, "%s", o->model_dir);
-        st = tlv__model_load(b->dev, o->model_dir, mb.n_ctx, NULL, NULL, NULL, &mb.m, err);
+        tlv_recipe r;
+        if (!(st = tlv__recipe_parse(o->weights, o->vision_weights, &r, err)))
+            st = tlv__model_load_recipe(b->dev, o->model_dir, mb.n_ctx, &r, NULL, NULL, NULL, &mb.m, err);
         if (!st) snprintf(mb.dtype, sizeof mb.dtype, "%s", bench_dtype_name(mb.m->weight_dtype));
     }
     if (st) return st;

@@ -136,7 +136,7 @@ typedef int (*tlv_token_fn)(void *user_data, const char *piece, size_t len, int3
 
 /* ------------------------------------------------------------------ models */
 
-/* Progress: stage ("download", "load"), done and total in bytes. Return nonzero to cancel
+/* Progress: stage ("download", "load", "quantize"), done and total in bytes. Return nonzero to cancel
  * (the call then fails with TLV_ERR_CANCELLED). Called on the loading thread. */
 typedef int (*tlv_progress_fn)(void *user_data, const char *stage, uint64_t done, uint64_t total);
 
@@ -147,6 +147,12 @@ typedef struct tlv_model_options {
     tlv_progress_fn progress;
     void *progress_user_data;
     int offline;              /* 1: never touch the network, use the cache only */
+    const char *weights;      /* NULL or "": the LLM's weights as published; "q8_0" / "q4_0": its
+                                 linear weights quantized on load (token embedding and output head
+                                 q8_0; docs/MODELS.md "Quantized weights"). Another name fails
+                                 with TLV_ERR_INVALID_ARG */
+    const char *vision_weights; /* NULL or "": the vision tower and connector as published;
+                                 "q8_0" / "q4_0": their linear weights quantized on load */
 } tlv_model_options;
 
 TLV_API void tlv_model_options_init(tlv_model_options *o);
@@ -171,7 +177,8 @@ typedef struct tlv_model_info {
     const char *vision_arch;     /* "siglip", "clip" */
     const char *generation;      /* "factory", "legacy", "hf_llava" */
     const char *chat_template;
-    const char *weight_dtype;    /* "F16", "BF16", "F32" (of the LLM's first layer) */
+    const char *weight_dtype;    /* "F16", "BF16", "F32", "Q8_0", "Q4_0" (of the LLM's first
+                                    layer; tlv_model_get_part gives every part's) */
     uint32_t n_layer, hidden, n_head, n_kv_head, head_dim, vocab;
     uint32_t vision_layers, vision_hidden, image_size, patch_size;
     uint32_t tokens_per_image;
@@ -182,6 +189,37 @@ typedef struct tlv_model_info {
 
 /* Strings in info live as long as the model. */
 TLV_API tlv_status tlv_model_get_info(const tlv_model *m, tlv_model_info *info);
+
+/* The parts of a loaded model, in this order: "vision tower", "connector", "embedding",
+ * "LLM layers" (the final norm included), "output head" (`tinyllava info` lists them). */
+typedef struct tlv_model_part {
+    const char *name;
+    const char *format;       /* the formats of its matrices (2+ dimensions), most bytes first,
+                                 '+'-joined: "Q4_0", "Q4_0+F16" (some rows not multiples of 32),
+                                 "BF16"; "tied" for an output head that is the embedding */
+    const char *vector_format;/* the same for its vectors (norms, biases); "" when it has none */
+    uint64_t bytes;           /* on the device */
+    uint64_t n_params;
+    uint32_t n_tensors;       /* checkpoint tensors */
+} tlv_model_part;
+
+TLV_API uint32_t tlv_model_part_count(const tlv_model *m);
+/* Strings in part live as long as the model. TLV_ERR_NOT_FOUND for index >= the count. */
+TLV_API tlv_status tlv_model_get_part(const tlv_model *m, uint32_t index, tlv_model_part *part);
+
+/* Writes a quantized copy of a checkpoint (a folder or a Hugging Face id, pulled as
+ * tlv_model_pull does) into the folder dst_dir (created if missing; it must not hold a checkpoint
+ * already), without a device: any context will do, a no_vulkan one included. o->weights and
+ * o->vision_weights give the recipe exactly as tlv_model_load takes it (at least one is needed),
+ * o->progress is called with stage "quantize" (and "download"), o->offline is used. The folder
+ * gets model.safetensors, the quantized tensors as U8 [rows, row bytes] in GGUF's block order with
+ * their formats in __metadata__ (docs/FORMATS.md "Quantized checkpoints"), every other tensor as
+ * stored, and every other file of the source (config, tokenizer, preprocessor) copied. Host
+ * memory stays near a megabyte of rows whatever the model's size. Loading dst_dir gives the same
+ * weights on the device as loading the source with the same recipe. Errors in
+ * tlv_context_errmsg(ctx). */
+TLV_API tlv_status tlv_model_quantize(tlv_context *ctx, const char *path_or_id, const char *dst_dir,
+                                      const tlv_model_options *o);
 
 /* Tokenizer access. tokenize writes at most cap ids and sets *n to the full count (call with
  * cap 0 to size). add_special: add BOS where the tokenizer does. */

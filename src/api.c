@@ -337,6 +337,33 @@ tlv_status tlv_model_get_info(const tlv_model *m, tlv_model_info *info)
     return TLV_OK;
 }
 
+uint32_t tlv_model_part_count(const tlv_model *m)
+{
+    return m ? TLV_PART_COUNT : 0;
+}
+
+tlv_status tlv_model_get_part(const tlv_model *m, uint32_t index, tlv_model_part *part)
+{
+    if (!m || !part) return TLV_ERR_INVALID_ARG;
+    memset(part, 0, sizeof *part);
+    if (index >= TLV_PART_COUNT)
+        return ctx_fail(m->ctx, TLV_ERR_NOT_FOUND, "model part %u does not exist (%d parts)", index, TLV_PART_COUNT);
+    tlv__engine_model_part(m->em, index, part);
+    return TLV_OK;
+}
+
+tlv_status tlv_model_quantize(tlv_context *ctx, const char *path_or_id, const char *dst_dir, const tlv_model_options *o)
+{
+    if (!ctx) return TLV_ERR_INVALID_ARG;
+    if (!dst_dir || !*dst_dir) return ctx_fail(ctx, TLV_ERR_INVALID_ARG, "quantize: no destination folder given");
+    char *dir = NULL;
+    tlv_status st = resolve(ctx, path_or_id, o, &dir);
+    if (st) return st;
+    st = tlv__engine_model_quantize(dir, dst_dir, o, ctx->alloc, &ctx->err);
+    tlv__free(ctx->alloc, dir);
+    return st;
+}
+
 tlv_status tlv_model_tokenize(const tlv_model *m, const char *text, int add_special, int32_t *ids, size_t cap, size_t *n)
 {
     if (!m || !text || !n || (cap && !ids)) return TLV_ERR_INVALID_ARG;

@@ -26,11 +26,18 @@ typedef struct tlv_engine_model {
     tlv_image_params image_params;
     int32_t n_valid_tokens;   /* ids >= this have no token string (padded vocabulary) */
     char dir[1024];
+    char part_format[TLV_PART_COUNT][48], part_vformat[TLV_PART_COUNT][48]; /* tlv_model_part's strings */
 } tlv_engine_model;
 
+/* o's weights / vision_weights are the recipe (recipe.h): a bad name fails before anything loads. */
 tlv_status tlv__engine_model_load(tlv_vk_device *dev, const char *dir, const tlv_model_options *o,
                                   const tlv_allocator *alloc, tlv_engine_model **out, tlv_err *err);
 void tlv__engine_model_destroy(tlv_engine_model *m);
+/* tlv_model_get_part (index < TLV_PART_COUNT). */
+void tlv__engine_model_part(const tlv_engine_model *m, uint32_t index, tlv_model_part *out);
+/* tlv_model_quantize from a local folder: the recipe from o, progress stage "quantize". */
+tlv_status tlv__engine_model_quantize(const char *dir, const char *dst, const tlv_model_options *o,
+                                      const tlv_allocator *alloc, tlv_err *err);
 
 typedef struct tlv_engine_session tlv_engine_session;
 

@@ -1,5 +1,7 @@
-/* load.c: binding a checkpoint's tensors to the model, by name, with every shape and dtype
- * checked, then uploading them.
+/* load.c: binding a model's tensors by name, with every shape and dtype checked, then uploading
+ * them. The bytes come from a weight source (source.h): a checkpoint, as published or quantized
+ * on load by a recipe (recipe.h), or synthetic weights (synth.c); this file only knows the names,
+ * the shapes and which part of the model each tensor belongs to.
  *
  * Names: <generation prefix> + the family's own names (MODELS.md 2.1, 2.2; config.h lists the
  * prefixes). A tensor the model needs and the checkpoint lacks is an error naming it; a tensor the
@@ -15,192 +17,108 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "model/source.h"
 #include "ops/attention.h"
-#include "ops/fill.h"
 
 typedef struct binder {
     tlv_model_core *m;
-    tlv_checkpoint *ck;
+    tlv_weight_source *src;
     tlv_err *err;
-    const char *dir;
     uint64_t done, total;
     tlv_load_progress_fn progress;
     void *progress_ud;
-    int counting;             /* first pass: only add up bytes */
-    /* synthetic weights (the bench): no checkpoint; every tensor is made at its shape and
-     * filled on the device with hashed uniform numbers */
-    int synthetic;
-    tlv_dtype synth_dtype;
-    uint32_t seed;
-    tlv_stream *stream;
+    int counting;             /* first pass: only find and add up bytes */
+    tlv_model_part_id part;   /* what is being bound (the per-part figures, the recipe's roles) */
     int mixed_qkv, mixed_gate_up; /* counting pass: parts of a fused layer differ in dtype */
 } binder;
 
-static tlv_status synth_bind(binder *b, tlv_tensor *t, const char *name, int ndim, const int64_t *dims)
+/* Allocates t as the source says, uploads its n parts (rows in order) and counts it: model
+ * totals, the part's figures and load progress (which may cancel). */
+static tlv_status place(binder *b, tlv_tensor *t, const tlv_weight_info *p, int n, int ndim, const int64_t *shape)
 {
-    int64_t shape[TLV_MAX_DIMS];
-    for (int i = 0; i < ndim; i++) shape[i] = dims[i];
-    tlv__tensor_init(t, b->synth_dtype, ndim, shape);
     if (b->counting) {
-        b->total += tlv__tensor_bytes(t);
+        for (int i = 0; i < n; i++) b->total += p[i].src_bytes;
         return TLV_OK;
     }
-    tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
-    if (s) return tlv__err_prefix(b->err, "tensor '%s'", name);
-    int64_t in = ndim >= 2 ? tlv__tensor_row_elems(t) : 1;
-    const char *dot = strrchr(name, '.');
-    int is_bias = dot && !strcmp(dot, ".bias");
-    float scale, offset = 0;
-    if (ndim >= 2) scale = sqrtf(3.0f / (float)in); /* std 1/sqrt(in): activations stay O(1) */
-    else if (is_bias) scale = 0.02f;
-    else {
-        scale = 0.02f; /* norm weights near 1 (near 0 for Gemma's 1 + w) */
-        offset = b->m->llm.norm == TLV_NORM_RMS_1P && strstr(name, "language_model") ? 0.0f : 1.0f;
-    }
-    b->m->device_bytes += tlv__tensor_bytes(t);
-    b->m->n_params += (uint64_t)tlv__tensor_nelem(t);
-    tlv_status st = tlv__op_fill_random(b->stream, t, &b->seed, scale, offset);
-    if (st) return tlv__err_prefix(b->err, "tensor '%s'", name);
-    return TLV_OK;
-}
-
-static tlv_dtype st_dtype(const tlv_st_tensor *st)
-{
-    return st->dtype == TLV_ST_F32 ? TLV_F32 : st->dtype == TLV_ST_F16 ? TLV_F16 : TLV_BF16;
-}
-
-/* Counts a checkpoint tensor now on the device: model totals and load progress (which may cancel). */
-static tlv_status uploaded(binder *b, const tlv_st_tensor *st)
-{
-    b->m->device_bytes += st->n_bytes;
-    b->m->n_params += st->n_elems;
-    b->done += st->n_bytes;
+    tlv_model_core *m = b->m;
+    tlv__tensor_init(t, p[0].dtype, ndim, shape);
+    tlv_status s = tlv__tensor_alloc(m->dev, t, TLV_MEM_DEVICE, b->err);
+    if (s) return tlv__err_prefix(b->err, "tensor '%s'", p[0].name);
+    if ((s = b->src->upload(b->src, t, p, n, b->err))) return s;
+    uint64_t bytes = tlv__tensor_bytes(t);
+    tlv_part_stats *ps = &m->parts[b->part];
+    m->device_bytes += bytes;
+    m->n_params += (uint64_t)tlv__tensor_nelem(t);
+    ps->bytes += bytes;
+    ps->n_params += (uint64_t)tlv__tensor_nelem(t);
+    ps->n_tensors += (uint32_t)n;
+    if (ndim >= 2) ps->matrix_bytes[t->dtype] += bytes;
+    else ps->vector_bytes[t->dtype] += bytes;
+    for (int i = 0; i < n; i++) b->done += p[i].src_bytes;
     if (b->progress && b->progress(b->progress_ud, b->done, b->total))
         return tlv__err_set(b->err, TLV_ERR_CANCELLED, "loading cancelled");
     return TLV_OK;
 }
 
-static tlv_status upload(binder *b, const tlv_st_tensor *st, tlv_tensor *t)
-{
-    tlv_dtype dt = st_dtype(st);
-    int64_t shape[TLV_MAX_DIMS];
-    int nd = st->ndim < 1 ? 1 : st->ndim;
-    if (nd > TLV_MAX_DIMS) return tlv__err_set(b->err, TLV_ERR_FORMAT, "tensor '%s' has %d dims", st->name, st->ndim);
-    for (int i = 0; i < nd; i++) shape[i] = st->ndim ? st->shape[i] : 1;
-    tlv__tensor_init(t, dt, nd, shape);
-    tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
-    if (!s) s = tlv__tensor_write(b->m->dev, t, st->data, b->err);
-    if (s) return tlv__err_prefix(b->err, "tensor '%s'", st->name);
-    return uploaded(b, st);
-}
+/* Binds name (printf-style) to t after the source checked its shape: dims[i] < 0 means "any".
+ * required 0: an absent tensor leaves t empty. */
+static tlv_status bind(binder *b, tlv_tensor *t, tlv_weight_role role, int required, int ndim, const int64_t *dims,
+                       const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-/* Finds name in the checkpoint and checks its dtype and shape: dims[i] < 0 means "any".
- * *out = NULL when the tensor is absent and not required. */
-static tlv_status lookup(binder *b, const tlv_st_tensor **out, int required, int ndim, const int64_t *dims, const char *name)
-{
-    *out = NULL;
-    const tlv_st_tensor *st = tlv__checkpoint_use(b->ck, name);
-    if (!st) {
-        if (!required) return TLV_OK;
-        return tlv__err_set(b->err, TLV_ERR_FORMAT, "%s: tensor '%s' is missing from the checkpoint", b->dir, name);
-    }
-    if (!tlv__st_dtype_supported(st->dtype))
-        return tlv__err_set(b->err, TLV_ERR_UNSUPPORTED, "%s: tensor '%s': expected F32, F16 or BF16, found %s", b->dir, name,
-                            tlv__st_dtype_name(st->dtype));
-    int ok = st->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = dims[i] < 0 || st->shape[i] == dims[i];
-    if (!ok) {
-        char want[128] = "", got[128] = "";
-        for (int i = 0; i < ndim; i++) {
-            char part[24];
-            snprintf(part, sizeof part, dims[i] < 0 ? "%s*" : "%s%lld", i ? ", " : "", (long long)dims[i]);
-            strncat(want, part, sizeof want - strlen(want) - 1);
-        }
-        for (int i = 0; i < st->ndim; i++) {
-            char part[24];
-            snprintf(part, sizeof part, "%s%lld", i ? ", " : "", (long long)st->shape[i]);
-            strncat(got, part, sizeof got - strlen(got) - 1);
-        }
-        return tlv__err_set(b->err, TLV_ERR_SHAPE, "%s: tensor '%s': expected shape [%s], found [%s]", b->dir, name, want, got);
-    }
-    *out = st;
-    return TLV_OK;
-}
-
-static int synth_wanted(const binder *b, int required, const char *name)
-{
-    /* optional tensors the published checkpoints have: SigLIP's patch bias, Factory Phi's
-     * lm_head bias */
-    return required || (strstr(name, "patch_embedding.bias") && b->m->vis.arch == TLV_VISION_SIGLIP) ||
-           (strstr(name, "lm_head.bias") && b->m->llm.arch == TLV_ARCH_PHI && b->m->cfg.generation == TLV_GEN_FACTORY);
-}
-
-/* Binds name (printf-style) to t after checking its shape: dims[i] < 0 means "any". required 0:
- * an absent tensor leaves t empty. */
-static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static tlv_status bind(binder *b, tlv_tensor *t, int required, int ndim, const int64_t *dims, const char *fmt, ...)
+static tlv_status bind(binder *b, tlv_tensor *t, tlv_weight_role role, int required, int ndim, const int64_t *dims,
+                       const char *fmt, ...)
 {
     char name[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    if (b->synthetic) return synth_wanted(b, required, name) ? synth_bind(b, t, name, ndim, dims) : TLV_OK;
-    const tlv_st_tensor *st;
-    tlv_status s = lookup(b, &st, required, ndim, dims, name);
-    if (s || !st) return s;
-    if (b->counting) {
-        b->total += st->n_bytes;
-        return TLV_OK;
+    tlv_weight_info info;
+    tlv_status s = b->src->find(b->src, name, role, required, ndim, dims, &info, b->err);
+    if (s || !info.present) return s;
+    return place(b, t, &info, 1, info.ndim, info.shape);
+}
+
+/* The role of a Linear weight in the part being bound. */
+static tlv_weight_role linear_role(const binder *b)
+{
+    switch (b->part) {
+    case TLV_PART_VISION:
+    case TLV_PART_CONNECTOR: return TLV_ROLE_VISION_LINEAR;
+    case TLV_PART_EMBED: return TLV_ROLE_EMBED;
+    case TLV_PART_HEAD: return TLV_ROLE_HEAD;
+    default: return TLV_ROLE_LLM_LINEAR;
     }
-    return upload(b, st, t);
 }
 
 /* Several Linear layers on the same input, bound as one: the weights [out_0 + out_1 + ..., in]
  * (rows in the order given) and, with bias, the biases likewise. One matrix-vector product then
  * replaces n on the device (q/k/v, gate/up): fewer dispatches and fewer, longer weight streams.
- * The parts must share a dtype; when they do not, the counting pass sets *mixed and the model
- * binds them one by one instead (a checkpoint may mix dtypes; none of the published ones do). */
+ * The parts must share a dtype on the device (after the recipe); when they do not, the counting
+ * pass sets *mixed and the model binds them one by one instead (a checkpoint may mix dtypes; none
+ * of the published ones do). */
 static tlv_status bind_fused(binder *b, tlv_linear *l, int n, const char *base, const char *const *names,
                              const int64_t *outs, int64_t in, int bias, int *mixed)
 {
-    char name[512];
+    char name[4][512];
     int64_t total = 0;
     if (n < 1 || n > 4) return tlv__err_set(b->err, TLV_ERR_INVALID_ARG, "bind_fused: %d parts (1..4)", n);
     for (int i = 0; i < n; i++) total += outs[i];
     for (int part = 0; part <= (bias != 0); part++) {
         tlv_tensor *t = part ? &l->b : &l->w;
         const char *suffix = part ? "bias" : "weight";
-        if (b->synthetic) {
-            snprintf(name, sizeof name, "%s%s.%s", base, names[0], suffix);
-            tlv_status s = synth_bind(b, t, name, part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
-            if (s) return s;
-            continue;
-        }
-        const tlv_st_tensor *st[4];
+        tlv_weight_info info[4];
         for (int i = 0; i < n; i++) {
-            snprintf(name, sizeof name, "%s%s.%s", base, names[i], suffix);
-            tlv_status s = lookup(b, &st[i], 1, part ? 1 : 2, part ? (const int64_t[]){outs[i]} : (const int64_t[]){outs[i], in},
-                                  name);
+            snprintf(name[i], sizeof name[i], "%s%s.%s", base, names[i], suffix);
+            tlv_status s = b->src->find(b->src, name[i], part ? TLV_ROLE_OTHER : linear_role(b), 1, part ? 1 : 2,
+                                        part ? (const int64_t[]){outs[i]} : (const int64_t[]){outs[i], in}, &info[i], b->err);
             if (s) return s;
-            if (st[i]->dtype != st[0]->dtype) *mixed = 1;
+            if (!info[i].present)
+                return tlv__err_set(b->err, TLV_ERR_FORMAT, "%s: tensor '%s' is missing", b->src->label, name[i]);
+            if (info[i].dtype != info[0].dtype) *mixed = 1;
         }
-        if (b->counting) {
-            for (int i = 0; i < n; i++) b->total += st[i]->n_bytes;
-            continue;
-        }
-        tlv__tensor_init(t, st_dtype(st[0]), part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
-        tlv_status s = tlv__tensor_alloc(b->m->dev, t, TLV_MEM_DEVICE, b->err);
-        int64_t row0 = 0;
-        for (int i = 0; i < n && !s; i++) {
-            s = tlv__tensor_write_rows(b->m->dev, t, row0, outs[i], st[i]->data, b->err);
-            if (s) return tlv__err_prefix(b->err, "tensor '%s'", st[i]->name);
-            row0 += outs[i];
-            if ((s = uploaded(b, st[i]))) return s;
-        }
-        if (s) return tlv__err_prefix(b->err, "tensor '%s%s.%s'", base, names[0], suffix);
+        tlv_status s = place(b, t, info, n, part ? 1 : 2, part ? (const int64_t[]){total} : (const int64_t[]){total, in});
+        if (s) return s;
     }
     return TLV_OK;
 }
@@ -211,15 +129,15 @@ static tlv_status bind_fused(binder *b, tlv_linear *l, int n, const char *base, 
 
 static tlv_status bind_linear(binder *b, tlv_linear *l, int64_t out, int64_t in, int bias, const char *name)
 {
-    tlv_status s = bind(b, &l->w, 1, 2, D2(out, in), "%s.weight", name);
-    if (!s && bias) s = bind(b, &l->b, 1, 1, D1(out), "%s.bias", name);
+    tlv_status s = bind(b, &l->w, linear_role(b), 1, 2, D2(out, in), "%s.weight", name);
+    if (!s && bias) s = bind(b, &l->b, TLV_ROLE_OTHER, 1, 1, D1(out), "%s.bias", name);
     return s;
 }
 
 static tlv_status bind_norm(binder *b, tlv_norm_w *n, int64_t width, int bias, const char *name)
 {
-    tlv_status s = bind(b, &n->w, 1, 1, D1(width), "%s.weight", name);
-    if (!s && bias) s = bind(b, &n->b, 1, 1, D1(width), "%s.bias", name);
+    tlv_status s = bind(b, &n->w, TLV_ROLE_OTHER, 1, 1, D1(width), "%s.weight", name);
+    if (!s && bias) s = bind(b, &n->b, TLV_ROLE_OTHER, 1, 1, D1(width), "%s.bias", name);
     return s;
 }
 
@@ -233,13 +151,14 @@ static tlv_status bind_vision(binder *b)
     char n[512];
     tlv_status s;
     int clip = v->arch == TLV_VISION_CLIP;
-    if ((s = bind(b, &w->patch_w, 1, 4, D4(H, 3, v->patch, v->patch), "%sembeddings.patch_embedding.weight", P)) ||
-        (s = bind(b, &w->patch_b, 0, 1, D1(H), "%sembeddings.patch_embedding.bias", P)) ||
-        (s = bind(b, &w->pos_emb, 1, 2, D2(v->grid * v->grid + (clip ? 1 : 0), H), "%sembeddings.position_embedding.weight", P)))
+    b->part = TLV_PART_VISION;
+    if ((s = bind(b, &w->patch_w, TLV_ROLE_OTHER, 1, 4, D4(H, 3, v->patch, v->patch), "%sembeddings.patch_embedding.weight", P)) ||
+        (s = bind(b, &w->patch_b, TLV_ROLE_OTHER, 0, 1, D1(H), "%sembeddings.patch_embedding.bias", P)) ||
+        (s = bind(b, &w->pos_emb, TLV_ROLE_OTHER, 1, 2, D2(v->grid * v->grid + (clip ? 1 : 0), H), "%sembeddings.position_embedding.weight", P)))
         return s;
     if (clip) {
         snprintf(n, sizeof n, "%spre_layrnorm", P);
-        if ((s = bind(b, &w->class_emb, 1, 1, D1(H), "%sembeddings.class_embedding", P)) ||
+        if ((s = bind(b, &w->class_emb, TLV_ROLE_OTHER, 1, 1, D1(H), "%sembeddings.class_embedding", P)) ||
             (s = bind_norm(b, &w->pre_norm, H, 1, n)))
             return s;
     }
@@ -259,6 +178,7 @@ static tlv_status bind_vision(binder *b)
 #undef SUB
     }
     const int64_t HL = m->llm.hidden;
+    b->part = TLV_PART_CONNECTOR;
     snprintf(n, sizeof n, "%.*s", (int)strlen(m->cfg.prefix_connector_0) - 1, m->cfg.prefix_connector_0);
     if ((s = bind_linear(b, &w->conn1, HL, H, 1, n))) return s;
     snprintf(n, sizeof n, "%.*s", (int)strlen(m->cfg.prefix_connector_2) - 1, m->cfg.prefix_connector_2);
@@ -278,8 +198,10 @@ static tlv_status bind_llm(binder *b)
     char n[512], base[400];
     tlv_status s;
     const char *model = elm ? "transformer." : "model.";
-    if ((s = bind(b, &w->embed, 1, 2, D2(d->vocab, H), "%s%s%s", P, model, elm ? "token_embeddings.weight" : "embed_tokens.weight")))
+    b->part = TLV_PART_EMBED;
+    if ((s = bind(b, &w->embed, TLV_ROLE_EMBED, 1, 2, D2(d->vocab, H), "%s%s%s", P, model, elm ? "token_embeddings.weight" : "embed_tokens.weight")))
         return s;
+    b->part = TLV_PART_LAYERS;
     for (int l = 0; l < d->n_layer; l++) {
         tlv_llm_layer *L = &w->layers[l];
         const int64_t nh = d->n_head[l], nkv = d->n_kv_head[l], ffn = d->ffn[l];
@@ -289,8 +211,8 @@ static tlv_status bind_llm(binder *b)
             if ((s = bind_norm(b, &L->attn_norm, H, 0, SUB("attn_norm"))) || (s = bind_norm(b, &L->ffn_norm, H, 0, SUB("ffn_norm"))) ||
                 (s = bind_linear(b, &L->qkv, (nh + 2 * nkv) * hd, H, 0, SUB("attn.qkv_proj"))) ||
                 (s = bind_linear(b, &L->o, H, nh * hd, 0, SUB("attn.out_proj"))) ||
-                (s = bind(b, &L->q_norm, 1, 1, D1(hd), "%sattn.q_norm.weight", base)) ||
-                (s = bind(b, &L->k_norm, 1, 1, D1(hd), "%sattn.k_norm.weight", base)) ||
+                (s = bind(b, &L->q_norm, TLV_ROLE_OTHER, 1, 1, D1(hd), "%sattn.q_norm.weight", base)) ||
+                (s = bind(b, &L->k_norm, TLV_ROLE_OTHER, 1, 1, D1(hd), "%sattn.k_norm.weight", base)) ||
                 (s = bind_linear(b, &L->up, 2 * ffn, H, 0, SUB("ffn.proj_1"))) ||
                 (s = bind_linear(b, &L->down, H, ffn, 0, SUB("ffn.proj_2"))))
                 return s;
@@ -327,8 +249,9 @@ static tlv_status bind_llm(binder *b)
     if ((s = bind_norm(b, &w->final_norm, H, ln_bias, n))) return s;
     /* lm_head: absent when tied (Qwen2, Gemma, OpenELM); its bias decided by the tensors
      * (Factory Phi has one, legacy Phi not: MODELS.md 6.7). */
-    if ((s = bind(b, &w->lm_head.w, !c->tie_embeddings, 2, D2(d->vocab, H), "%slm_head.weight", P))) return s;
-    return bind(b, &w->lm_head.b, 0, 1, D1(d->vocab), "%slm_head.bias", P);
+    b->part = TLV_PART_HEAD;
+    if ((s = bind(b, &w->lm_head.w, TLV_ROLE_HEAD, !c->tie_embeddings, 2, D2(d->vocab, H), "%slm_head.weight", P))) return s;
+    return bind(b, &w->lm_head.b, TLV_ROLE_OTHER, 0, 1, D1(d->vocab), "%slm_head.bias", P);
 }
 
 /* Tensors TinyLLaVA never reads; everything else left unused is an error. */
@@ -343,29 +266,6 @@ static int ignorable(const tlv_model_core *m, const char *name)
     int l;
     if (sscanf(r, "encoder.layers.%d.", &l) == 1 && l >= m->vis.n_run) return 1;
     return 0;
-}
-
-static tlv_status check_unused(binder *b)
-{
-    tlv_checkpoint *ck = b->ck;
-    size_t n = tlv__checkpoint_count(ck), bad = 0;
-    char list[300] = "";
-    for (size_t i = 0; i < n; i++) {
-        if (tlv__checkpoint_is_used(ck, i)) continue;
-        const char *name = tlv__checkpoint_at(ck, i)->name;
-        if (ignorable(b->m, name)) continue;
-        if (bad < 3) {
-            strncat(list, bad ? ", '" : "'", sizeof list - strlen(list) - 1);
-            strncat(list, name, sizeof list - strlen(list) - 1);
-            strncat(list, "'", sizeof list - strlen(list) - 1);
-        }
-        bad++;
-    }
-    if (bad)
-        return tlv__err_set(b->err, TLV_ERR_FORMAT, "%s: %zu unexpected tensor%s in the checkpoint (%s%s): misnamed, or a layout this "
-                            "%s model does not have", b->dir, bad, bad == 1 ? "" : "s", list, bad > 3 ? ", ..." : "",
-                            tlv__llm_arch_name(b->m->llm.arch));
-    return TLV_OK;
 }
 
 static tlv_act map_act(tlv_cfg_act a)
@@ -488,50 +388,92 @@ static tlv_status finish(tlv_model_core *m, int max_ctx, tlv_err *err)
     return s;
 }
 
-tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv_load_progress_fn progress,
-                           void *progress_ud, const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
+/* The two passes over src: find everything (names, shapes, dtypes, byte total), then upload.
+ * plan_only: the first pass alone (no device). */
+static tlv_status bind_all(tlv_model_core *m, tlv_weight_source *src, int plan_only, tlv_load_progress_fn progress,
+                           void *progress_ud, tlv_err *err)
+{
+    binder b = {m, src, err, 0, 0, progress, progress_ud, 1, TLV_PART_VISION, 0, 0};
+    tlv_status s;
+    if ((s = bind_vision(&b)) || (s = bind_llm(&b))) return s;
+    if (src->check_unused && (s = src->check_unused(src, ignorable, m, err))) return s;
+    if (m->llm.arch != TLV_ARCH_OPENELM) {
+        if (b.mixed_qkv) m->llm.fused_qkv = 0;
+        if (b.mixed_gate_up) m->llm.fused_gate_up = 0;
+    }
+    if (plan_only) return TLV_OK;
+    if (src->reset) src->reset(src);
+    b.counting = 0;
+    b.done = 0;
+    if ((s = bind_vision(&b)) || (s = bind_llm(&b))) return s;
+    if (src->finish && (s = src->finish(src, err))) return s;
+    m->weight_dtype = m->w.layers[0].o.w.dtype;
+    m->tied_head = m->w.lm_head.w.n_slabs == 0;
+    return TLV_OK;
+}
+
+/* Config, the vocabulary from the embedding table's real size, the architecture. */
+static tlv_status read_config(tlv_model_core *m, const char *dir, tlv_weight_source *src, tlv_err *err)
+{
+    tlv_status s = tlv__config_load(dir, &m->cfg, err);
+    if (s) return s;
+    /* The embedding table is authoritative for the vocabulary (padded rows included); a
+     * quantized one is stored as [rows, row bytes], rows the same. */
+    const char *embed_name = m->cfg.llm.arch == TLV_ARCH_OPENELM ? "transformer.token_embeddings.weight" : "model.embed_tokens.weight";
+    char name[512];
+    snprintf(name, sizeof name, "%s%s", m->cfg.prefix_llm, embed_name);
+    const tlv_st_tensor *emb = tlv__checkpoint_find(tlv__source_checkpoint_file(src), name);
+    if (emb && emb->ndim == 2) m->cfg.llm.vocab = (int32_t)emb->shape[0];
+    return describe(m, dir, err);
+}
+
+tlv_status tlv__model_load_recipe(tlv_vk_device *dev, const char *dir, int max_ctx, const tlv_recipe *recipe,
+                                  tlv_load_progress_fn progress, void *progress_ud, const tlv_allocator *alloc,
+                                  tlv_model_core **out, tlv_err *err)
 {
     *out = NULL;
     tlv_model_core *m = tlv__calloc(alloc, 1, sizeof *m);
     if (!m) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory loading %s", dir);
     m->alloc = alloc;
     m->dev = dev;
-    tlv_checkpoint *ck = NULL;
+    if (recipe) m->recipe = *recipe;
+    tlv_weight_source *src = NULL;
     tlv_status s;
+    /* the config first: a folder without config.json says so before anything about weights */
     if ((s = tlv__config_load(dir, &m->cfg, err))) goto fail;
-    if ((s = tlv__checkpoint_open(dir, alloc, &ck, err))) goto fail;
-    /* The embedding table is authoritative for the vocabulary (padded rows included). */
-    const char *embed_name = m->cfg.llm.arch == TLV_ARCH_OPENELM ? "transformer.token_embeddings.weight" : "model.embed_tokens.weight";
-    char name[512];
-    snprintf(name, sizeof name, "%s%s", m->cfg.prefix_llm, embed_name);
-    const tlv_st_tensor *emb = tlv__checkpoint_find(ck, name);
-    if (emb && emb->ndim == 2) m->cfg.llm.vocab = (int32_t)emb->shape[0];
-    if ((s = describe(m, dir, err))) goto fail;
-
-    binder b = {m, ck, err, dir, 0, 0, progress, progress_ud, 1, 0, TLV_F32, 0, NULL, 0, 0};
-    /* pass 1: names, shapes and dtypes of everything, and the byte total for progress */
-    if ((s = bind_vision(&b)) || (s = bind_llm(&b)) || (s = check_unused(&b))) goto fail;
-    if (m->llm.arch != TLV_ARCH_OPENELM) {
-        if (b.mixed_qkv) m->llm.fused_qkv = 0;
-        if (b.mixed_gate_up) m->llm.fused_gate_up = 0;
-    }
-    /* pass 2: upload */
-    tlv__checkpoint_clear_marks(ck);
-    b.counting = 0;
-    if ((s = bind_vision(&b)) || (s = bind_llm(&b))) goto fail;
-    m->weight_dtype = m->w.layers[0].o.w.dtype;
+    if ((s = tlv__source_checkpoint(dev, dir, tlv__recipe_is_identity(recipe) ? NULL : recipe, alloc, &src, err))) goto fail;
+    if ((s = read_config(m, dir, src, err))) goto fail;
+    if ((s = bind_all(m, src, 0, progress, progress_ud, err))) goto fail;
     if ((s = finish(m, max_ctx, err))) goto fail;
-    tlv__checkpoint_destroy(ck);
+    src->destroy(src);
     *out = m;
     return TLV_OK;
 fail:
-    tlv__checkpoint_destroy(ck);
+    if (src) src->destroy(src);
     tlv__model_destroy(m);
     return s;
 }
 
-tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype, int max_ctx,
-                                const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
+tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv_load_progress_fn progress,
+                           void *progress_ud, const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
+{
+    return tlv__model_load_recipe(dev, dir, max_ctx, NULL, progress, progress_ud, alloc, out, err);
+}
+
+tlv_status tlv__model_plan(const char *dir, tlv_weight_source *src, const tlv_allocator *alloc, tlv_err *err)
+{
+    tlv_model_core *m = tlv__calloc(alloc, 1, sizeof *m);
+    if (!m) return tlv__err_set(err, TLV_ERR_NO_MEMORY, "out of host memory planning %s", dir);
+    m->alloc = alloc;
+    tlv_status s = read_config(m, dir, src, err);
+    if (!s) s = bind_all(m, src, 1, NULL, NULL, err);
+    tlv__free(alloc, m);
+    return s;
+}
+
+tlv_status tlv__model_synthetic_recipe(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype,
+                                       const tlv_recipe *recipe, int max_ctx, const tlv_allocator *alloc,
+                                       tlv_model_core **out, tlv_err *err)
 {
     *out = NULL;
     tlv_model_core *m = tlv__calloc(alloc, 1, sizeof *m);
@@ -539,21 +481,31 @@ tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_confi
     m->alloc = alloc;
     m->dev = dev;
     m->cfg = *cfg;
-    tlv_stream *stream = NULL;
+    if (recipe) m->recipe = *recipe;
+    tlv_weight_source *src = NULL;
     tlv_status s;
     if ((s = describe(m, "(synthetic)", err))) goto fail;
-    if ((s = tlv__stream_create(dev, &stream, err))) goto fail;
-    binder b = {m, NULL, err, "(synthetic)", 0, 0, NULL, NULL, 0, 1, dtype, 12345, stream, 0, 0};
-    tlv__stream_begin(stream, 0);
-    if ((s = bind_vision(&b)) || (s = bind_llm(&b))) goto fail;
-    if ((s = tlv__stream_run(stream, err))) goto fail;
-    m->weight_dtype = dtype;
+    if ((s = tlv__source_synthetic(dev, m, dtype, tlv__recipe_is_identity(recipe) ? NULL : recipe, &src, err))) goto fail;
+    if ((s = bind_all(m, src, 0, NULL, NULL, err))) goto fail;
     if ((s = finish(m, max_ctx, err))) goto fail;
-    tlv__stream_destroy(stream);
+    src->destroy(src);
     *out = m;
     return TLV_OK;
 fail:
-    tlv__stream_destroy(stream);
+    if (src) src->destroy(src);
     tlv__model_destroy(m);
     return s;
+}
+
+tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype, int max_ctx,
+                                const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err)
+{
+    /* a block dtype: F16 weights with that recipe (the bench's -t q8_0, q4_0) */
+    tlv_recipe r = {0};
+    if (tlv__dtype_is_block(dtype)) {
+        r.llm_quant = 1;
+        r.llm = dtype;
+        dtype = TLV_F16;
+    }
+    return tlv__model_synthetic_recipe(dev, cfg, dtype, &r, max_ctx, alloc, out, err);
 }

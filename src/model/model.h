@@ -14,6 +14,7 @@
 
 #include "formats/config.h"
 #include "formats/safetensors.h"
+#include "model/recipe.h"
 #include "ops/basic.h"
 #include "ops/ops.h"
 #include "tensor.h"
@@ -92,6 +93,14 @@ typedef struct tlv_model_weights {
     tlv_tensor rope_table;                  /* [max_ctx, rot_dim] F32 (attention.h) */
 } tlv_model_weights;
 
+/* The figures of one part of the model (recipe.h's parts; tlv_model_get_part): what it holds on
+ * the device, by dtype, for its matrices (2+ dims) and its vectors (norms, biases). */
+typedef struct tlv_part_stats {
+    uint64_t bytes, n_params;
+    uint32_t n_tensors;                     /* source tensors (a fused q/k/v counts 3) */
+    uint64_t matrix_bytes[TLV_DTYPE_COUNT], vector_bytes[TLV_DTYPE_COUNT];
+} tlv_part_stats;
+
 typedef struct tlv_model_core {
     const tlv_allocator *alloc;
     tlv_vk_device *dev;
@@ -101,7 +110,10 @@ typedef struct tlv_model_core {
     tlv_model_weights w;
     int max_ctx;                            /* rope table rows; sessions use at most this */
     uint64_t device_bytes, n_params;
-    tlv_dtype weight_dtype;
+    tlv_dtype weight_dtype;                 /* of the LLM's first layer's o projection */
+    tlv_recipe recipe;                      /* what the weights were loaded with */
+    tlv_part_stats parts[TLV_PART_COUNT];
+    int tied_head;                          /* the output head is the embedding */
 } tlv_model_core;
 
 typedef int (*tlv_load_progress_fn)(void *user_data, uint64_t done, uint64_t total);
@@ -111,12 +123,37 @@ typedef int (*tlv_load_progress_fn)(void *user_data, uint64_t done, uint64_t tot
  * max_ctx 0: the model's own limit. */
 tlv_status tlv__model_load(tlv_vk_device *dev, const char *dir, int max_ctx, tlv_load_progress_fn progress,
                            void *progress_ud, const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err);
+/* The same with a recipe (recipe.h; NULL: as published): the weights it quantizes are quantized
+ * on load, streaming from the mmap a chunk of rows at a time. */
+tlv_status tlv__model_load_recipe(tlv_vk_device *dev, const char *dir, int max_ctx, const tlv_recipe *recipe,
+                                  tlv_load_progress_fn progress, void *progress_ud, const tlv_allocator *alloc,
+                                  tlv_model_core **out, tlv_err *err);
 void tlv__model_destroy(tlv_model_core *m);
 
 /* A model with the shapes of cfg and random weights of dtype generated on the device (the bench:
- * nothing to download). The numbers are meaningless; the work is the real model's. */
+ * nothing to download; synth.c). The numbers are meaningless; the work is the real model's. A
+ * block dtype (Q8_0, Q4_0) means F16 weights with that recipe (--weights), as the bench's -t. */
 tlv_status tlv__model_synthetic(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype, int max_ctx,
                                 const tlv_allocator *alloc, tlv_model_core **out, tlv_err *err);
+/* dtype F32, F16 or BF16, and a recipe on top (NULL: none). */
+tlv_status tlv__model_synthetic_recipe(tlv_vk_device *dev, const struct tlv_model_config *cfg, tlv_dtype dtype,
+                                       const tlv_recipe *recipe, int max_ctx, const tlv_allocator *alloc,
+                                       tlv_model_core **out, tlv_err *err);
+
+/* The first pass of a load without a device: reads dir's config and finds every tensor in src (a
+ * checkpoint source, source.h) with every check a load makes, so that afterwards
+ * tlv__source_checkpoint_target says what each tensor becomes (tlv__model_quantize). */
+struct tlv_weight_source;
+tlv_status tlv__model_plan(const char *dir, struct tlv_weight_source *src, const tlv_allocator *alloc, tlv_err *err);
+
+/* Writes a quantized copy of checkpoint folder src into folder dst (created if missing; it must not
+ * hold a checkpoint already): model.safetensors with the recipe's tensors as U8 [rows, row bytes]
+ * in GGUF's block order and the tlv.* metadata (docs/FORMATS.md), every other tensor as stored,
+ * then config, tokenizer and preprocessor files copied (every regular file but weights). Streams:
+ * a chunk of rows at a time; no device. progress(ud, done, total) in source bytes; nonzero
+ * cancels (TLV_ERR_CANCELLED, nothing left behind but the copied files). */
+tlv_status tlv__model_quantize(const char *src, const char *dst, const tlv_recipe *recipe, tlv_load_progress_fn progress,
+                               void *progress_ud, const tlv_allocator *alloc, tlv_err *err);
 
 /* Scratch of one session: planned once for at most n_batch rows per forward pass, n_ctx
  * positions of KV cache and one image at a time. */

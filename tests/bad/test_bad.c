@@ -11,13 +11,15 @@
 #include "formats/config.h"
 #include "formats/safetensors.h"
 #include "image/image.h"
+#include "model/model.h"
+#include "model/source.h"
 
 static tlv_status status_from_name(const char *s)
 {
     static const struct { const char *name; tlv_status st; } map[] = {
         {"FORMAT", TLV_ERR_FORMAT}, {"UNSUPPORTED", TLV_ERR_UNSUPPORTED}, {"NOT_FOUND", TLV_ERR_NOT_FOUND},
         {"IO", TLV_ERR_IO}, {"INVALID_ARG", TLV_ERR_INVALID_ARG}, {"NO_MEMORY", TLV_ERR_NO_MEMORY},
-        {"LIMIT", TLV_ERR_LIMIT}};
+        {"LIMIT", TLV_ERR_LIMIT}, {"SHAPE", TLV_ERR_SHAPE}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(map[i].name, s)) return map[i].st;
     return TLV_OK;
@@ -37,6 +39,14 @@ static tlv_status run_case(const char *kind, const char *path, tlv_err *err)
         tlv_model_config *cfg = calloc(1, sizeof *cfg);
         tlv_status st = tlv__config_load(path, cfg, err);
         free(cfg);
+        return st;
+    }
+    if (!strcmp(kind, "model")) {
+        /* the loader's first pass, no device: every name, shape and dtype against config.json */
+        tlv_weight_source *src = NULL;
+        tlv_status st = tlv__source_checkpoint(NULL, path, NULL, NULL, &src, err);
+        if (!st) st = tlv__model_plan(path, src, NULL, err);
+        if (src) src->destroy(src);
         return st;
     }
     if (!strcmp(kind, "image")) {
@@ -81,6 +91,11 @@ int main(void)
         if (tlv_test_failures != before) fprintf(stderr, "  case %s (%s)\n", rel, kind);
         n_cases++;
     }
+    /* the control of the model cases: the same quantized folder with its own config.json */
+    tlv_err err;
+    tlv_status sound = run_case("model", TLV_TEST_DATA "/bad/data/model/q_sound", &err);
+    if (sound) fprintf(stderr, "model/q_sound: %s\n", err.msg);
+    CHECK_EQ_INT(sound, TLV_OK);
     printf("%d bad inputs\n", n_cases);
     CHECK(n_cases >= 70);
     free(text);

@@ -15,9 +15,10 @@
  *
  *   test_teacher_forced CASE_DIR [--weights f16] [--min-top1 F] [--max-mean-kl F] [--max-logit-diff F]
  *
- * --weights picks the format the LLM's weights are used in. Today only "f16" (= as published: the
- * cases store f16) exists; a quantized format is refused until the loader can quantize, and is then
- * registered with its own pinned bounds. Defaults (as published): top-1 1.0, mean KL 1e-6,
+ * --weights picks the format the LLM's weights are used in: "f16" (= as published: the cases
+ * store f16 or bf16), or "q8_0" / "q4_0", the recipe tlv_model_options.weights gives (linear weights
+ * in that format, embedding and head q8_0), quantized on load; each is registered with its own
+ * pinned bounds (tests/e2e/CMakeLists.txt). Defaults (as published): top-1 1.0, mean KL 1e-6,
  * logit diff 1e-3 (the e2e tolerance; measured on lavapipe: top-1 1.0, mean KL ~1e-10, logit diff
  * < 1e-4). The measured figures are printed. */
 #include "harness.h"
@@ -29,6 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "engine/engine.h"
+#include "model/recipe.h"
 
 #include "fixture_json.h"
 
@@ -108,9 +110,13 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (strcmp(weights, "f16") && strcmp(weights, "as-published")) {
-        fprintf(stderr, "--weights %s: this runtime loads weights as published only (f16); quantized formats "
-                        "are not implemented yet (issue 12)\n", weights);
+    /* "f16" / "as-published": the weights as the case stores them; q8_0 / q4_0: the recipe of
+     * tlv_model_options.weights (quantized on load; docs/MODELS.md "Quantized weights") */
+    tlv_recipe recipe;
+    tlv_err err;
+    int published = !strcmp(weights, "f16") || !strcmp(weights, "as-published");
+    if (tlv__recipe_parse(published ? NULL : weights, NULL, &recipe, &err) != TLV_OK) {
+        fprintf(stderr, "--weights: %s (or f16 for the weights as published)\n", err.msg);
         return 2;
     }
 
@@ -135,7 +141,6 @@ int main(int argc, char **argv)
     CHECK(ref && len == (size_t)n_tf * (size_t)vocab * sizeof(float));
     if (!ref || len != (size_t)n_tf * (size_t)vocab * sizeof(float)) return tlv_test_finish("test_teacher_forced");
 
-    tlv_err err;
     tlv_vk_instance *inst = NULL;
     tlv_vk_instance_options io = {0};
     CHECK_EQ_INT(tlv__vk_instance_create(&io, &inst, &err), TLV_OK);
@@ -149,6 +154,7 @@ int main(int argc, char **argv)
     tlv_model_options mo;
     memset(&mo, 0, sizeof mo);
     mo.max_context = (uint32_t)n_ctx;
+    mo.weights = published ? NULL : weights;
     if (dev && tlv__engine_model_load(dev, path, &mo, NULL, &em, &err) != TLV_OK) fprintf(stderr, "%s\n", err.msg);
     CHECK(em != NULL);
     float *logits = NULL;

@@ -22,6 +22,7 @@ typedef struct cli_opts {
     const char *template_name;
     const char *device;
     const char *dump;
+    const char *weights, *vision_weights; /* --weights, --vision-weights: the recipe */
     int n_predict;
     int ctx_size;
     int kv_type;               /* --kv: tlv_kv_type (0: the library's default) */
@@ -43,6 +44,8 @@ tlv_status cli_open_no_vulkan(const cli_opts *o, tlv_context **ctx);
 int cli_run(const cli_opts *o, tlv_session *volatile *current, volatile sig_atomic_t *interrupted);
 int cli_chat(const cli_opts *o, tlv_session *volatile *current, volatile sig_atomic_t *interrupted);
 int cli_tokenize(const cli_opts *o);
+/* `tinyllava quantize SRC DST --weights F [--vision-weights F]`; returns the exit code. */
+int cli_quantize(const cli_opts *o);
 /* `tinyllava pull`: prints the model's folder; returns the exit code. */
 int cli_pull(const cli_opts *o, const char *id);
 

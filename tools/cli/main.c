@@ -6,6 +6,7 @@
  *   tinyllava info -m MODEL                              architecture, sizes, template
  *   tinyllava tokenize -m MODEL TEXT                     ids and pieces
  *   tinyllava pull MODEL                                 download only
+ *   tinyllava quantize SRC DST --weights q4_0            a quantized checkpoint folder
  *
  * Exit codes (docs/CLI.md): 0 ok; 1 error while running; 2 bad usage; 3 no Vulkan device;
  * 4 model or input file not found or invalid; 5 network; 130 interrupted (Ctrl-C). */
@@ -83,6 +84,8 @@ static void usage(FILE *f)
             "  info      describe a model (-m)\n"
             "  tokenize  print the token ids of a text (-m MODEL TEXT | -f FILE | --jsonl FILE)\n"
             "  pull      download a model from the Hugging Face hub into the cache\n"
+            "  quantize  SRC DST --weights q8_0|q4_0 [--vision-weights q8_0|q4_0]: write a quantized\n"
+            "            checkpoint folder (loads with -m DST like any checkpoint)\n"
             "\n"
             "options:\n"
             "  -m, --model DIR|ORG/NAME  checkpoint directory or Hugging Face id\n"
@@ -99,6 +102,10 @@ static void usage(FILE *f)
             "  --device N|NAME           Vulkan device (default: $TLV_DEVICE, else the best one)\n"
             "  --json                    print one JSON object (run, tokenize, info, devices)\n"
             "  --dump DIR                (run) write pixel_values.npy, image_features.npy, last_logits.npy\n"
+            "  --weights q8_0|q4_0       (run, chat, info, quantize) quantize the LLM's linear weights\n"
+            "                            (embedding and head q8_0); default: as published\n"
+            "  --vision-weights q8_0|q4_0  (run, chat, info, quantize) quantize the vision tower and\n"
+            "                            connector too; default: as published\n"
             "  --offline                 never use the network (cache only)\n"
             "  --no-special              (tokenize) no BOS\n"
             "  --verbose                 log what happens\n"
@@ -109,6 +116,7 @@ static void usage(FILE *f)
             "  tinyllava run -m ./TinyLLaVA-Phi-2-SigLIP-3.1B --image a.png --temp 0 -n 64 --json\n"
             "  tinyllava chat -m tinyllava/TinyLLaVA-Phi-2-SigLIP-3.1B --image street.jpg\n"
             "  tinyllava tokenize -m ./model \"Hello world\"\n"
+            "  tinyllava quantize ./TinyLLaVA-Phi-2-SigLIP-3.1B ./phi2-q4 --weights q4_0\n"
             "\n"
             "environment: TLV_DEVICE, TLV_VALIDATION, TINYLLAVA_CACHE, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE,\n"
             "and more (docs/CLI.md)\n"
@@ -213,6 +221,12 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--device")) {
             if (!need_arg(i, argc, a)) return 2;
             o->device = argv[++i];
+        } else if (!strcmp(a, "--weights")) {
+            if (!need_arg(i, argc, a)) return 2;
+            o->weights = argv[++i];
+        } else if (!strcmp(a, "--vision-weights")) {
+            if (!need_arg(i, argc, a)) return 2;
+            o->vision_weights = argv[++i];
         } else if (!strcmp(a, "--dump")) {
             if (!need_arg(i, argc, a)) return 2;
             o->dump = argv[++i];
@@ -287,6 +301,8 @@ tlv_status cli_open(const cli_opts *o, tlv_context **ctx, tlv_model **model)
     mo.chat_template = o->template_name;
     mo.progress = cli_progress;
     mo.offline = o->offline;
+    mo.weights = o->weights;
+    mo.vision_weights = o->vision_weights;
     st = tlv_model_load(*ctx, o->model, &mo, model);
     if (st) fprintf(stderr, "tinyllava: %s\n", tlv_context_errmsg(*ctx));
     return st;
@@ -376,6 +392,19 @@ static int cmd_info(const cli_opts *o)
             cJSON_AddNumberToObject(j, "max_context", i.max_context);
             cJSON_AddNumberToObject(j, "n_params", (double)i.n_params);
             cJSON_AddNumberToObject(j, "device_bytes", (double)i.device_bytes);
+            cJSON *parts = cJSON_AddArrayToObject(j, "parts");
+            for (uint32_t k = 0; k < tlv_model_part_count(m); k++) {
+                tlv_model_part p;
+                if (tlv_model_get_part(m, k, &p)) continue;
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "name", p.name);
+                cJSON_AddStringToObject(e, "format", p.format);
+                cJSON_AddStringToObject(e, "vector_format", p.vector_format);
+                cJSON_AddNumberToObject(e, "bytes", (double)p.bytes);
+                cJSON_AddNumberToObject(e, "n_params", (double)p.n_params);
+                cJSON_AddNumberToObject(e, "n_tensors", p.n_tensors);
+                cJSON_AddItemToArray(parts, e);
+            }
             char *s = cJSON_Print(j);
             puts(s);
             free(s);
@@ -392,6 +421,14 @@ static int cmd_info(const cli_opts *o)
             printf("weights      %s, %.1f M parameters, %.1f MB on the device\n", i.weight_dtype, i.n_params / 1e6,
                    i.device_bytes / 1e6);
             printf("context      %u\n", i.max_context);
+            printf("parts        %-13s %-10s %-10s %12s %14s\n", "", "matrices", "vectors", "params", "bytes");
+            for (uint32_t k = 0; k < tlv_model_part_count(m); k++) {
+                tlv_model_part p;
+                if (tlv_model_get_part(m, k, &p)) continue;
+                printf("             %-13s %-10s %-10s %12llu %14llu\n", p.name, p.format[0] ? p.format : "-",
+                       p.vector_format[0] ? p.vector_format : "-", (unsigned long long)p.n_params,
+                       (unsigned long long)p.bytes);
+            }
         }
     }
     tlv_model_destroy(m);
@@ -442,6 +479,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "run")) return cli_run(&o, &g_session, &g_interrupted);
     if (!strcmp(cmd, "chat")) return cli_chat(&o, &g_session, &g_interrupted);
     if (!strcmp(cmd, "tokenize")) return cli_tokenize(&o);
+    if (!strcmp(cmd, "quantize")) return cli_quantize(&o);
     fprintf(stderr, "tinyllava: unknown command '%s' (see tinyllava --help)\n", cmd);
     return 2;
 }

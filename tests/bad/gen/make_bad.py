@@ -5,7 +5,9 @@ inconsistent configs, and tests/bad/cases.txt, one line per input:
     kind|path under tests/bad/data|expected status|substring the message must contain
 
 kind: st (tlv__safetensors_open on a file), ckpt (tlv__checkpoint_open on a directory),
-config (tlv__config_load on a directory), image (tlv__image_load_file). Inputs the fuzzers in
+config (tlv__config_load on a directory), image (tlv__image_load_file), model (a checkpoint folder
+through the model loader's first pass without a device, tlv__model_plan: names, shapes and dtypes
+against config.json). Inputs the fuzzers in
 tests/fuzz found (docs/TESTING.md) are cases here too. The messages are what a user should read: they name
 the file and the field or tensor, expected vs found.
 
@@ -109,6 +111,82 @@ def quantized():
           json.dumps({"metadata": {}, "weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}).encode())
     case("ckpt", "ckpt/q_other_shard", "FORMAT",
          "q_other_shard/s1.safetensors: __metadata__ 'tlv.format.b' names tensor 'b', which is not in this file")
+
+
+def quantized_models():
+    """Quantized checkpoint folders whose files are sound but disagree with config.json (issue 12):
+    a whole tiny TinyLLaVA (Factory, qwen2 + SigLIP, the shapes of tests/models/q_qwen2_siglip with
+    1 LLM layer and 8 vocabulary rows), data all zeros (the first pass reads no weights), the LLM's
+    linear weights stored q4_0 and the embedding q8_0 as `tinyllava quantize` writes them."""
+    src = os.path.join(BAD, "..", "models", "q_qwen2_siglip", "model", "config.json")
+    with open(src) as f:
+        base = json.load(f)
+    base["text_config"]["num_hidden_layers"] = 1
+    H, F, V, VH, VF = 64, 192, 8, 32, 64
+    P = "language_model.model."
+    VP = "vision_tower._vision_tower.vision_model."
+    tensors = [(VP + "embeddings.patch_embedding.weight", "F16", [VH, 3, 8, 8]),
+               (VP + "embeddings.patch_embedding.bias", "F16", [VH]),
+               (VP + "embeddings.position_embedding.weight", "F16", [16, VH])]
+    L = VP + "encoder.layers.0."
+    for n in ("layer_norm1", "layer_norm2"):
+        tensors += [(L + n + ".weight", "F16", [VH]), (L + n + ".bias", "F16", [VH])]
+    for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        tensors += [(L + "self_attn." + n + ".weight", "F16", [VH, VH]), (L + "self_attn." + n + ".bias", "F16", [VH])]
+    tensors += [(L + "mlp.fc1.weight", "F16", [VF, VH]), (L + "mlp.fc1.bias", "F16", [VF]),
+                (L + "mlp.fc2.weight", "F16", [VH, VF]), (L + "mlp.fc2.bias", "F16", [VH]),
+                ("connector._connector.0.weight", "F16", [H, VH]), ("connector._connector.0.bias", "F16", [H]),
+                ("connector._connector.2.weight", "F16", [H, H]), ("connector._connector.2.bias", "F16", [H]),
+                (P + "embed_tokens.weight", "q8_0", [V, H]), (P + "norm.weight", "F16", [H])]
+    L = P + "layers.0."
+    tensors += [(L + "input_layernorm.weight", "F16", [H]), (L + "post_attention_layernorm.weight", "F16", [H])]
+    for n, o in (("q_proj", 64), ("k_proj", 32), ("v_proj", 32)):
+        tensors += [(L + "self_attn." + n + ".weight", "q4_0", [o, H]), (L + "self_attn." + n + ".bias", "F16", [o])]
+    tensors += [(L + "self_attn.o_proj.weight", "q4_0", [H, H]), (L + "mlp.gate_proj.weight", "q4_0", [F, H]),
+                (L + "mlp.up_proj.weight", "q4_0", [F, H]), (L + "mlp.down_proj.weight", "q4_0", [H, F])]
+
+    def folder(name, status, msg, edit_config, listed=True):
+        cfg = copy.deepcopy(base)
+        edit_config(cfg)
+        meta, header, data = {"format": "pt", "tlv.quant.version": "1"}, {}, b""
+        for tn, dt, shape in tensors:
+            if dt in ("q8_0", "q4_0"):
+                meta["tlv.format." + tn] = dt
+                meta["tlv.shape." + tn] = json.dumps(shape)
+                stored = [shape[0], shape[1] // 32 * (34 if dt == "q8_0" else 18)]
+                dt = "U8"
+            else:
+                stored = shape
+            n = {"U8": 1, "F16": 2}[dt]
+            for d in stored:
+                n *= d
+            header[tn] = t(dt, stored, len(data), len(data) + n)
+            data += bytes(n)
+        header["__metadata__"] = meta
+        if name == "q_sound":
+            write(f"model/{name}/model.safetensors", st_bytes(header, data))
+        else:  # the same weights file: a relative link to the control's (as tests/models links tokenizers)
+            os.makedirs(os.path.join(DATA, "model", name), exist_ok=True)
+            os.symlink("../q_sound/model.safetensors", os.path.join(DATA, "model", name, "model.safetensors"))
+        write(f"model/{name}/config.json", json.dumps(cfg, indent=1).encode())
+        if listed:
+            case("model", f"model/{name}", status, msg)
+
+    def ffn(c):
+        c["text_config"]["intermediate_size"] = 160
+
+    def hidden(c):
+        c["text_config"]["hidden_size"] = 96
+        c["hidden_size"] = 96
+
+    # the same folder with its own config: plans cleanly (test_bad.c checks it, so the errors below
+    # are about the config and nothing else)
+    folder("q_sound", "", "", lambda c: None, listed=False)
+    folder("q_ffn_vs_config", "SHAPE", "model.safetensors: tensor 'language_model.model.layers.0.mlp.down_proj.weight': "
+           "__metadata__ gives q4_0 [64, 192], the config implies [64, 160]", ffn)
+    folder("q_hidden_vs_config", "SHAPE", "tensor 'connector._connector.0.weight': expected shape [96, 32], found [64, 32]",
+           hidden)
+
 
 
 def main():
@@ -349,6 +427,7 @@ def main():
     case("image", "image/idat_huge.png", "FORMAT", "idat_huge.png: corrupt or truncated PNG image: an IDAT chunk declares 1073741823 bytes")
 
     quantized()
+    quantized_models()
 
     with open(os.path.join(BAD, "cases.txt"), "w") as f:
         f.write("# kind|path under tests/bad/data|status|message substring  (written by gen/make_bad.py)\n")

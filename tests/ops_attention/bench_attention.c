@@ -55,7 +55,7 @@ static void decode(tlv_test_gpu *g, const char *name, int nh, int nkv, int hd, i
     tlv_test_tensor_make(g, &sc, TLV_F32, 1, (int64_t[]){n > 0 ? n : 16}, NULL, 0);
     const double bytes = 2.0 * nkv * L * hd * 4;
     for (int split = 0; split < 2; split++) {
-        double cpu;
+        double cpu = 0;
         double t = run_best(g, &p, tlv__attn_rows(&q, 0, hd), tlv__attn_cache(&kc), tlv__attn_cache(&vc),
                             tlv__attn_rows(&o, 0, hd), split ? &sc : NULL, reps, &cpu);
         printf("decode %-10s heads %d/%d hd %d L %d %-9s: GPU %8.1f us %6.2f GB/s | CPU %8.1f us %6.2f GB/s per "
@@ -79,7 +79,7 @@ static void prefill(tlv_test_gpu *g, const char *name, int n, int nh, int hd, in
     tlv_test_tensor_make(g, &x, TLV_F32, 2, (int64_t[]){n, cols}, dx, 0);
     tlv_test_tensor_make(g, &o, TLV_F32, 2, (int64_t[]){n, (int64_t)nh * hd}, NULL, 0);
     tlv_attn_params p = {n, n, nh, nh, hd, causal, 0, 1.0f / sqrtf((float)hd), 0};
-    double cpu;
+    double cpu = 0;
     double t = run_best(g, &p, tlv__attn_rows(&x, 0, hd), tlv__attn_rows(&x, (int64_t)nh * hd, hd),
                         tlv__attn_rows(&x, (int64_t)2 * nh * hd, hd), tlv__attn_rows(&o, 0, hd), NULL, reps, &cpu);
     const double flop = 4.0 * n * n * hd * nh * (causal ? 0.5 : 1.0);

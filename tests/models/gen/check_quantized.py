@@ -2,13 +2,16 @@
 """Checks a folder `tinyllava quantize` wrote against the PyTorch reference's recipe and quantizers
 (tlvref.quantize_model's rule, tlvref.quant_dequant: ggml's reference quantizers in float32):
 
-    check_quantized.py SRC_DIR DST_DIR FORMAT
+    check_quantized.py SRC_DIR DST_DIR FORMAT [--write-digest FILE]
 
 Every tensor of SRC is in DST; the LLM's 2-D weights whose rows are multiples of 32 are stored
 quantized (the embedding and the output head q8_0, the rest FORMAT), as U8 [rows, row bytes] with
 tlv.format / tlv.shape in __metadata__, and dequantize bit for bit to quant_dequant of the source;
 every other tensor (vision tower, connector, norms, biases) is byte-identical to the source; the
 non-weight files are copied. Exit 0 when all holds, 1 otherwise, 77 (skipped) without numpy/torch.
+With --write-digest, and only when all holds, FILE gets DST's digest (quantized_digest.py: sha256
+of every tensor's stored bytes, dtype, shape, and the metadata), which the ctest quantize_file_*
+compares where PyTorch is absent; the committed ones are tests/models/<case>/quantized_<format>.digest.
 """
 import filecmp, glob, json, os, struct, sys
 
@@ -60,6 +63,9 @@ def dequant(raw, fmt, shape):
 
 
 def main():
+    if len(sys.argv) not in (4, 6) or (len(sys.argv) == 6 and sys.argv[4] != "--write-digest"):
+        print(__doc__)
+        sys.exit(2)
     src, dst, fmt = sys.argv[1], sys.argv[2], sys.argv[3]
     S, _ = load(src)
     D, meta = load(dst)
@@ -108,7 +114,12 @@ def main():
     for b in bad:
         print("FAIL", b)
     print("%s --weights %s: %d tensors, %d quantized, %d problems" % (dst, fmt, len(S), n_q, len(bad)))
-    sys.exit(1 if bad or n_q == 0 else 0)
+    if bad or n_q == 0:
+        sys.exit(1)
+    if len(sys.argv) == 6:
+        import quantized_digest
+        quantized_digest.write(dst, sys.argv[5])
+    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
  * Why blocks: drivers limit the number of allocations (maxMemoryAllocationCount, 4096 on many),
  * allocation is slow, and a model has hundreds of tensors. Why one VkBuffer per block: a
  * descriptor then names (block buffer, offset, range) and no per-tensor VkBuffer exists.
- * Block size: 256 MiB, or the request rounded up when larger, never above maxMemoryAllocationSize.
+ * Block size: 64 MiB for device memory (4 MiB for host-visible staging and readback), or the
+ * request rounded up when larger, never above maxMemoryAllocationSize.
  * Every range starts at a multiple of ALIGN (>= minStorageBufferOffsetAlignment and
  * minTexelBufferOffsetAlignment) and is rounded up to one, so it can be bound directly, as a
  * storage buffer or (stream.c) as a texel buffer whose last texel runs into that padding. */
@@ -218,8 +219,8 @@ tlv_status tlv__vk_buffer_alloc(tlv_vk_device *d, VkDeviceSize size, tlv_vk_mem_
             d->cap_blocks = nc;
         }
         VkDeviceSize bs = d->block_size;
-        /* Small host-visible staging/readback blocks: no need for 256 MiB. */
-        if (kind != TLV_MEM_DEVICE) bs = 32ull << 20;
+        /* Host-visible staging/readback: small requests (a few KiB to a MiB), small blocks. */
+        if (kind != TLV_MEM_DEVICE) bs = 4ull << 20;
         if (rounded > bs) bs = rounded;
         if ((st = block_create(d, bs, kind, &blk, err))) goto out;
         d->blocks[d->n_blocks++] = blk;

@@ -102,6 +102,9 @@ typedef struct bench_result {
     double gbs, gflops, roofline; /* roofline: fraction of max(bytes/bw, flops/fma) time */
     double cpu_ms_per_tok, thread_cpu_ms_per_tok;
     uint64_t peak_mem_bytes;
+    uint64_t weight_bytes, kv_bytes; /* model mode: weights on the device, the KV cache reserved */
+    int kv_positions;
+    char kv[4];          /* "f16" / "f32"; "" outside model mode */
     double load_ms;
     char note[160];
     bench_op ops[BENCH_MAX_OPS];

@@ -392,7 +392,14 @@ static tlv_status run_model(bench_ctx *b, const bench_preset *p, tlv_dtype dt, t
 out:;
     uint64_t now = 0, peak = 0;
     tlv__vk_device_memory_usage(b->dev, &now, &peak);
-    for (int i = mb.first_result; i < b->n_res; i++) b->res[i].peak_mem_bytes = peak;
+    for (int i = mb.first_result; i < b->n_res; i++) {
+        bench_result *r = &b->res[i];
+        r->peak_mem_bytes = peak;
+        if (mb.m) r->weight_bytes = mb.m->device_bytes;
+        r->kv_bytes = mb.sc.kv_bytes;
+        r->kv_positions = mb.n_ctx;
+        snprintf(r->kv, sizeof r->kv, "%s", o->kv_dtype == TLV_F16 ? "f16" : "f32");
+    }
     fprintf(tab, "peak device memory: %.1f MiB\n", (double)peak / (1 << 20));
     mbench_free(&mb);
     if (st) tlv__err_prefix(err, "%s %s", mb.name, mb.dtype);

@@ -209,6 +209,12 @@ static cJSON *result_json(const bench_ctx *b, const bench_result *r)
         add_num(j, "host_thread_cpu_ms_per_token", r->thread_cpu_ms_per_tok);
     }
     if (r->peak_mem_bytes) add_num(j, "peak_device_memory_bytes", (double)r->peak_mem_bytes);
+    if (r->weight_bytes) add_num(j, "weight_bytes", (double)r->weight_bytes);
+    if (r->kv[0]) {
+        cJSON_AddStringToObject(j, "kv", r->kv);
+        add_num(j, "kv_bytes", (double)r->kv_bytes);
+        cJSON_AddNumberToObject(j, "kv_positions", r->kv_positions);
+    }
     if (r->load_ms > 0) add_num(j, "load_ms", r->load_ms);
     if (r->note[0]) cJSON_AddStringToObject(j, "note", r->note);
     if (r->n_ops) {

@@ -17,7 +17,8 @@
 #   SKIP_TESTS=1 skip ctest;  BENCH_REPS  -r of the bench (5)
 #
 # Output: machine.txt, configure.log, build.log, ctest.log (+ the failed tests' output),
-# kernels.json/.txt, floor.txt (bench/floor), qwen2-0.5b.json/.txt, phi2-3.1b.json/.txt, compare.md + compare.svg
+# kernels.json/.txt, floor.txt (bench/floor), qwen2-0.5b.json/.txt, phi2-3.1b.json/.txt,
+# qwen2-0.5b-quant and phi2-3.1b-quant (.json/.txt: f16, q8_0, q4_0 in one run), compare.md + compare.svg
 # (the runs side by side with bench/results/lavapipe-*.json), summary.txt.
 set -u
 OUT_DIR=${1:-${OUT:-}}
@@ -89,16 +90,21 @@ run_bench() { # name limit args...
   note "bench $name rc $rc ($(since))"
   grep -E '^\| (-|[a-z0-9])' "$OUT_DIR/$name.txt" | grep -v '^| model' | tee -a "$SUMMARY" > /dev/null
 }
-run_bench kernels 90 kernels -r "$REPS" -t f16,bf16
+run_bench kernels 90 kernels -r "$REPS" -t f16,bf16,q8_0,q4_0
 # the cost of one fetch outside the runtime (texel / storage / buffer_reference): seconds
 timeout -k 5 60 "$BUILD/bench/tlv-floor" -D "${TLV_DEVICE:-0}" > "$OUT_DIR/floor.txt" 2>&1
 note "tlv-floor rc $? ($(since))"
 grep '^| [a-z]' "$OUT_DIR/floor.txt" | tee -a "$SUMMARY" > /dev/null
 run_bench qwen2-0.5b 150 -P qwen2-0.5b-siglip -t f16 -r "$REPS"
 run_bench phi2-3.1b 180 -P phi2-siglip-3.1b -t f16 -r "$REPS" -p 64,512 -d 0,1024
+# quantized weights (issue 12; target on a GPU: decode at q4_0 >= 2.5x f16), f16 in the same run
+# for the ratio, and the KV cache in f16
+run_bench qwen2-0.5b-quant 120 -P qwen2-0.5b-siglip -t f16,q8_0,q4_0 -r "$REPS" -p 64,512 -n 128 -d 0 --no-image
+run_bench phi2-3.1b-quant 150 -P phi2-siglip-3.1b -t f16,q8_0,q4_0 --kv f16 -r "$REPS" -p 512 -n 128 -d 0 --no-image
 
 set --
-for f in "$SRC"/bench/results/lavapipe-*.json "$OUT_DIR"/kernels.json "$OUT_DIR"/qwen2-0.5b.json "$OUT_DIR"/phi2-3.1b.json; do
+for f in "$SRC"/bench/results/lavapipe-*.json "$OUT_DIR"/kernels.json "$OUT_DIR"/qwen2-0.5b.json "$OUT_DIR"/phi2-3.1b.json \
+         "$OUT_DIR"/qwen2-0.5b-quant.json "$OUT_DIR"/phi2-3.1b-quant.json; do
   [ -s "$f" ] && set -- "$@" "$f"
 done
 [ $# -gt 0 ] && "$BENCH" --compare "$@" --svg "$OUT_DIR/compare.svg" > "$OUT_DIR/compare.md" 2>&1

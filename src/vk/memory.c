@@ -4,8 +4,9 @@
  * Why blocks: drivers limit the number of allocations (maxMemoryAllocationCount, 4096 on many),
  * allocation is slow, and a model has hundreds of tensors. Why one VkBuffer per block: a
  * descriptor then names (block buffer, offset, range) and no per-tensor VkBuffer exists.
- * Block size: 64 MiB for device memory (4 MiB for host-visible staging and readback), or the
- * request rounded up when larger, never above maxMemoryAllocationSize.
+ * Block size: 64 MiB for device memory (4 MiB for host-visible staging and readback); a request
+ * of a quarter block or more that fits no free range gets a block of exactly its size. Never above
+ * maxMemoryAllocationSize.
  * Every range starts at a multiple of ALIGN (>= minStorageBufferOffsetAlignment and
  * minTexelBufferOffsetAlignment) and is rounded up to one, so it can be bound directly, as a
  * storage buffer or (stream.c) as a texel buffer whose last texel runs into that padding. */
@@ -221,7 +222,9 @@ tlv_status tlv__vk_buffer_alloc(tlv_vk_device *d, VkDeviceSize size, tlv_vk_mem_
         VkDeviceSize bs = d->block_size;
         /* Host-visible staging/readback: small requests (a few KiB to a MiB), small blocks. */
         if (kind != TLV_MEM_DEVICE) bs = 4ull << 20;
-        if (rounded > bs) bs = rounded;
+        /* A request of a quarter block or more gets a block of its own size: packing 50 MiB tensors
+         * into 64 MiB blocks would leave 14 MiB holes in each (Phi-2's FFN weights). */
+        if (rounded > bs || (kind == TLV_MEM_DEVICE && rounded >= bs / 4)) bs = rounded;
         if ((st = block_create(d, bs, kind, &blk, err))) goto out;
         d->blocks[d->n_blocks++] = blk;
         d->mem_now += bs;

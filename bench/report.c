@@ -202,6 +202,7 @@ static cJSON *result_json(const bench_ctx *b, const bench_result *r)
     add_num(j, "bytes", r->bytes);
     add_num(j, "flops", r->flops);
     add_num(j, "gbs", r->gbs);
+    if (r->bytes > 0 && r->n_tokens > 0 && !strcmp(r->kind, "model")) add_num(j, "bytes_per_token", r->bytes / r->n_tokens);
     add_num(j, "gflops", r->gflops);
     add_num(j, "roofline_fraction", r->roofline);
     if (r->cpu_ms_per_tok > 0) {

@@ -27,17 +27,17 @@ typedef struct tuning_row {
 /* CPU devices (lavapipe): a workgroup runs as one SIMD group, a storage load with a lane-dependent
  * address becomes a loop over the lanes, texelFetch a gather; loads, not FMAs, bound every kernel
  * (BENCHMARKS.md "Why the tuning table": lavapipe). */
-#define CPU_TUNING(name, shuffle_rows, shuffle_nm)                                                                                          \
+#define CPU_TUNING(name, shuffle_rows, shuffle_nm, bc)                                                              \
     {                                                                                                               \
         .row = name, .texel = 1,                                                                                    \
         /* one 8-lane workgroup, 4 weight rows a lane, x broadcast (mode 1), 2 x rows a pass */                     \
         .mv_max_m = UINT32_MAX, .mv_wg = 8, .mv_t = 1, .mv_mode = 1, .mv_subgroup = 0, .mv_rows = 4, .mv_max_nm = 2, \
-        /* M >= 3: mode 2, 4 x rows by 8 weight rows, scalar sums; with x shuffles the row's shape */                \
+        /* M >= 3: mode 2, 4 x rows by 8 weight rows, scalar sums; with x shuffles the row's shape */               \
         .mv_many_m = 3, .mv_many_mode = 2, .mv_many_rows = 8, .mv_many_nm = 4, .mv_shuffle_many_rows = shuffle_rows, \
         .mv_shuffle_many_nm = shuffle_nm, .mv_target_wgs = 32, .mv_x_shuffle = 1,                                   \
         .bm = 32, .bn = 32, .bk = 8, .tm = 4, .tn = 4,                                                              \
-        /* one subgroup a workgroup, split only past 1024 keys, attn_dsplit */                                      \
-        .attn_wg_rows = 0, .attn_wg_rows_wide = 0, .attn_bc = 8, .attn_bc_mid = 8, .attn_bc_wide = 8,             \
+        /* one subgroup a workgroup, bc keys a block (head <= 128), split only past 1024 keys */                    \
+        .attn_wg_rows = 0, .attn_wg_rows_wide = 0, .attn_bc = bc, .attn_bc_mid = bc, .attn_bc_wide = 8,             \
         .attn_wg_1d = 0, .attn_target_wgs = 8, .attn_min_chunk = 1024, .attn_max_chunk = UINT32_MAX,                \
         .attn_dsplit = 1, .attn_rows = 8, .attn_rows_wide = 4, .attn_subgroup_sum = 1,                              \
         /* one subgroup a workgroup, each lane a contiguous range, ~32 workgroups */                                \
@@ -65,12 +65,14 @@ typedef struct tuning_row {
 static const tuning_row rows[] = {
     /* lavapipe on Mesa 22.x-24.x: every CPU-row choice measured on 22.3 (BENCHMARKS.md); mode 2
      * with x shuffles: 8 x rows by 4 weight rows */
-    {VK_DRIVER_ID_MESA_LLVMPIPE, 0, ANY_TYPE, 0, VK_MAKE_VERSION(25, 0, 0) - 1u, CPU_TUNING("lavapipe, Mesa < 25", 4, 8)},
+    {VK_DRIVER_ID_MESA_LLVMPIPE, 0, ANY_TYPE, 0, VK_MAKE_VERSION(25, 0, 0) - 1u, CPU_TUNING("lavapipe, Mesa < 25", 4, 8, 8)},
     /* lavapipe on Mesa 25+: 22.3's choices, measured again there (round 9), except mode 2 with x
-     * shuffles: 4 x rows by 8 weight rows, 0.88-0.90x the time of 8 by 4 on 25.0 (1.3x on 22.3) */
-    {VK_DRIVER_ID_MESA_LLVMPIPE, 0, ANY_TYPE, VK_MAKE_VERSION(25, 0, 0), UINT32_MAX, CPU_TUNING("lavapipe, Mesa >= 25", 8, 4)},
+     * shuffles: 4 x rows by 8 weight rows, 0.88-0.90x the time of 8 by 4 on 25.0 (1.3x on 22.3),
+     * and attention blocks of 4 keys: 0.91x the time of 8 at 729 tokens, where each texel fetch
+     * is a call (round 11; 22.3: no difference) */
+    {VK_DRIVER_ID_MESA_LLVMPIPE, 0, ANY_TYPE, VK_MAKE_VERSION(25, 0, 0), UINT32_MAX, CPU_TUNING("lavapipe, Mesa >= 25", 8, 4, 4)},
     /* other CPU devices (SwiftShader, ...): lavapipe 22.3's, unmeasured */
-    {0, 0, VK_PHYSICAL_DEVICE_TYPE_CPU, 0, UINT32_MAX, CPU_TUNING("CPU device", 4, 8)},
+    {0, 0, VK_PHYSICAL_DEVICE_TYPE_CPU, 0, UINT32_MAX, CPU_TUNING("CPU device", 4, 8, 8)},
     /* every GPU: one untuned default until a GPU is measured */
     {0, 0, ANY_TYPE, 0, UINT32_MAX, GPU_TUNING("GPU default")},
 };

@@ -52,7 +52,7 @@ static tlv_vk_caps lavapipe(uint32_t mesa_major, uint32_t mesa_minor, uint32_t s
 
 /* lavapipe with subgroups of 8: every CPU choice on; mode 2 with x shuffles many_nm x rows by
  * many_rows weight rows (the one choice Mesa 25's row makes differently). */
-static void check_lavapipe_8(const tlv_vk_caps *c, uint32_t many_rows, uint32_t many_nm)
+static void check_lavapipe_8(const tlv_vk_caps *c, uint32_t many_rows, uint32_t many_nm, uint32_t bc)
 {
     const tlv_vk_tuning *t = &c->tune;
     CHECK_EQ_STR(t->error, "");
@@ -77,7 +77,8 @@ static void check_lavapipe_8(const tlv_vk_caps *c, uint32_t many_rows, uint32_t 
     CHECK_EQ_INT(t->loop_budget, 65535 / 2); /* the quirk table's loop limit */
     CHECK_EQ_INT(t->attn_wg_rows, 8);
     CHECK_EQ_INT(t->attn_wg_rows_wide, 8);
-    CHECK_EQ_INT(t->attn_bc, 8);
+    CHECK_EQ_INT(t->attn_bc, bc);
+    CHECK_EQ_INT(t->attn_bc_mid, bc);
     CHECK_EQ_INT(t->attn_bc_wide, 8);
     CHECK_EQ_INT(t->attn_wg_1d, 8);
     CHECK_EQ_INT(t->attn_target_wgs, 8);
@@ -149,14 +150,15 @@ static void check_gpu(const tlv_vk_caps *c, uint32_t mv_t, uint32_t mv_wg, uint3
 int main(void)
 {
     /* lavapipe, Mesa 22.3 and 25.0: their own rows; mode 2 with x shuffles is 8 x rows by 4
-     * weight rows on 22.3, 4 by 8 on 25.0 (BENCHMARKS.md, round 9) */
+     * weight rows on 22.3, 4 by 8 on 25.0 (BENCHMARKS.md, round 9); attention blocks of 8 keys on
+     * 22.3, 4 on 25.0 (round 11) */
     tlv_vk_caps c = lavapipe(22, 3, 8);
     CHECK_EQ_STR(c.tune.row, "lavapipe, Mesa < 25");
-    check_lavapipe_8(&c, 4, 8);
+    check_lavapipe_8(&c, 4, 8, 8);
     CHECK_EQ_STR(c.tune.notes, "");
     c = lavapipe(25, 0, 8);
     CHECK_EQ_STR(c.tune.row, "lavapipe, Mesa >= 25");
-    check_lavapipe_8(&c, 8, 4);
+    check_lavapipe_8(&c, 8, 4, 4);
     c = lavapipe(24, 3, 8);
     CHECK_EQ_STR(c.tune.row, "lavapipe, Mesa < 25");
     c = lavapipe(26, 1, 8);

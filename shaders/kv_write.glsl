@@ -20,6 +20,7 @@ layout(std430, binding = 1) buffer DBuf { uint dst[]; };
 layout(std430, binding = 1) writeonly buffer DBuf { float dst[]; };
 #endif
 #define ROPE_TABLE_BINDING 2
+#define ROPE_SRC(i) src[i]
 #include "rope.glsl"
 
 layout(push_constant) uniform Push {
@@ -36,12 +37,7 @@ layout(push_constant) uniform Push {
 // Dim d of the row whose head starts at src element sb, rotated for position pos where it must.
 float kv_value(uint sb, uint d, uint pos)
 {
-    if (d < 2u * p.half_rot) {
-        const uint j = d < p.half_rot ? d : d - p.half_rot;
-        const vec2 r = rope_rotate(src[sb + j], src[sb + j + p.half_rot], rope_cs(int(pos), j, p.half_rot, p.table_rows));
-        return d < p.half_rot ? r.x : r.y;
-    }
-    return src[sb + d];
+    return rope_value(sb, d, pos, p.half_rot, p.table_rows);
 }
 
 void main()

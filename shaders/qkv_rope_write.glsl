@@ -27,6 +27,7 @@ layout(std430, binding = 1) writeonly buffer KC { float kc[]; };
 layout(std430, binding = 2) writeonly buffer VC { float vc[]; };
 #endif
 #define ROPE_TABLE_BINDING 3
+#define ROPE_SRC(i) src[i]
 #include "rope.glsl"
 
 layout(push_constant) uniform Push {
@@ -37,15 +38,11 @@ layout(push_constant) uniform Push {
     uint pairs;     // F16 caches: 1 = one invocation per two elements (a whole word)
 } p;
 
-// Dim d of the k head starting at src element sb, rotated for position pos (is_k) where it must.
+// Dim d of the k head (is_k) or v head starting at src element sb, rotated for position pos
+// where it must.
 float kv_value(uint sb, uint d, uint pos, bool is_k)
 {
-    if (is_k && d < 2u * p.half_rot) {
-        const uint j = d < p.half_rot ? d : d - p.half_rot;
-        const vec2 r = rope_rotate(src[sb + j], src[sb + j + p.half_rot], rope_cs(int(pos), j, p.half_rot, p.table_rows));
-        return d < p.half_rot ? r.x : r.y;
-    }
-    return src[sb + d];
+    return is_k ? rope_value(sb, d, pos, p.half_rot, p.table_rows) : src[sb + d];
 }
 
 void main()

@@ -7,7 +7,8 @@
 // sin/cos: Vulkan allows 2^-11 absolute error in sin/cos and none at all outside [-pi, pi], and
 // positions reach thousands of radians.
 //
-// The including shader defines ROPE_TABLE_BINDING (the table's binding) first.
+// The including shader defines ROPE_TABLE_BINDING (the table's binding) first, and ROPE_SRC(i)
+// (its read of source element i) where it wants rope_value().
 #ifndef TLV_ROPE_GLSL
 #define TLV_ROPE_GLSL
 
@@ -27,5 +28,19 @@ vec2 rope_rotate(float x1, float x2, vec2 cs)
 {
     return vec2(x1 * cs.x - x2 * cs.y, x2 * cs.x + x1 * cs.y);
 }
+
+#ifdef ROPE_SRC
+// Dim d of a head whose first element is source element sb, rotated for position pos where it
+// must (d < 2 * half_rot): what the KV writes store.
+float rope_value(uint sb, uint d, uint pos, uint half_rot, uint table_rows)
+{
+    if (d < 2u * half_rot) {
+        const uint j = d < half_rot ? d : d - half_rot;
+        const vec2 r = rope_rotate(ROPE_SRC(sb + j), ROPE_SRC(sb + j + half_rot), rope_cs(int(pos), j, half_rot, table_rows));
+        return d < half_rot ? r.x : r.y;
+    }
+    return ROPE_SRC(sb + d);
+}
+#endif
 
 #endif
